@@ -1,0 +1,103 @@
+import express from 'express';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Config } from './config';
+import { Db } from './db/database';
+import { EslConnection } from './esl/connection';
+import { CallTracker } from './calls/tracker';
+import { CallService, SUBSCRIBED_EVENTS } from './calls/call-service';
+import { JournalWriter } from './journal/journal-writer';
+import { JournalReader } from './journal/journal-reader';
+import { TokenService } from './auth/tokens';
+import { callsRouter } from './routes/calls';
+import { tokensRouter } from './routes/tokens';
+import { healthRouter } from './routes/health';
+import { openApiDocument } from './routes/openapi';
+import { errorHandler, notFound } from './routes/errors';
+import { Logger } from './log';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = require('../package.json').version;
+
+export interface Telefonist {
+  config: Config;
+  db: Db;
+  calls: CallService;
+  tokens: TokenService;
+  reader: JournalReader;
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The composition root: database, ESL connection, call spine, HTTP API. */
+export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL)): Promise<Telefonist> {
+  const startedAt = Date.now();
+  const { db, migrations } = await Db.open(config.DATABASE_URL);
+  if (migrations?.applied.length) log.info('database migrated', { applied: migrations.applied });
+  const tokens = new TokenService(db);
+  await tokens.bootstrapAdmin(config.TELEFONIST_ADMIN_TOKEN);
+
+  const esl = new EslConnection({
+    host: config.FREESWITCH_ESL_HOST,
+    port: config.FREESWITCH_ESL_PORT,
+    password: config.FREESWITCH_ESL_PASSWORD,
+    events: SUBSCRIBED_EVENTS,
+  });
+  const tracker = new CallTracker({
+    employeeProfiles: new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean)),
+  });
+  const writer = new JournalWriter(db);
+  writer.on('error', (e) => log.error('journal write failed, will retry', e));
+  const reader = new JournalReader(db);
+  const calls = new CallService(esl, tracker, writer, reader);
+  esl.on('ready', () => log.info('FreeSWITCH connected', { host: config.FREESWITCH_ESL_HOST, port: config.FREESWITCH_ESL_PORT }));
+  esl.on('disconnected', (reason) => log.warn('FreeSWITCH connection lost, reconnecting', { reason }));
+  esl.on('authFailed', (reply) => log.error('FreeSWITCH rejected the ESL password (FREESWITCH_ESL_PASSWORD)', { reply }));
+  esl.on('malformed', (e) => log.warn('malformed ESL data', e));
+  calls.on('resyncFailed', (e) => log.warn('resync with FreeSWITCH failed', e));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(express.json({ limit: '1mb' }));
+  const api = express.Router();
+  api.use(healthRouter(db, calls, startedAt));
+  const doc = openApiDocument(VERSION);
+  api.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  api.use(callsRouter(tokens, reader));
+  api.use(tokensRouter(tokens));
+  app.use('/api/v1', api);
+  app.use(notFound);
+  app.use(errorHandler((m, e) => log.error(m, e)));
+
+  await calls.start();
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('Telefonist API listening', { url: `http://${config.HOST}:${port}/api/v1` });
+
+  let closed = false;
+  return {
+    config,
+    db,
+    calls,
+    tokens,
+    reader,
+    server,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await calls.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/** The call model: one conversation as the customer and 1C see it, across bridges, transfers and eavesdrops. */
+
+export type CallDirection = 'inbound' | 'outbound' | 'internal';
+/** Live statuses: ringing, active. Final statuses: the rest. */
+export type CallStatus = 'ringing' | 'active' | 'answered' | 'missed' | 'abandoned' | 'busy' | 'no_answer' | 'failed';
+export const FINAL_STATUSES: readonly CallStatus[] = ['answered', 'missed', 'abandoned', 'busy', 'no_answer', 'failed'];
+export const ALL_STATUSES: readonly CallStatus[] = ['ringing', 'active', ...FINAL_STATUSES];
+export const ALL_DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound', 'internal'];
+
+export type LegRole = 'party' | 'supervisor';
+export type EmployeeRole = 'caller' | 'callee' | 'supervisor';
+
+/** Who is on a leg, as shown in the timeline. */
+export interface Party {
+  leg: string;
+  employee?: string;
+  number?: string;
+  name?: string;
+}
+
+export interface LegState {
+  uuid: string;
+  callId: string;
+  /** Direction as FreeSWITCH sees the channel: inbound = it called FreeSWITCH, outbound = FreeSWITCH called it. */
+  fsDirection: 'inbound' | 'outbound';
+  channelName: string;
+  employee?: string;
+  /** The party's number: caller id for inbound legs, dialled number for outbound legs. */
+  number?: string;
+  name?: string;
+  destination?: string;
+  createdAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+  hangupCause?: string;
+  role: LegRole;
+  partner?: string;
+  lastPartner?: string;
+  held: boolean;
+  transferSource?: string;
+  /** Eavesdrop target leg (supervisor legs). */
+  eavesdropTarget?: string;
+  eavesdropMode?: EavesdropMode;
+  /** Originated by an API originate (no originator leg). */
+  originated: boolean;
+  hangupDisposition?: string;
+}
+
+export type EavesdropMode = 'listen' | 'whisper' | 'whisper_other' | 'barge';
+
+export interface CallState {
+  id: string;
+  direction: CallDirection;
+  status: CallStatus;
+  /** First leg: the caller, or for an originated call the leg FreeSWITCH rang first (the operator). */
+  firstLeg: string;
+  /** The leg whose partner changes are transfers: the external party, else the first leg. */
+  anchorLeg: string;
+  legs: string[];
+  startedAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+  externalNumber?: string;
+  callerNumber?: string;
+  callerName?: string;
+  destinationNumber?: string;
+  hangupCause?: string;
+  employees: Record<string, { role: EmployeeRole; answered: boolean }>;
+  hasRecording: boolean;
+  /** Blind transfer announced (uuid_transfer), waiting for the new bridge. */
+  pendingBlind?: { from?: string; to: string };
+  /** uuid_bridge / att_xfer seen: the next partner change of the anchor is an attended transfer. */
+  attendedPending?: boolean;
+  originJob?: string;
+}
+
+export type TimelineKind =
+  | 'ringing'
+  | 'leg_ringing'
+  | 'answered'
+  | 'bridged'
+  | 'unbridged'
+  | 'held'
+  | 'resumed'
+  | 'transfer'
+  | 'consultation'
+  | 'eavesdrop_started'
+  | 'eavesdrop_mode'
+  | 'eavesdrop_stopped'
+  | 'recording_started'
+  | 'recording_stopped'
+  | 'leg_hangup'
+  | 'ended'
+  | 'originate_failed'
+  | 'resynced';
+
+export interface TimelineEntry {
+  /** Deterministic identity: replaying the same event yields the same key. */
+  key: string;
+  callId: string;
+  at: number;
+  kind: TimelineKind;
+  leg?: string;
+  data: Record<string, unknown>;
+}
+
+export interface RecordingInfo {
+  key: string;
+  callId: string;
+  leg: string;
+  path: string;
+  startedAt: number;
+  stoppedAt?: number;
+  seconds?: number;
+  stereo: boolean;
+}
+
+/** What the tracker asks the journal to persist after an event. */
+export interface JournalBatch {
+  calls: CallState[];
+  legs: LegState[];
+  timeline: TimelineEntry[];
+  recordings: RecordingInfo[];
+  merges: Array<{ from: string; into: string }>;
+}

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Configuration from the environment (and an optional .env in the working directory). */
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .default('file:./data/telefonist.db')
+    .refine((v) => /^(file:|postgres(ql)?:\/\/)/.test(v), 'must start with file: (SQLite) or postgres:// (PostgreSQL)'),
+  FREESWITCH_ESL_HOST: z.string().min(1).default('127.0.0.1'),
+  FREESWITCH_ESL_PORT: z.coerce.number().int().min(1).max(65535).default(8021),
+  FREESWITCH_ESL_PASSWORD: z.string().min(1).default('ClueCon'),
+  TELEFONIST_ADMIN_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  /** sofia profiles whose registered users are employees (comma-separated). */
+  TELEFONIST_EMPLOYEE_PROFILES: z.string().default('internal'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dotenv?: boolean } = {}): Config {
+  if (opts.dotenv !== false && existsSync('.env')) {
+    // Values already in the environment win over .env.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('dotenv').config({ quiet: true });
+  }
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,461 @@
+import { createServer, Server, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { encodeFrame } from './frame';
+import { encodeJsonEventBody, encodePlainEventBody, EslEvent, EslHeaders, header } from './event';
+import { FixtureEvent, loadFixtureEvents } from './fixtures';
+
+/**
+ * A FreeSWITCH stand-in that speaks the real Event Socket protocol on a TCP port, replaying the captured
+ * events of shared/fixtures/freeswitch. For tests and `npm run demo` only: it carries no media and routes
+ * no calls, so it is never a way to run production.
+ *
+ * Behaviour copied from the captures: auth/request greeting; `-ERR invalid` + disconnect-notice + close on
+ * a wrong password; `-ERR command not found` before auth and for unknown commands; `event json|plain`;
+ * api/response with Content-Type first; events with Content-Length first and JSON bodies without a
+ * trailing newline; `show channels as json` → `{"row_count": 0}\n` when idle; bgapi → command/reply with
+ * a Job-UUID header, then BACKGROUND_JOB with the result in `_body`.
+ */
+
+const VERSION = 'FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit (git a88d069 2024-08-02 21:02:27Z 64bit)';
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+interface Client {
+  socket: Socket;
+  authed: boolean;
+  format: 'json' | 'plain' | null;
+  all: boolean;
+  names: Set<string>;
+  subclasses: Set<string>;
+  buf: string;
+}
+
+export interface PlayOptions {
+  /** Fresh channel UUIDs, this simulator's Core-UUID and event sequence, times shifted to now. */
+  rewrite?: boolean;
+  /** Replay at this multiple of real time (1 = as captured); 0 or absent = as fast as possible. */
+  speed?: number;
+  /** Stop before this many events (to cut a call in the middle). */
+  limit?: number;
+}
+
+type ChannelRow = Record<string, string>;
+
+export class FreeSwitchSimulator {
+  private server: Server | null = null;
+  private clients = new Set<Client>();
+  private channels = new Map<string, ChannelRow>();
+  private bridges = new Map<string, string>();
+  private seq = 1_000_000;
+  readonly coreUuid = randomUUID();
+  readonly commands: string[] = [];
+  /** Answers for api commands the tests script (e.g. originate results). */
+  readonly apiHandlers = new Map<string, (args: string) => string>();
+  port = 0;
+
+  constructor(private readonly password = 'ClueCon') {}
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    this.server = createServer((s) => this.onConnection(s));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    return this.port;
+  }
+
+  get connectedClients(): number {
+    return [...this.clients].filter((c) => c.authed).length;
+  }
+
+  /** Resolves once `n` authenticated clients have subscribed to events. */
+  async waitForSubscribers(n = 1, timeoutMs = 5000): Promise<void> {
+    const t0 = Date.now();
+    while ([...this.clients].filter((c) => c.authed && c.format).length < n) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`no ${n} subscriber(s) within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** Drops every connection, as a FreeSWITCH restart or a network cut would. */
+  dropClients(): void {
+    for (const c of this.clients) c.socket.destroy();
+    this.clients.clear();
+  }
+
+  /** Forgets live channels (FreeSWITCH restarted: everything that was up is gone). */
+  resetChannels(): void {
+    this.channels.clear();
+    this.bridges.clear();
+  }
+
+  async close(): Promise<void> {
+    this.dropClients();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = null;
+  }
+
+  /** Sends bytes as they are to every authenticated client (malformed-frame tests). */
+  sendRaw(bytes: Buffer | string): void {
+    for (const c of this.clients) if (c.authed) c.socket.write(bytes);
+  }
+
+  /** Replays a capture (by fixture name) or a list of fixture events. */
+  async play(source: string | FixtureEvent[], opts: PlayOptions = {}): Promise<number> {
+    let events = typeof source === 'string' ? loadFixtureEvents(source) : source;
+    if (opts.limit !== undefined) events = events.slice(0, opts.limit);
+    const rw = opts.rewrite ? this.rewriter(events) : null;
+    let prevTs: number | undefined;
+    let sent = 0;
+    for (const fe of events) {
+      const ev = rw ? rw(fe.event) : fe.event;
+      if (opts.speed && opts.speed > 0) {
+        const ts = Number(header(ev, 'Event-Date-Timestamp') ?? 0) / 1000;
+        if (prevTs !== undefined && ts > prevTs) await sleep(Math.min(5000, (ts - prevTs) / opts.speed));
+        prevTs = ts;
+      }
+      this.track(ev);
+      this.broadcast(ev, rw ? null : fe);
+      sent++;
+      if (sent % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    return sent;
+  }
+
+  /** Emits one event built from headers (used for synthetic scenarios in tests). */
+  emitEvent(ev: EslEvent): void {
+    this.track(ev);
+    this.broadcast(ev, null);
+  }
+
+  // ---- protocol -----------------------------------------------------------------------------------
+
+  private onConnection(socket: Socket): void {
+    const client: Client = { socket, authed: false, format: null, all: false, names: new Set(), subclasses: new Set(), buf: '' };
+    this.clients.add(client);
+    socket.setNoDelay(true);
+    socket.on('close', () => this.clients.delete(client));
+    socket.on('error', () => undefined);
+    socket.on('data', (d) => {
+      client.buf += d.toString('utf8');
+      let i: number;
+      while ((i = client.buf.indexOf('\n\n')) >= 0) {
+        const cmd = client.buf.slice(0, i);
+        client.buf = client.buf.slice(i + 2);
+        this.onCommand(client, cmd);
+      }
+    });
+    socket.write(encodeFrame([['Content-Type', 'auth/request']]));
+  }
+
+  private reply(c: Client, text: string, extra: Array<[string, string]> = []): void {
+    c.socket.write(encodeFrame([['Content-Type', 'command/reply'], ['Reply-Text', text], ...extra]));
+  }
+
+  private disconnectNotice(c: Client): void {
+    c.socket.write(
+      encodeFrame([['Content-Type', 'text/disconnect-notice'], ['Content-Length', '']], 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n'),
+    );
+    c.socket.end();
+  }
+
+  private onCommand(c: Client, raw: string): void {
+    const lines = raw.replace(/\r/g, '').split('\n');
+    const line = lines[0].trim();
+    const extra: Record<string, string> = {};
+    for (const l of lines.slice(1)) {
+      const k = l.indexOf(': ');
+      if (k > 0) extra[l.slice(0, k)] = l.slice(k + 2);
+    }
+    this.commands.push(line);
+    const [verb, ...rest] = line.split(' ');
+    const args = rest.join(' ');
+    if (!c.authed) {
+      if (verb === 'auth') {
+        if (args === this.password) {
+          c.authed = true;
+          this.reply(c, '+OK accepted');
+        } else {
+          this.reply(c, '-ERR invalid');
+          this.disconnectNotice(c);
+        }
+      } else {
+        this.reply(c, '-ERR command not found');
+      }
+      return;
+    }
+    switch (verb) {
+      case 'event':
+        return this.subscribe(c, rest);
+      case 'api':
+        c.socket.write(encodeFrame([['Content-Type', 'api/response'], ['Content-Length', '']], this.runApi(args)));
+        return;
+      case 'bgapi': {
+        const jobUuid = extra['Job-UUID'] ?? randomUUID();
+        this.reply(c, `+OK Job-UUID: ${jobUuid}`, [['Job-UUID', jobUuid]]);
+        const body = this.runApi(args);
+        const [command, ...cmdArgs] = args.split(' ');
+        setImmediate(() =>
+          this.emitEvent({
+            name: 'BACKGROUND_JOB',
+            headers: {
+              ...this.baseHeaders('BACKGROUND_JOB'),
+              'Job-UUID': jobUuid,
+              'Job-Command': command,
+              ...(cmdArgs.length ? { 'Job-Command-Arg': cmdArgs.join(' ') } : {}),
+            },
+            body,
+          }),
+        );
+        return;
+      }
+      case 'exit':
+        this.reply(c, '+OK bye');
+        this.disconnectNotice(c);
+        return;
+      case 'noevents':
+        c.format = null;
+        c.all = false;
+        c.names.clear();
+        this.reply(c, '+OK no longer listening for events');
+        return;
+      default:
+        this.reply(c, '-ERR command not found');
+    }
+  }
+
+  private subscribe(c: Client, rest: string[]): void {
+    const [format, ...names] = rest;
+    if ((format !== 'json' && format !== 'plain') || names.length === 0) {
+      this.reply(c, '-ERR no keywords supplied');
+      return;
+    }
+    let custom = false;
+    let any = false;
+    for (const n of names) {
+      if (n === 'ALL') {
+        c.all = true;
+        any = true;
+      } else if (n === 'CUSTOM') {
+        custom = true;
+        any = true;
+      } else if (custom && n.includes('::')) {
+        c.subclasses.add(n);
+      } else if (/^[A-Z_]+$/.test(n) && KNOWN_EVENTS.has(n)) {
+        c.names.add(n);
+        any = true;
+      }
+    }
+    if (!any) {
+      this.reply(c, '-ERR no keywords supplied');
+      return;
+    }
+    c.format = format;
+    this.reply(c, `+OK event listener enabled ${format}`);
+  }
+
+  private runApi(args: string): string {
+    const [cmd, ...rest] = args.trim().split(/\s+/);
+    const a = rest.join(' ');
+    const custom = this.apiHandlers.get(cmd);
+    if (custom) return custom(a);
+    switch (cmd) {
+      case 'status':
+        return `UP 0 years, 0 days, 0 hours, 1 minute, 0 seconds, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready (Telefonist simulator)\n${this.channels.size} session(s)\n`;
+      case 'version':
+        return `${VERSION}\n`;
+      case 'show':
+        if (a === 'channels as json') return this.showChannels();
+        if (a === 'calls as json') return this.showCalls();
+        return '-ERR Unsupported by the simulator\n';
+      case 'uuid_kill':
+      case 'uuid_transfer':
+      case 'uuid_hold':
+      case 'uuid_bridge':
+      case 'uuid_record':
+      case 'uuid_setvar':
+        return this.channels.has(rest[0] ?? '') ? '+OK\n' : '-ERR No such channel!\n';
+      case 'originate':
+        if (!a) return '-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n';
+        return '-ERR SUBSCRIBER_ABSENT\n';
+      default:
+        return `-ERR ${cmd} Command not found!\n`;
+    }
+  }
+
+  private showChannels(): string {
+    if (this.channels.size === 0) return '{"row_count": 0}\n';
+    const rows = [...this.channels.values()];
+    return JSON.stringify({ row_count: rows.length, rows });
+  }
+
+  private showCalls(): string {
+    const rows: Record<string, string>[] = [];
+    const seen = new Set<string>();
+    for (const [a, b] of this.bridges) {
+      if (seen.has(a) || seen.has(b)) continue;
+      seen.add(a);
+      seen.add(b);
+      const ra = this.channels.get(a);
+      const rb = this.channels.get(b);
+      if (!ra || !rb) continue;
+      const row: Record<string, string> = { ...ra };
+      for (const [k, v] of Object.entries(rb)) row[`b_${k}`] = v;
+      rows.push(row);
+    }
+    for (const [u, r] of this.channels) if (!seen.has(u)) rows.push({ ...r });
+    if (rows.length === 0) return '{"row_count": 0}\n';
+    return JSON.stringify({ row_count: rows.length, rows });
+  }
+
+  // ---- state and broadcast ------------------------------------------------------------------------
+
+  private track(ev: EslEvent): void {
+    const uuid = header(ev, 'Unique-ID');
+    if (!uuid) return;
+    if (ev.name === 'CHANNEL_DESTROY') {
+      this.channels.delete(uuid);
+      const b = this.bridges.get(uuid);
+      this.bridges.delete(uuid);
+      if (b && this.bridges.get(b) === uuid) this.bridges.delete(b);
+      return;
+    }
+    if (!ev.name.startsWith('CHANNEL_') && ev.name !== 'CALL_UPDATE') return;
+    const created = header(ev, 'Caller-Channel-Created-Time');
+    const prev = this.channels.get(uuid);
+    if (!prev && (ev.name === 'CHANNEL_HANGUP_COMPLETE' || !header(ev, 'Channel-Name'))) return;
+    const row: ChannelRow = prev ?? {
+      uuid,
+      direction: header(ev, 'Call-Direction') ?? 'inbound',
+      created: header(ev, 'Event-Date-Local') ?? '',
+      created_epoch: created ? String(Math.floor(Number(created) / 1e6)) : String(Math.floor(Date.now() / 1000)),
+      name: header(ev, 'Channel-Name') ?? '',
+      state: '',
+      cid_name: header(ev, 'Caller-Caller-ID-Name') ?? '',
+      cid_num: header(ev, 'Caller-Caller-ID-Number') ?? '',
+      ip_addr: header(ev, 'Caller-Network-Addr') ?? '',
+      dest: header(ev, 'Caller-Destination-Number') ?? '',
+      presence_id: header(ev, 'Channel-Presence-ID') ?? '',
+      accountcode: header(ev, 'variable_accountcode') ?? '',
+      callstate: 'DOWN',
+      call_uuid: header(ev, 'Channel-Call-UUID') ?? uuid,
+      hostname: header(ev, 'FreeSWITCH-Hostname') ?? 'telefonist-sim',
+    };
+    row.state = header(ev, 'Channel-State') ?? row.state;
+    row.callstate = header(ev, 'Channel-Call-State') ?? row.callstate;
+    row.dest = header(ev, 'Caller-Destination-Number') ?? row.dest;
+    this.channels.set(uuid, row);
+    if (ev.name === 'CHANNEL_BRIDGE') {
+      const a = header(ev, 'Bridge-A-Unique-ID');
+      const b = header(ev, 'Bridge-B-Unique-ID');
+      if (a && b) {
+        this.bridges.set(a, b);
+        this.bridges.set(b, a);
+      }
+    } else if (ev.name === 'CHANNEL_UNBRIDGE') {
+      const a = header(ev, 'Bridge-A-Unique-ID');
+      const b = header(ev, 'Bridge-B-Unique-ID');
+      if (a && this.bridges.get(a) === b) this.bridges.delete(a);
+      if (b && this.bridges.get(b) === a) this.bridges.delete(b);
+    }
+  }
+
+  private wants(c: Client, ev: EslEvent): boolean {
+    if (!c.authed || !c.format) return false;
+    if (c.all) return true;
+    if (ev.name === 'CUSTOM') return c.subclasses.has(header(ev, 'Event-Subclass') ?? '');
+    return c.names.has(ev.name);
+  }
+
+  private broadcast(ev: EslEvent, original: FixtureEvent | null): void {
+    let json: Buffer | undefined;
+    let plain: Buffer | undefined;
+    for (const c of this.clients) {
+      if (!this.wants(c, ev)) continue;
+      if (c.format === 'json') {
+        json ??= original && original.format === 'json'
+          ? original.raw
+          : encodeFrame([['Content-Length', ''], ['Content-Type', 'text/event-json']], encodeJsonEventBody(ev));
+        c.socket.write(json);
+      } else {
+        plain ??= original && original.format === 'plain'
+          ? original.raw
+          : encodeFrame([['Content-Length', ''], ['Content-Type', 'text/event-plain']], encodePlainEventBody(ev));
+        c.socket.write(plain);
+      }
+    }
+  }
+
+  private baseHeaders(name: string): EslHeaders {
+    const now = Date.now();
+    return {
+      'Event-Name': name,
+      'Core-UUID': this.coreUuid,
+      'FreeSWITCH-Hostname': 'telefonist-sim',
+      'FreeSWITCH-Switchname': 'telefonist-sim',
+      'Event-Date-Timestamp': String(now * 1000),
+      'Event-Sequence': String(++this.seq),
+    };
+  }
+
+  /**
+   * Maps a capture onto a new moment: each channel UUID gets a fresh one (consistently within this
+   * playback), Core-UUID and Event-Sequence become this simulator's, and every epoch value (s, ms, µs)
+   * near the capture's start is shifted by the same offset to now.
+   */
+  private rewriter(events: FixtureEvent[]): (ev: EslEvent) => EslEvent {
+    const uuidMap = new Map<string, string>();
+    const first = events.find((e) => header(e.event, 'Event-Date-Timestamp'));
+    const baseUs = first ? Number(header(first.event, 'Event-Date-Timestamp')) : Date.now() * 1000;
+    const offsetUs = Date.now() * 1000 - baseUs;
+    const windowS = 86_400;
+    const mapUuid = (u: string) => {
+      let m = uuidMap.get(u);
+      if (!m) {
+        m = randomUUID();
+        uuidMap.set(u, m);
+      }
+      return m;
+    };
+    const shift = (s: string) =>
+      s.replace(/\b(\d{16}|\d{13}|\d{10})\b/g, (d) => {
+        const n = Number(d);
+        if (d.length === 16 && Math.abs(n - baseUs) < windowS * 1e6) return String(Math.round(n + offsetUs));
+        if (d.length === 13 && Math.abs(n - baseUs / 1000) < windowS * 1e3) return String(Math.round(n + offsetUs / 1000));
+        if (d.length === 10 && Math.abs(n - baseUs / 1e6) < windowS) return String(Math.round(n + offsetUs / 1e6));
+        return d;
+      });
+    const map = (s: string) => shift(s.replace(UUID_RE, mapUuid));
+    return (ev) => {
+      const headers: EslHeaders = {};
+      for (const [k, v] of Object.entries(ev.headers)) {
+        if (k === 'Core-UUID' || k === 'variable_Core-UUID') headers[k] = this.coreUuid;
+        else if (k === 'Event-Sequence') headers[k] = String(++this.seq);
+        else headers[k] = Array.isArray(v) ? v.map(map) : map(v);
+      }
+      return { name: ev.name, headers, body: ev.body !== undefined ? map(ev.body) : undefined };
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+const KNOWN_EVENTS = new Set([
+  'CUSTOM', 'CLONE', 'CHANNEL_CREATE', 'CHANNEL_DESTROY', 'CHANNEL_STATE', 'CHANNEL_CALLSTATE', 'CHANNEL_ANSWER',
+  'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_EXECUTE', 'CHANNEL_EXECUTE_COMPLETE', 'CHANNEL_HOLD',
+  'CHANNEL_UNHOLD', 'CHANNEL_BRIDGE', 'CHANNEL_UNBRIDGE', 'CHANNEL_PROGRESS', 'CHANNEL_PROGRESS_MEDIA',
+  'CHANNEL_OUTGOING', 'CHANNEL_PARK', 'CHANNEL_UNPARK', 'CHANNEL_APPLICATION', 'CHANNEL_ORIGINATE', 'CHANNEL_UUID',
+  'API', 'LOG', 'INBOUND_CHAN', 'OUTBOUND_CHAN', 'STARTUP', 'SHUTDOWN', 'PUBLISH', 'UNPUBLISH', 'TALK', 'NOTALK',
+  'SESSION_CRASH', 'MODULE_LOAD', 'MODULE_UNLOAD', 'DTMF', 'MESSAGE', 'PRESENCE_IN', 'NOTIFY_IN', 'PRESENCE_OUT',
+  'PRESENCE_PROBE', 'MESSAGE_WAITING', 'MESSAGE_QUERY', 'ROSTER', 'CODEC', 'BACKGROUND_JOB', 'DETECTED_SPEECH',
+  'DETECTED_TONE', 'PRIVATE_COMMAND', 'HEARTBEAT', 'TRAP', 'ADD_SCHEDULE', 'DEL_SCHEDULE', 'EXE_SCHEDULE',
+  'RE_SCHEDULE', 'RELOADXML', 'NOTIFY', 'PHONE_FEATURE', 'PHONE_FEATURE_SUBSCRIBE', 'SEND_MESSAGE', 'RECV_MESSAGE',
+  'REQUEST_PARAMS', 'CHANNEL_DATA', 'GENERAL', 'COMMAND', 'SESSION_HEARTBEAT', 'CLIENT_DISCONNECTED',
+  'SERVER_DISCONNECTED', 'SEND_INFO', 'RECV_INFO', 'RECV_RTCP_MESSAGE', 'SEND_RTCP_MESSAGE', 'CALL_SECURE', 'NAT',
+  'RECORD_START', 'RECORD_STOP', 'PLAYBACK_START', 'PLAYBACK_STOP', 'CALL_UPDATE', 'FAILURE', 'SOCKET_DATA',
+  'MEDIA_BUG_START', 'MEDIA_BUG_STOP', 'CONFERENCE_DATA_QUERY', 'CONFERENCE_DATA', 'CALL_SETUP_REQ',
+  'CALL_SETUP_RESULT', 'CALL_DETAIL', 'DEVICE_STATE', 'TEXT', 'SHUTDOWN_REQUESTED', 'ALL',
+]);

@@ -1,0 +1,291 @@
+import { Db, SqlValue } from '../db/database';
+import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
+
+export type CallSort = 'startedAt' | '-startedAt' | 'duration' | '-duration' | 'talk' | '-talk';
+
+export interface CallFilter {
+  from?: Date;
+  to?: Date;
+  direction?: CallDirection[];
+  status?: CallStatus[];
+  employee?: string;
+  /** Digits; matches anywhere in the external, caller or destination number. */
+  number?: string;
+  customer?: string;
+  hasRecording?: boolean;
+  q?: string;
+}
+
+export interface CallPageRequest {
+  filter: CallFilter;
+  sort: CallSort;
+  limit: number;
+  cursor?: string;
+}
+
+export interface CallSummary {
+  id: string;
+  direction: string;
+  status: string;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  ringSeconds: number | null;
+  talkSeconds: number | null;
+  durationSeconds: number | null;
+  externalNumber: string | null;
+  callerNumber: string | null;
+  callerName: string | null;
+  destinationNumber: string | null;
+  hangupCause: string | null;
+  employees: string[];
+  hasRecording: boolean;
+  customerId: string | null;
+}
+
+export interface CallPage {
+  items: CallSummary[];
+  nextCursor: string | null;
+}
+
+export class InvalidCursorError extends Error {}
+
+const SORTS: Record<CallSort, { expr: string; dir: 'ASC' | 'DESC' }> = {
+  startedAt: { expr: 'started_at', dir: 'ASC' },
+  '-startedAt': { expr: 'started_at', dir: 'DESC' },
+  duration: { expr: 'COALESCE(duration_ms, -1)', dir: 'ASC' },
+  '-duration': { expr: 'COALESCE(duration_ms, -1)', dir: 'DESC' },
+  talk: { expr: 'COALESCE(talk_ms, -1)', dir: 'ASC' },
+  '-talk': { expr: 'COALESCE(talk_ms, -1)', dir: 'DESC' },
+};
+export const CALL_SORTS = Object.keys(SORTS) as CallSort[];
+
+const LIST_COLUMNS = `id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms, external_number,
+  caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, customer_id`;
+
+type Row = Record<string, unknown>;
+
+function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'bigint' ? Number(v) : Number(v);
+}
+function iso(v: unknown): string | null {
+  const n = num(v);
+  return n === null ? null : new Date(n).toISOString();
+}
+function secs(v: unknown): number | null {
+  const n = num(v);
+  return n === null ? null : Math.round(n / 100) / 10;
+}
+function bool(v: unknown): boolean {
+  return v === true || v === 1 || v === 1n || v === '1' || v === 't';
+}
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function summaryFromRow(r: Row): CallSummary {
+  return {
+    id: String(r.id),
+    direction: String(r.direction),
+    status: String(r.status),
+    startedAt: iso(r.started_at)!,
+    answeredAt: iso(r.answered_at),
+    endedAt: iso(r.ended_at),
+    ringSeconds: secs(r.ring_ms),
+    talkSeconds: secs(r.talk_ms),
+    durationSeconds: secs(r.duration_ms),
+    externalNumber: str(r.external_number),
+    callerNumber: str(r.caller_number),
+    callerName: str(r.caller_name),
+    destinationNumber: str(r.destination_number),
+    hangupCause: str(r.hangup_cause),
+    employees: String(r.employee_list ?? '').trim().split(' ').filter(Boolean),
+    hasRecording: bool(r.has_recording),
+    customerId: str(r.customer_id),
+  };
+}
+
+/** Reads the journal: filtered, keyset-paginated call lists for 1C, call details, live state for restore. */
+export class JournalReader {
+  constructor(private readonly db: Db) {}
+
+  async listCalls(req: CallPageRequest): Promise<CallPage> {
+    const { filter } = req;
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.from) {
+      where.push('started_at >= ?');
+      params.push(BigInt(filter.from.getTime()));
+    }
+    if (filter.to) {
+      where.push('started_at < ?');
+      params.push(BigInt(filter.to.getTime()));
+    }
+    if (filter.direction?.length) {
+      where.push(`direction IN (${filter.direction.map(() => '?').join(', ')})`);
+      params.push(...filter.direction);
+    }
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+      params.push(...filter.status);
+    }
+    if (filter.employee) {
+      where.push('EXISTS (SELECT 1 FROM call_employees e WHERE e.call_id = calls.id AND e.extension = ?)');
+      params.push(filter.employee);
+    }
+    if (filter.number) {
+      const like = `%${likeEscape(filter.number)}%`;
+      where.push(`(external_number LIKE ? ESCAPE '\\' OR caller_number LIKE ? ESCAPE '\\' OR destination_number LIKE ? ESCAPE '\\')`);
+      params.push(like, like, like);
+    }
+    if (filter.customer) {
+      where.push('customer_id = ?');
+      params.push(filter.customer);
+    }
+    if (filter.hasRecording !== undefined) {
+      where.push(this.db.kind === 'postgres' ? 'has_recording = ?' : 'has_recording = ?');
+      params.push(this.db.kind === 'postgres' ? filter.hasRecording : filter.hasRecording ? 1 : 0);
+    }
+    if (filter.q) {
+      where.push(`search LIKE ? ESCAPE '\\'`);
+      params.push(`%${likeEscape(filter.q.toLowerCase())}%`);
+    }
+    const sort = SORTS[req.sort];
+    const cmp = sort.dir === 'DESC' ? '<' : '>';
+    if (req.cursor) {
+      const c = decodeCursor(req.cursor, req.sort);
+      where.push(`(${sort.expr} ${cmp} ? OR (${sort.expr} = ? AND id ${cmp} ?))`);
+      params.push(BigInt(c.v), BigInt(c.v), c.id);
+    }
+    const sql = `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM calls
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${sort.expr} ${sort.dir}, id ${sort.dir} LIMIT ${req.limit + 1}`;
+    const rows = await this.db.query<Row>(sql, params);
+    const more = rows.length > req.limit;
+    const page = rows.slice(0, req.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(summaryFromRow),
+      nextCursor: more && last ? encodeCursor(req.sort, Number(last.sort_key as bigint), String(last.id)) : null,
+    };
+  }
+
+  /** Resolves a merged call id to the call it became part of. */
+  async resolveId(id: string): Promise<string> {
+    const alias = await this.db.prisma.callAlias.findUnique({ where: { aliasId: id } });
+    return alias ? alias.callId : id;
+  }
+
+  async getCall(id: string) {
+    const callId = await this.resolveId(id);
+    const call = await this.db.prisma.call.findUnique({
+      where: { id: callId },
+      include: {
+        legs: { orderBy: { createdAt: 'asc' } },
+        employees: { orderBy: { extension: 'asc' } },
+        timeline: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
+        recordings: { orderBy: { startedAt: 'asc' } },
+      },
+    });
+    if (!call) return null;
+    const summary = summaryFromRow({
+      id: call.id,
+      direction: call.direction,
+      status: call.status,
+      started_at: call.startedAt,
+      answered_at: call.answeredAt,
+      ended_at: call.endedAt,
+      ring_ms: call.ringMs,
+      talk_ms: call.talkMs,
+      duration_ms: call.durationMs,
+      external_number: call.externalNumber,
+      caller_number: call.callerNumber,
+      caller_name: call.callerName,
+      destination_number: call.destinationNumber,
+      hangup_cause: call.hangupCause,
+      employee_list: call.employeeList,
+      has_recording: call.hasRecording,
+      customer_id: call.customerId,
+    });
+    const timeline = call.timeline.map((t) => ({
+      at: new Date(Number(t.at)).toISOString(),
+      kind: t.kind,
+      leg: t.leg,
+      ...(JSON.parse(t.data) as Record<string, unknown>),
+    }));
+    return {
+      ...summary,
+      requestedId: id !== callId ? id : undefined,
+      originJob: call.originJob,
+      employeeDetails: call.employees.map((e) => ({ extension: e.extension, role: e.role, answered: e.answered })),
+      legs: call.legs.map((l) => ({
+        uuid: l.uuid,
+        direction: l.fsDirection,
+        channel: l.channelName,
+        employee: l.employee,
+        number: l.number,
+        name: l.name,
+        destination: l.destination,
+        role: l.role,
+        createdAt: iso(l.createdAt),
+        answeredAt: iso(l.answeredAt),
+        endedAt: iso(l.endedAt),
+        hangupCause: l.hangupCause,
+      })),
+      transferRoute: timeline.filter((t) => t.kind === 'transfer'),
+      timeline,
+      recordings: call.recordings.map((r) => ({
+        path: r.path,
+        leg: r.leg,
+        startedAt: iso(r.startedAt),
+        stoppedAt: iso(r.stoppedAt),
+        seconds: r.seconds,
+        stereo: r.stereo,
+      })),
+    };
+  }
+
+  /** Live (not final) calls with all their legs, for the tracker after a restart. */
+  async liveState(): Promise<{ calls: CallState[]; legs: LegState[] }> {
+    const rows = await this.db.query<{ live_state: string | null }>('SELECT live_state FROM calls WHERE NOT final');
+    const calls = rows.filter((r) => r.live_state).map((r) => JSON.parse(r.live_state!) as CallState);
+    if (calls.length === 0) return { calls, legs: [] };
+    const legs: LegState[] = [];
+    for (let i = 0; i < calls.length; i += 500) {
+      const ids = calls.slice(i, i + 500).map((c) => c.id);
+      const lr = await this.db.query<{ state: string | null }>(
+        `SELECT state FROM call_legs WHERE call_id IN (${ids.map(() => '?').join(', ')})`,
+        ids,
+      );
+      for (const r of lr) if (r.state) legs.push(JSON.parse(r.state) as LegState);
+    }
+    return { calls, legs };
+  }
+
+  async countCalls(): Promise<number> {
+    const r = await this.db.query<{ n: bigint | number }>('SELECT COUNT(*) AS n FROM calls');
+    return Number(r[0]?.n ?? 0);
+  }
+}
+
+export function encodeCursor(sort: CallSort, v: number, id: string): string {
+  return Buffer.from(JSON.stringify({ s: sort, v, id })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, sort: CallSort): { v: number; id: string } {
+  try {
+    const o = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: string; v?: unknown; id?: unknown };
+    if (o.s !== sort) throw new InvalidCursorError('cursor belongs to another sort order');
+    if (typeof o.v !== 'number' || !Number.isSafeInteger(o.v) || typeof o.id !== 'string' || o.id.length > 200) {
+      throw new InvalidCursorError('cursor is malformed');
+    }
+    return { v: o.v, id: o.id };
+  } catch (e) {
+    if (e instanceof InvalidCursorError) throw e;
+    throw new InvalidCursorError('cursor is malformed');
+  }
+}

@@ -1,0 +1,121 @@
+import { ALL_DIRECTIONS, ALL_STATUSES, CallDirection, CallStatus } from '../calls/types';
+import { CALL_SORTS, CallPageRequest, CallSort } from '../journal/journal-reader';
+import { ApiError } from './errors';
+
+/**
+ * The query parameters of GET /api/v1/calls: one definition feeds both the validator and the OpenAPI
+ * document, so the two cannot drift apart.
+ */
+export interface QueryParam {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const EXT_RE = /^[0-9A-Za-z_.+-]{1,32}$/;
+
+export const CALL_LIST_PARAMS: QueryParam[] = [
+  { name: 'from', description: 'Calls that started at or after this moment (ISO 8601).', schema: { type: 'string', format: 'date-time' } },
+  { name: 'to', description: 'Calls that started before this moment (ISO 8601).', schema: { type: 'string', format: 'date-time' } },
+  { name: 'direction', description: 'Comma-separated: inbound, outbound, internal.', schema: { type: 'string', example: 'inbound,outbound' } },
+  { name: 'status', description: `Comma-separated: ${ALL_STATUSES.join(', ')}.`, schema: { type: 'string', example: 'missed,abandoned' } },
+  { name: 'employee', description: 'Extension of an employee who took part (rang, answered, transferred, listened).', schema: { type: 'string', pattern: EXT_RE.source } },
+  { name: 'number', description: 'Digits found anywhere in the external, caller or destination number; punctuation is ignored.', schema: { type: 'string', example: '495 123' } },
+  { name: 'customer', description: 'Customer id (1C reference) the call is linked to.', schema: { type: 'string' } },
+  { name: 'hasRecording', description: 'true: only calls with a recording; false: only without.', schema: { type: 'boolean' } },
+  { name: 'q', description: 'Free text: number, name, employee, status, hangup cause, call id.', schema: { type: 'string', maxLength: 200 } },
+  { name: 'sort', description: 'startedAt, -startedAt (default), duration, -duration, talk, -talk.', schema: { type: 'string', enum: CALL_SORTS } },
+  { name: 'limit', description: 'Page size, 1..500 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+  { name: 'cursor', description: 'nextCursor of the previous page; pages stay stable while new calls arrive.', schema: { type: 'string' } },
+];
+
+const KNOWN = new Set(CALL_LIST_PARAMS.map((p) => p.name));
+
+function bad(field: string, message: string): ApiError {
+  return new ApiError(400, 'invalid_parameter', message, field);
+}
+
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const v = query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw bad(name, `${name} must be given once, as a plain value`);
+  return v;
+}
+
+function list<T extends string>(query: Record<string, unknown>, name: string, allowed: readonly T[]): T[] | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  const parts = (Array.isArray(raw) ? raw : [raw]).flatMap((x) => {
+    if (typeof x !== 'string') throw bad(name, `${name} must be a comma-separated list`);
+    return x.split(',');
+  });
+  const out: T[] = [];
+  for (const p of parts.map((s) => s.trim()).filter(Boolean)) {
+    if (!allowed.includes(p as T)) throw bad(name, `${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(p)}`);
+    out.push(p as T);
+  }
+  if (out.length === 0) throw bad(name, `${name} is empty`);
+  return out;
+}
+
+function date(query: Record<string, unknown>, name: string): Date | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (!ISO_RE.test(v) || Number.isNaN(t)) throw bad(name, `${name} must be an ISO 8601 date or date-time, e.g. 2026-11-24T09:00:00+03:00`);
+  return new Date(t);
+}
+
+export function parseCallListQuery(query: Record<string, unknown>): CallPageRequest {
+  for (const k of Object.keys(query)) {
+    if (!KNOWN.has(k)) throw bad(k, `unknown parameter ${JSON.stringify(k)}; known: ${[...KNOWN].join(', ')}`);
+  }
+  const from = date(query, 'from');
+  const to = date(query, 'to');
+  if (from && to && from >= to) throw bad('to', 'to must be later than from');
+  const employee = single(query, 'employee');
+  if (employee !== undefined && !EXT_RE.test(employee)) throw bad('employee', 'employee must be an extension (letters, digits, ._+-; up to 32)');
+  let number = single(query, 'number');
+  if (number !== undefined) {
+    if (!/^[\d\s()+\-.]+$/.test(number)) throw bad('number', 'number may contain only digits, spaces and + ( ) - .');
+    number = number.replace(/\D/g, '');
+    if (number.length === 0 || number.length > 20) throw bad('number', 'number must contain 1 to 20 digits');
+  }
+  const customer = single(query, 'customer');
+  if (customer !== undefined && (customer.length === 0 || customer.length > 100)) throw bad('customer', 'customer must be 1..100 characters');
+  const hr = single(query, 'hasRecording');
+  let hasRecording: boolean | undefined;
+  if (hr !== undefined) {
+    if (!['true', 'false', '1', '0'].includes(hr)) throw bad('hasRecording', 'hasRecording must be true or false');
+    hasRecording = hr === 'true' || hr === '1';
+  }
+  const q = single(query, 'q');
+  if (q !== undefined && (q.trim().length === 0 || q.length > 200)) throw bad('q', 'q must be 1..200 characters');
+  const sort = (single(query, 'sort') ?? '-startedAt') as CallSort;
+  if (!CALL_SORTS.includes(sort)) throw bad('sort', `sort must be one of ${CALL_SORTS.join(', ')}`);
+  const limitRaw = single(query, 'limit');
+  let limit = 50;
+  if (limitRaw !== undefined) {
+    if (!/^\d{1,4}$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 500) throw bad('limit', 'limit must be an integer from 1 to 500');
+    limit = Number(limitRaw);
+  }
+  const cursor = single(query, 'cursor');
+  if (cursor !== undefined && (cursor.length === 0 || cursor.length > 500)) throw bad('cursor', 'cursor is malformed');
+  return {
+    filter: {
+      from,
+      to,
+      direction: list<CallDirection>(query, 'direction', ALL_DIRECTIONS),
+      status: list<CallStatus>(query, 'status', ALL_STATUSES),
+      employee,
+      number,
+      customer,
+      hasRecording,
+      q: q?.trim(),
+    },
+    sort,
+    limit,
+    cursor,
+  };
+}

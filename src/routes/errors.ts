@@ -1,0 +1,42 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+
+/** Every error leaves as {"error": {"code", "message", "field"?}} with a 4xx/5xx status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendError(res: Response, err: ApiError): void {
+  res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
+}
+
+/** Wraps an async handler so a rejected promise reaches the error handler. */
+export function route(fn: (...args: Parameters<RequestHandler>) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${req.path}`));
+};
+
+export function errorHandler(log: (msg: string, e: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof ApiError) return sendError(res, err);
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') return sendError(res, new ApiError(400, 'invalid_json', 'request body is not valid JSON', 'body'));
+    if (e.type === 'entity.too.large') return sendError(res, new ApiError(413, 'body_too_large', 'request body is too large', 'body'));
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return sendError(res, new ApiError(e.status, 'bad_request', e.message ?? 'bad request'));
+    }
+    log('unhandled error in request', err);
+    sendError(res, new ApiError(500, 'internal', 'internal error'));
+  };
+}

@@ -1,0 +1,229 @@
+import { ALL_DIRECTIONS, ALL_STATUSES } from '../calls/types';
+import { ROLES } from '../auth/tokens';
+import { CALL_LIST_PARAMS } from './calls-query';
+
+const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorResponses = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: { 'application/json': { schema: ref('Error') } } }]));
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid parameter or body; `field` names it.',
+  401: 'Missing, invalid or revoked token.',
+  403: 'The token\'s role may not do this.',
+  404: 'Not found.',
+  409: 'Conflict.',
+  413: 'Body too large.',
+  415: 'Body is not application/json.',
+};
+
+const CallSummary = {
+  type: 'object',
+  required: ['id', 'direction', 'status', 'startedAt', 'employees', 'hasRecording'],
+  properties: {
+    id: { type: 'string', description: 'Call id: the UUID of the call\'s first FreeSWITCH channel.' },
+    direction: { type: 'string', enum: ALL_DIRECTIONS },
+    status: { type: 'string', enum: ALL_STATUSES, description: 'ringing and active are live; the rest are final.' },
+    startedAt: { type: 'string', format: 'date-time' },
+    answeredAt: nullable({ type: 'string', format: 'date-time' }),
+    endedAt: nullable({ type: 'string', format: 'date-time' }),
+    ringSeconds: nullable({ type: 'number' }),
+    talkSeconds: nullable({ type: 'number' }),
+    durationSeconds: nullable({ type: 'number' }),
+    externalNumber: nullable({ type: 'string', description: 'The outside party\'s number (customer); null for internal calls.' }),
+    callerNumber: nullable({ type: 'string' }),
+    callerName: nullable({ type: 'string' }),
+    destinationNumber: nullable({ type: 'string' }),
+    hangupCause: nullable({ type: 'string', description: 'FreeSWITCH hangup cause, e.g. NORMAL_CLEARING, USER_BUSY.' }),
+    employees: { type: 'array', items: { type: 'string' }, description: 'Extensions that took part.' },
+    hasRecording: { type: 'boolean' },
+    customerId: nullable({ type: 'string' }),
+  },
+};
+
+export function openApiDocument(version: string) {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Telefonist API for 1C:KA',
+      version,
+      description: 'Call journal and control plane over FreeSWITCH. Every error is `{"error": {"code", "message", "field"?}}`.',
+    },
+    servers: [{ url: '/api/v1' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+            },
+          },
+        },
+        CallSummary,
+        CallPage: {
+          type: 'object',
+          required: ['items', 'nextCursor'],
+          properties: { items: { type: 'array', items: ref('CallSummary') }, nextCursor: nullable({ type: 'string' }) },
+        },
+        Party: {
+          type: 'object',
+          properties: { leg: { type: 'string' }, employee: { type: 'string' }, number: { type: 'string' }, name: { type: 'string' } },
+        },
+        TimelineEntry: {
+          type: 'object',
+          required: ['at', 'kind'],
+          additionalProperties: true,
+          properties: {
+            at: { type: 'string', format: 'date-time' },
+            kind: {
+              type: 'string',
+              enum: ['ringing', 'leg_ringing', 'answered', 'bridged', 'unbridged', 'held', 'resumed', 'transfer', 'consultation',
+                'eavesdrop_started', 'eavesdrop_mode', 'eavesdrop_stopped', 'recording_started', 'recording_stopped', 'leg_hangup',
+                'ended', 'originate_failed', 'resynced'],
+            },
+            leg: nullable({ type: 'string' }),
+            type: { type: 'string', enum: ['blind', 'attended'], description: 'transfer' },
+            from: ref('Party'),
+            to: ref('Party'),
+            mode: { type: 'string', enum: ['listen', 'whisper', 'whisper_other', 'barge'], description: 'eavesdrop_*' },
+          },
+        },
+        Leg: {
+          type: 'object',
+          properties: {
+            uuid: { type: 'string' }, direction: { type: 'string', enum: ['inbound', 'outbound'] }, channel: { type: 'string' },
+            employee: nullable({ type: 'string' }), number: nullable({ type: 'string' }), name: nullable({ type: 'string' }),
+            destination: nullable({ type: 'string' }), role: { type: 'string', enum: ['party', 'supervisor'] },
+            createdAt: { type: 'string', format: 'date-time' }, answeredAt: nullable({ type: 'string', format: 'date-time' }),
+            endedAt: nullable({ type: 'string', format: 'date-time' }), hangupCause: nullable({ type: 'string' }),
+          },
+        },
+        Recording: {
+          type: 'object',
+          properties: {
+            path: { type: 'string' }, leg: { type: 'string' }, startedAt: { type: 'string', format: 'date-time' },
+            stoppedAt: nullable({ type: 'string', format: 'date-time' }), seconds: nullable({ type: 'number' }), stereo: { type: 'boolean' },
+          },
+        },
+        CallDetail: {
+          allOf: [
+            ref('CallSummary'),
+            {
+              type: 'object',
+              required: ['legs', 'timeline', 'transferRoute', 'employeeDetails', 'recordings'],
+              properties: {
+                requestedId: { type: 'string', description: 'Present when the id asked for was merged into this call.' },
+                originJob: nullable({ type: 'string', description: 'Job-UUID of the originate that started the call.' }),
+                employeeDetails: {
+                  type: 'array',
+                  items: { type: 'object', properties: { extension: { type: 'string' }, role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
+                },
+                legs: { type: 'array', items: ref('Leg') },
+                timeline: { type: 'array', items: ref('TimelineEntry') },
+                transferRoute: { type: 'array', items: ref('TimelineEntry'), description: 'The transfer entries of the timeline, in order.' },
+                recordings: { type: 'array', items: ref('Recording') },
+              },
+            },
+          ],
+        },
+        Token: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ROLES }, prefix: { type: 'string' },
+            createdAt: { type: 'string', format: 'date-time' }, revokedAt: nullable({ type: 'string', format: 'date-time' }),
+          },
+        },
+        TokenCreated: {
+          type: 'object',
+          required: ['id', 'name', 'role', 'token'],
+          properties: {
+            id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ROLES },
+            token: { type: 'string', description: 'Shown once; only its hash is stored.' }, createdAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        Health: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['ok', 'degraded'] },
+            uptimeSeconds: { type: 'integer' },
+            freeswitch: { type: 'object', additionalProperties: true, properties: { connected: { type: 'boolean' }, state: { type: 'string' } } },
+            database: { type: 'object', additionalProperties: true, properties: { ok: { type: 'boolean' }, kind: { type: 'string' } } },
+            liveCalls: { type: 'integer' },
+          },
+        },
+      },
+    },
+    paths: {
+      '/health': {
+        get: {
+          summary: 'FreeSWITCH connection and database state (no token needed).',
+          responses: {
+            '200': { description: 'Database reachable.', content: { 'application/json': { schema: ref('Health') } } },
+            '503': { description: 'Database unreachable or journal writes failing.', content: { 'application/json': { schema: ref('Health') } } },
+          },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document.', responses: { '200': { description: 'OpenAPI 3 document.' } } } },
+      '/calls': {
+        get: {
+          summary: 'Call journal: filtered, newest first by default, cursor-paginated.',
+          security: [{ bearer: [] }],
+          parameters: CALL_LIST_PARAMS.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema })),
+          responses: {
+            '200': { description: 'A page of calls.', content: { 'application/json': { schema: ref('CallPage') } } },
+            ...errorResponses(400, 401, 403),
+          },
+        },
+      },
+      '/calls/{id}': {
+        get: {
+          summary: 'One call with every parameter, its legs, full timeline and transfer route.',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'The call.', content: { 'application/json': { schema: ref('CallDetail') } } },
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+      },
+      '/tokens': {
+        get: {
+          summary: 'API tokens (admin).',
+          security: [{ bearer: [] }],
+          responses: {
+            '200': { description: 'Tokens without secrets.', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: ref('Token') } } } } } },
+            ...errorResponses(401, 403),
+          },
+        },
+        post: {
+          summary: 'Create an API token (admin). The secret is in the answer only.',
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['name', 'role'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 100 }, role: { type: 'string', enum: ROLES } } },
+              },
+            },
+          },
+          responses: {
+            '201': { description: 'Created.', content: { 'application/json': { schema: ref('TokenCreated') } } },
+            ...errorResponses(400, 401, 403, 413, 415),
+          },
+        },
+      },
+      '/tokens/{id}': {
+        delete: {
+          summary: 'Revoke an API token (admin).',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'Revoked.' }, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
+    },
+  };
+}
