@@ -585,12 +585,17 @@ export class CallTracker {
         this.recentlyEnded.delete(k);
       }
     }
-    // Keep the final snapshots reachable for flush.
+    // Keep the final snapshots reachable for flush, and for a late originate result (busy).
     this.endedSnapshots.set(call.id, call);
+    if (call.legs.some((u) => this.recentOriginateLegs.some((o) => o.leg === u))) {
+      this.recentlyEndedCalls.set(call.id, call);
+      if (this.recentlyEndedCalls.size > 1000) this.recentlyEndedCalls.delete(this.recentlyEndedCalls.keys().next().value!);
+    }
     for (const l of legs) this.endedLegSnapshots.set(l.uuid, l);
   }
 
   private endedSnapshots = new Map<string, CallState>();
+  private recentlyEndedCalls = new Map<string, CallState>();
   private endedLegSnapshots = new Map<string, LegState>();
 
   private mergeCalls(x: CallState, y: CallState): CallState {
@@ -655,7 +660,7 @@ export class CallTracker {
     );
     if (match) {
       match.jobLinked = true;
-      const call = this.calls.get(match.callId) ?? this.endedSnapshots.get(match.callId);
+      const call = this.calls.get(match.callId) ?? this.recentlyEndedCalls.get(match.callId);
       if (call && !call.originJob) {
         call.originJob = jobUuid;
         this.markCallSnapshot(call);
