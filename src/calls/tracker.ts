@@ -2,6 +2,7 @@ import { EslEvent, header } from '../esl/event';
 import { DEFAULT_PARTY_RULES, employeeFromChannelRow, employeeFromEvent, PartyRules } from './party';
 import { finalStatus } from './status';
 import {
+  absorbTimelineEntry,
   CallDirection,
   CallState,
   EavesdropMode,
@@ -620,11 +621,7 @@ export class CallTracker {
     this.dirtyCalls.delete(from.id);
     this.batch.merges.push({ from: from.id, into: into.id });
     // Re-point timeline entries already produced in this batch.
-    for (const t of this.batch.timeline) {
-      if (t.callId !== from.id) continue;
-      t.callId = into.id;
-      if (t.kind === 'ringing') t.kind = 'leg_ringing';
-    }
+    for (const t of this.batch.timeline) if (t.callId === from.id) absorbTimelineEntry(t, into.id);
     for (const r of this.batch.recordings) if (r.callId === from.id) r.callId = into.id;
     this.recomputeParties(into);
     this.markCall(into);
@@ -724,8 +721,12 @@ export class CallTracker {
       }
       if (call.legs.every((u) => this.legs.get(u)?.endedAt)) this.endCall(call, now, `resync:${call.id}`);
     }
-    // 2. Add what we missed; oldest first so B-legs find their A-legs.
-    const sorted = [...channels].sort((a, b) => Number(a.created_epoch ?? 0) - Number(b.created_epoch ?? 0));
+    // 2. Add what we missed: legs that lead a call first (call_uuid is their own), then the legs FreeSWITCH
+    //    created for them, so every B-leg finds its A-leg; oldest first within each group.
+    const leads = (r: ChannelRow) => !r.call_uuid || r.call_uuid === r.uuid;
+    const sorted = [...channels].sort(
+      (a, b) => Number(leads(b)) - Number(leads(a)) || Number(a.created_epoch ?? 0) - Number(b.created_epoch ?? 0),
+    );
     for (const row of sorted) {
       if (this.legs.has(row.uuid) || this.recentlyEnded.has(row.uuid)) continue;
       const createdAt = row.created_epoch && /^\d+$/.test(row.created_epoch) ? Number(row.created_epoch) * 1000 : now;

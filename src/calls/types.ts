@@ -123,3 +123,13 @@ export interface JournalBatch {
   recordings: RecordingInfo[];
   merges: Array<{ from: string; into: string }>;
 }
+
+/**
+ * A timeline entry of a call absorbed by another (a consult or supervisor leg joining): it moves to the
+ * surviving call, and the absorbed call's own "ringing" becomes one more leg ringing there. The journal
+ * applies the same rule in SQL to entries already stored.
+ */
+export function absorbTimelineEntry(t: TimelineEntry, into: string): void {
+  t.callId = into;
+  if (t.kind === 'ringing' && t.leg !== into) t.kind = 'leg_ringing';
+}

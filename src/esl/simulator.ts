@@ -45,6 +45,7 @@ export class FreeSwitchSimulator {
   private clients = new Set<Client>();
   private channels = new Map<string, ChannelRow>();
   private bridges = new Map<string, string>();
+  private destroyed = new Set<string>();
   private seq = 1_000_000;
   readonly coreUuid = randomUUID();
   readonly commands: string[] = [];
@@ -87,6 +88,7 @@ export class FreeSwitchSimulator {
   /** Forgets live channels (FreeSWITCH restarted: everything that was up is gone). */
   resetChannels(): void {
     this.channels.clear();
+    this.destroyed.clear();
     this.bridges.clear();
   }
 
@@ -315,6 +317,7 @@ export class FreeSwitchSimulator {
     const uuid = header(ev, 'Unique-ID');
     if (!uuid) return;
     if (ev.name === 'CHANNEL_DESTROY') {
+      this.destroyed.add(uuid);
       this.channels.delete(uuid);
       const b = this.bridges.get(uuid);
       this.bridges.delete(uuid);
@@ -322,6 +325,9 @@ export class FreeSwitchSimulator {
       return;
     }
     if (!ev.name.startsWith('CHANNEL_') && ev.name !== 'CALL_UPDATE') return;
+    // FreeSWITCH still reports CHANNEL_STATE CS_DESTROY after CHANNEL_DESTROY; the channel is gone.
+    if (ev.name === 'CHANNEL_CREATE') this.destroyed.delete(uuid); // a replay of the same capture
+    if (this.destroyed.has(uuid)) return;
     const created = header(ev, 'Caller-Channel-Created-Time');
     const prev = this.channels.get(uuid);
     if (!prev && (ev.name === 'CHANNEL_HANGUP_COMPLETE' || !header(ev, 'Channel-Name'))) return;
@@ -342,9 +348,15 @@ export class FreeSwitchSimulator {
       call_uuid: header(ev, 'Channel-Call-UUID') ?? uuid,
       hostname: header(ev, 'FreeSWITCH-Hostname') ?? 'telefonist-sim',
     };
+    if ((row.created_epoch === '0' || !row.created_epoch) && created && created !== '0') {
+      row.created_epoch = String(Math.floor(Number(created) / 1e6));
+    }
     row.state = header(ev, 'Channel-State') ?? row.state;
     row.callstate = header(ev, 'Channel-Call-State') ?? row.callstate;
     row.dest = header(ev, 'Caller-Destination-Number') ?? row.dest;
+    row.presence_id = header(ev, 'Channel-Presence-ID') ?? row.presence_id;
+    row.accountcode = header(ev, 'variable_accountcode') ?? row.accountcode;
+    row.call_uuid = header(ev, 'Channel-Call-UUID') ?? row.call_uuid;
     this.channels.set(uuid, row);
     if (ev.name === 'CHANNEL_BRIDGE') {
       const a = header(ev, 'Bridge-A-Unique-ID');

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Db, SqlValue } from '../db/database';
-import { CallState, FINAL_STATUSES, JournalBatch, LegState, RecordingInfo, TimelineEntry } from '../calls/types';
+import { absorbTimelineEntry, CallState, FINAL_STATUSES, JournalBatch, LegState, RecordingInfo, TimelineEntry } from '../calls/types';
 
 const ROWS_PER_STATEMENT = 100;
 
@@ -55,7 +55,7 @@ export class JournalWriter extends EventEmitter {
     const p = this.pending;
     for (const m of batch.merges) {
       p.calls.delete(m.from);
-      for (const t of p.timeline) if (t.callId === m.from) t.callId = m.into;
+      for (const t of p.timeline) if (t.callId === m.from) absorbTimelineEntry(t, m.into);
       for (const r of p.recordings.values()) if (r.callId === m.from) r.callId = m.into;
       p.merges.push(m);
     }
