@@ -15,7 +15,8 @@ afterAll(async () => {
 
 describe('authentication and roles', () => {
   test('no token, malformed header, unknown token → 401 naming Authorization', async () => {
-    for (const headers of [{}, { Authorization: 'Basic abc' }, { Authorization: 'Bearer nope' }]) {
+    const variants: Record<string, string>[] = [{}, { Authorization: 'Basic abc' }, { Authorization: 'Bearer nope' }];
+    for (const headers of variants) {
       const r = await api(stack, '/calls', { token: null, headers });
       expect(r.status).toBe(401);
       expect(r.body.error).toMatchObject({ code: 'unauthorized', field: 'Authorization' });
