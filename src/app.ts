@@ -5,7 +5,7 @@ import { Config } from './config';
 import { Db } from './db/database';
 import { EslConnection } from './esl/connection';
 import { CallTracker } from './calls/tracker';
-import { CallService, SUBSCRIBED_EVENTS } from './calls/call-service';
+import { CallService, skipUninterestingEvent, SUBSCRIBED_EVENTS } from './calls/call-service';
 import { JournalWriter } from './journal/journal-writer';
 import { JournalReader } from './journal/journal-reader';
 import { TokenService } from './auth/tokens';
@@ -43,6 +43,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     port: config.FREESWITCH_ESL_PORT,
     password: config.FREESWITCH_ESL_PASSWORD,
     events: SUBSCRIBED_EVENTS,
+    skipEvent: skipUninterestingEvent,
   });
   const tracker = new CallTracker({
     employeeProfiles: new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean)),

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { EslConnection } from '../esl/connection';
-import { EslEvent } from '../esl/event';
+import { EslEvent, peekJsonString } from '../esl/event';
 import { JournalWriter } from '../journal/journal-writer';
 import { JournalReader } from '../journal/journal-reader';
 import { CallRow, CallTracker, ChannelRow } from './tracker';
@@ -14,7 +14,6 @@ export const SUBSCRIBED_EVENTS = [
   'CHANNEL_PROGRESS',
   'CHANNEL_PROGRESS_MEDIA',
   'CHANNEL_ANSWER',
-  'CHANNEL_CALLSTATE',
   'CHANNEL_BRIDGE',
   'CHANNEL_UNBRIDGE',
   'CHANNEL_HOLD',
@@ -32,6 +31,16 @@ export const SUBSCRIBED_EVENTS = [
   'sofia::unregister',
   'sofia::expire',
 ];
+
+/** CHANNEL_EXECUTE applications the call model reads; every other execute is skipped unparsed. */
+const EXECUTE_APPS = new Set(['eavesdrop', 'three_way', 'att_xfer', 'uuid_bridge', 'bridge']);
+
+/** Pre-filter for the ESL connection: most CHANNEL_EXECUTEs (set, log, hash, export...) carry nothing for us. */
+export function skipUninterestingEvent(body: string): boolean {
+  if (peekJsonString(body.slice(0, 200), 'Event-Name') !== 'CHANNEL_EXECUTE') return false;
+  const app = peekJsonString(body, 'Application');
+  return app !== undefined && !EXECUTE_APPS.has(app);
+}
 
 export function parseRows<T>(body: string): T[] {
   const trimmed = body.trim();

@@ -16,6 +16,8 @@ export interface EslConnectionOptions {
   commandTimeoutMs?: number;
   /** Background job results wait this long. */
   jobTimeoutMs?: number;
+  /** Called with each JSON event body before it is decoded; true skips the event (cheap pre-filter). */
+  skipEvent?: (body: string) => boolean;
 }
 
 export type EslState = 'disconnected' | 'connecting' | 'authenticating' | 'ready' | 'closed';
@@ -65,7 +67,7 @@ export class EslConnection extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private _state: EslState = 'disconnected';
   private authResolve: ((ok: boolean) => void) | null = null;
-  readonly stats = { connects: 0, events: 0, malformed: 0, authFailures: 0, lastError: '' as string, connectedAt: 0 };
+  readonly stats = { connects: 0, events: 0, skipped: 0, malformed: 0, authFailures: 0, lastError: '' as string, connectedAt: 0 };
 
   constructor(private readonly opts: EslConnectionOptions) {
     super();
@@ -250,6 +252,11 @@ export class EslConnection extends EventEmitter {
       return;
     }
     if (isEventFrame(f)) {
+      if (this.opts.skipEvent && f.body && f.headers['Content-Type'] === 'text/event-json' && this.opts.skipEvent(f.body)) {
+        this.stats.events++;
+        this.stats.skipped++;
+        return;
+      }
       let ev: EslEvent;
       try {
         ev = decodeEvent(f);

@@ -42,22 +42,31 @@ export function decodeJsonEvent(text: string): EslEvent {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new EslEventDecodeError('JSON event body is not an object');
   }
+  // The parsed object is used as the header map as it is (no copy: events are large and many);
+  // `header()` reads values defensively, so a stray non-string value cannot break a consumer.
   const obj = parsed as Record<string, unknown>;
   const name = obj['Event-Name'];
   if (typeof name !== 'string' || name === '') throw new EslEventDecodeError('event without Event-Name');
-  const headers: EslHeaders = {};
   let body: string | undefined;
-  for (const key in obj) {
-    const v = obj[key];
-    if (key === '_body') {
-      if (typeof v === 'string') body = v;
-      continue;
-    }
-    if (typeof v === 'string') headers[key] = v;
-    else if (Array.isArray(v)) headers[key] = v.map((x) => String(x));
-    else if (v !== null && v !== undefined) headers[key] = String(v);
+  if ('_body' in obj) {
+    if (typeof obj._body === 'string') body = obj._body;
+    delete obj._body;
   }
-  return { name, headers, body };
+  return { name, headers: obj as EslHeaders, body };
+}
+
+/**
+ * Reads one top-level string value of a FreeSWITCH JSON event without parsing it: inside JSON strings
+ * quotes are escaped, so the first `"Key":"` is the key itself. Used to skip events nobody needs
+ * (most CHANNEL_EXECUTEs) before paying for JSON.parse.
+ */
+export function peekJsonString(text: string, key: string): string | undefined {
+  const needle = `"${key}":"`;
+  const i = text.indexOf(needle);
+  if (i < 0) return undefined;
+  const start = i + needle.length;
+  const end = text.indexOf('"', start);
+  return end < 0 ? undefined : text.slice(start, end);
 }
 
 export function decodePlainEvent(text: string): EslEvent {
@@ -89,9 +98,11 @@ export function decodePlainEvent(text: string): EslEvent {
 
 /** A header as one string (first element of an array value). */
 export function header(ev: EslEvent, key: string): string | undefined {
-  const v = ev.headers[key];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v[0] : v;
+  const v = ev.headers[key] as unknown;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.length ? String(v[0]) : undefined;
+  return String(v);
 }
 
 /** Encodes an event as a JSON body the way FreeSWITCH does (body in `_body`, no trailing newline). */

@@ -107,7 +107,7 @@ export class FreeSwitchSimulator {
   async play(source: string | FixtureEvent[], opts: PlayOptions = {}): Promise<number> {
     let events = typeof source === 'string' ? loadFixtureEvents(source) : source;
     if (opts.limit !== undefined) events = events.slice(0, opts.limit);
-    const rw = opts.rewrite ? this.rewriter(events) : null;
+    const rw = opts.rewrite ? captureRewriter(events, { coreUuid: this.coreUuid, nextSeq: () => ++this.seq }) : null;
     let prevTs: number | undefined;
     let sent = 0;
     for (const fe of events) {
@@ -410,45 +410,49 @@ export class FreeSwitchSimulator {
       'Event-Sequence': String(++this.seq),
     };
   }
+}
 
-  /**
-   * Maps a capture onto a new moment: each channel UUID gets a fresh one (consistently within this
-   * playback), Core-UUID and Event-Sequence become this simulator's, and every epoch value (s, ms, µs)
-   * near the capture's start is shifted by the same offset to now.
-   */
-  private rewriter(events: FixtureEvent[]): (ev: EslEvent) => EslEvent {
-    const uuidMap = new Map<string, string>();
-    const first = events.find((e) => header(e.event, 'Event-Date-Timestamp'));
-    const baseUs = first ? Number(header(first.event, 'Event-Date-Timestamp')) : Date.now() * 1000;
-    const offsetUs = Date.now() * 1000 - baseUs;
-    const windowS = 86_400;
-    const mapUuid = (u: string) => {
-      let m = uuidMap.get(u);
-      if (!m) {
-        m = randomUUID();
-        uuidMap.set(u, m);
-      }
-      return m;
-    };
-    const shift = (s: string) =>
-      s.replace(/\b(\d{16}|\d{13}|\d{10})\b/g, (d) => {
-        const n = Number(d);
-        if (d.length === 16 && Math.abs(n - baseUs) < windowS * 1e6) return String(Math.round(n + offsetUs));
-        if (d.length === 13 && Math.abs(n - baseUs / 1000) < windowS * 1e3) return String(Math.round(n + offsetUs / 1000));
-        if (d.length === 10 && Math.abs(n - baseUs / 1e6) < windowS) return String(Math.round(n + offsetUs / 1e6));
-        return d;
-      });
-    const map = (s: string) => shift(s.replace(UUID_RE, mapUuid));
-    return (ev) => {
-      const headers: EslHeaders = {};
-      for (const [k, v] of Object.entries(ev.headers)) {
-        if (k === 'Core-UUID' || k === 'variable_Core-UUID') headers[k] = this.coreUuid;
-        else if (k === 'Event-Sequence') headers[k] = String(++this.seq);
-        else headers[k] = Array.isArray(v) ? v.map(map) : map(v);
-      }
-      return { name: ev.name, headers, body: ev.body !== undefined ? map(ev.body) : undefined };
-    };
-  }
+/**
+ * Maps a capture onto a new moment: each channel UUID gets a fresh one (consistently within one call of
+ * the returned function's lifetime), Core-UUID and Event-Sequence become the given core's, and every epoch
+ * value (s, ms, µs) near the capture's start is shifted by the same offset to `now`.
+ */
+export function captureRewriter(
+  events: FixtureEvent[],
+  core: { coreUuid: string; nextSeq: () => number },
+  now: number = Date.now(),
+): (ev: EslEvent) => EslEvent {
+  const uuidMap = new Map<string, string>();
+  const first = events.find((e) => header(e.event, 'Event-Date-Timestamp'));
+  const baseUs = first ? Number(header(first.event, 'Event-Date-Timestamp')) : now * 1000;
+  const offsetUs = now * 1000 - baseUs;
+  const windowS = 86_400;
+  const mapUuid = (u: string) => {
+    let m = uuidMap.get(u);
+    if (!m) {
+      m = randomUUID();
+      uuidMap.set(u, m);
+    }
+    return m;
+  };
+  const shift = (s: string) =>
+    s.replace(/\b(\d{16}|\d{13}|\d{10})\b/g, (d) => {
+      const n = Number(d);
+      if (d.length === 16 && Math.abs(n - baseUs) < windowS * 1e6) return String(Math.round(n + offsetUs));
+      if (d.length === 13 && Math.abs(n - baseUs / 1000) < windowS * 1e3) return String(Math.round(n + offsetUs / 1000));
+      if (d.length === 10 && Math.abs(n - baseUs / 1e6) < windowS) return String(Math.round(n + offsetUs / 1e6));
+      return d;
+    });
+  const map = (s: string) => shift(s.replace(UUID_RE, mapUuid));
+  return (ev) => {
+    const headers: EslHeaders = {};
+    for (const [k, v] of Object.entries(ev.headers)) {
+      if (k === 'Core-UUID' || k === 'variable_Core-UUID') headers[k] = core.coreUuid;
+      else if (k === 'Event-Sequence') headers[k] = String(core.nextSeq());
+      else headers[k] = Array.isArray(v) ? v.map(map) : map(v);
+    }
+    return { name: ev.name, headers, body: ev.body !== undefined ? map(ev.body) : undefined };
+  };
 }
 
 function sleep(ms: number): Promise<void> {

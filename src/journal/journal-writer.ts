@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { Db, SqlValue } from '../db/database';
 import { absorbTimelineEntry, CallState, FINAL_STATUSES, JournalBatch, LegState, RecordingInfo, TimelineEntry } from '../calls/types';
 
@@ -38,13 +39,14 @@ export class JournalWriter extends EventEmitter {
   private readonly maxBatches: number;
   private closed = false;
   lastError: Error | null = null;
+  readonly stats = { flushes: 0, commitMs: 0, batches: 0, failures: 0 };
 
   constructor(
     private readonly db: Db,
     opts: JournalWriterOptions = {},
   ) {
     super();
-    this.maxDelayMs = opts.maxDelayMs ?? 5;
+    this.maxDelayMs = opts.maxDelayMs ?? 20;
     this.maxBatches = opts.maxBatches ?? 2000;
   }
 
@@ -104,12 +106,17 @@ export class JournalWriter extends EventEmitter {
     this.pending = emptyPending();
     this.flushing = (async () => {
       try {
+        const t0 = performance.now();
         await this.commit(batch);
+        this.stats.commitMs += performance.now() - t0;
+        this.stats.flushes++;
+        this.stats.batches += batch.events;
         this.lastError = null;
         for (const w of batch.waiters) w.resolve();
         this.emit('committed', [...batch.calls.values()]);
       } catch (e) {
         this.lastError = e as Error;
+        this.stats.failures++;
         this.emit('error', e);
         // Nothing is dropped: the batch goes back in front of what arrived meanwhile and is retried.
         this.requeue(batch);
