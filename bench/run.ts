@@ -181,14 +181,14 @@ async function fillSqlite(url: string): Promise<void> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const ins = db.prepare(`INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
-    external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, search, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`);
+    external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`);
   const emp = db.prepare('INSERT INTO call_employees (call_id, extension, role, answered, started_at) VALUES (?, ?, ?, ?, ?)');
   let batch: ReturnType<typeof generatedCalls> extends Generator<infer T> ? T[] : never = [];
   const flush = db.transaction((rows: typeof batch) => {
     for (const c of rows) {
       ins.run(c.id, c.direction, c.status, c.started, c.answered, c.ended, c.ring, c.talk, c.ended - c.started, c.external, c.caller, c.name, c.dest,
-        c.cause, ` ${c.employees.join(' ')} `, c.rec ? 1 : 0, [c.id, c.external, c.caller, c.name, c.dest, c.cause, c.status, c.direction, ...c.employees].filter(Boolean).join(' ').toLowerCase(), Date.now());
+        c.cause, ` ${c.employees.join(' ')} `, c.rec ? 1 : 0, [c.external, c.caller, c.dest].filter(Boolean).join(' '), [c.id, c.external, c.caller, c.name, c.dest, c.cause, c.status, c.direction, ...c.employees].filter(Boolean).join(' ').toLowerCase(), Date.now());
       for (const e of c.employees) emp.run(c.id, e, 'callee', c.status === 'answered' ? 1 : 0, c.started);
     }
   });
@@ -214,14 +214,14 @@ async function fillPostgres(url: string): Promise<void> {
   const flush = async () => {
     if (!rows.length) return;
     await c.query(`INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms, external_number,
-      caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, search, updated_at) VALUES ${rows.join(',')}`);
+      caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at) VALUES ${rows.join(',')}`);
     await c.query(`INSERT INTO call_employees (call_id, extension, role, answered, started_at) VALUES ${emps.join(',')}`);
     rows = [];
     emps = [];
   };
   for (const x of generatedCalls(CALLS)) {
     const search = [x.id, x.external, x.caller, x.name, x.dest, x.cause, x.status, x.direction, ...x.employees].filter(Boolean).join(' ').toLowerCase();
-    rows.push(`(${[x.id, x.direction, x.status, x.started, x.answered, x.ended, x.ring, x.talk, x.ended - x.started, x.external, x.caller, x.name, x.dest, x.cause, ` ${x.employees.join(' ')} `].map(q).join(',')},${x.rec},true,${q(search)},${Date.now()})`);
+    rows.push(`(${[x.id, x.direction, x.status, x.started, x.answered, x.ended, x.ring, x.talk, x.ended - x.started, x.external, x.caller, x.name, x.dest, x.cause, ` ${x.employees.join(' ')} `].map(q).join(',')},${x.rec},true,${q([x.external, x.caller, x.dest].filter(Boolean).join(' '))},${q(search)},${Date.now()})`);
     for (const e of x.employees) emps.push(`(${q(x.id)},${q(e)},'callee',${x.status === 'answered'},${x.started})`);
     if (rows.length === 5000) await flush();
   }

@@ -69,9 +69,17 @@ export async function startStack(kind: DbKind, opts: { dbUrl?: string; sim?: Fre
     if (!opts.password || opts.password === 'ClueCon') await waitFor(() => app.calls.stats.resyncs > 0, 'first resync');
     return app;
   };
+  let first: Telefonist;
+  try {
+    first = await boot();
+  } catch (e) {
+    if (!opts.sim) await sim.close();
+    await db.drop();
+    throw e;
+  }
   const stack: Stack = {
     sim,
-    app: await boot(),
+    app: first,
     base: '',
     dbUrl: db.url,
     async restart() {

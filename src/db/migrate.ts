@@ -58,13 +58,23 @@ function migrateSqlite(url: string, files: Array<{ name: string; sql: string; ch
     );
     checkChecksums(applied, files);
     const done: string[] = [];
-    for (const f of files) {
-      if (applied.has(f.name)) continue;
-      db.transaction(() => {
-        db.exec(f.sql);
-        db.prepare('INSERT INTO _telefonist_migrations (name, checksum, applied_at) VALUES (?, ?, ?)').run(f.name, f.checksum, Date.now());
-      })();
-      done.push(f.name);
+    // Prisma's SQLite migrations rebuild tables (create new, copy, drop old): with foreign keys on, the
+    // drop would cascade-delete the children. SQLite's documented procedure: keys off outside the
+    // transaction, rebuild, check, keys back on.
+    db.pragma('foreign_keys = OFF');
+    try {
+      for (const f of files) {
+        if (applied.has(f.name)) continue;
+        db.transaction(() => {
+          db.exec(f.sql);
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new Error(`migration ${f.name} leaves ${broken.length} broken foreign key(s)`);
+          db.prepare('INSERT INTO _telefonist_migrations (name, checksum, applied_at) VALUES (?, ?, ?)').run(f.name, f.checksum, Date.now());
+        })();
+        done.push(f.name);
+      }
+    } finally {
+      db.pragma('foreign_keys = ON');
     }
     return { applied: done, alreadyApplied: applied.size };
   } finally {

@@ -51,17 +51,19 @@ export interface CallPage {
 export class InvalidCursorError extends Error {}
 
 const SORTS: Record<CallSort, { expr: string; dir: 'ASC' | 'DESC' }> = {
-  startedAt: { expr: 'started_at', dir: 'ASC' },
-  '-startedAt': { expr: 'started_at', dir: 'DESC' },
-  duration: { expr: 'COALESCE(duration_ms, -1)', dir: 'ASC' },
-  '-duration': { expr: 'COALESCE(duration_ms, -1)', dir: 'DESC' },
-  talk: { expr: 'COALESCE(talk_ms, -1)', dir: 'ASC' },
-  '-talk': { expr: 'COALESCE(talk_ms, -1)', dir: 'DESC' },
+  startedAt: { expr: 'calls.started_at', dir: 'ASC' },
+  '-startedAt': { expr: 'calls.started_at', dir: 'DESC' },
+  duration: { expr: 'COALESCE(calls.duration_ms, -1)', dir: 'ASC' },
+  '-duration': { expr: 'COALESCE(calls.duration_ms, -1)', dir: 'DESC' },
+  talk: { expr: 'COALESCE(calls.talk_ms, -1)', dir: 'ASC' },
+  '-talk': { expr: 'COALESCE(calls.talk_ms, -1)', dir: 'DESC' },
 };
 export const CALL_SORTS = Object.keys(SORTS) as CallSort[];
 
-const LIST_COLUMNS = `id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms, external_number,
-  caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, customer_id`;
+const LIST_COLUMNS = ['id', 'direction', 'status', 'started_at', 'answered_at', 'ended_at', 'ring_ms', 'talk_ms', 'duration_ms',
+  'external_number', 'caller_number', 'caller_name', 'destination_number', 'hangup_cause', 'employee_list', 'has_recording', 'customer_id']
+  .map((c) => `calls.${c}`)
+  .join(', ');
 
 type Row = Record<string, unknown>;
 
@@ -115,55 +117,75 @@ export class JournalReader {
 
   async listCalls(req: CallPageRequest): Promise<CallPage> {
     const { filter } = req;
+    const sqlite = this.db.kind === 'sqlite';
     const where: string[] = [];
     const params: SqlValue[] = [];
+    // With an employee and a time sort, walk that employee's index (extension, started_at, call_id)
+    // instead of the whole journal.
+    const byEmployee = !!filter.employee && (req.sort === 'startedAt' || req.sort === '-startedAt');
+    const sort = byEmployee ? { expr: 'e.started_at', dir: SORTS[req.sort].dir, id: 'e.call_id' } : { ...SORTS[req.sort], id: 'calls.id' };
+    if (byEmployee) {
+      where.push('e.extension = ?');
+      params.push(filter.employee!);
+    } else if (filter.employee) {
+      where.push('EXISTS (SELECT 1 FROM call_employees x WHERE x.call_id = calls.id AND x.extension = ?)');
+      params.push(filter.employee);
+    }
+    const startCol = byEmployee ? 'e.started_at' : 'calls.started_at';
     if (filter.from) {
-      where.push('started_at >= ?');
+      where.push(`${startCol} >= ?`);
       params.push(BigInt(filter.from.getTime()));
     }
     if (filter.to) {
-      where.push('started_at < ?');
+      where.push(`${startCol} < ?`);
       params.push(BigInt(filter.to.getTime()));
     }
     if (filter.direction?.length) {
-      where.push(`direction IN (${filter.direction.map(() => '?').join(', ')})`);
+      where.push(`calls.direction IN (${filter.direction.map(() => '?').join(', ')})`);
       params.push(...filter.direction);
     }
     if (filter.status?.length) {
-      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+      where.push(`calls.status IN (${filter.status.map(() => '?').join(', ')})`);
       params.push(...filter.status);
     }
-    if (filter.employee) {
-      where.push('EXISTS (SELECT 1 FROM call_employees e WHERE e.call_id = calls.id AND e.extension = ?)');
-      params.push(filter.employee);
-    }
     if (filter.number) {
-      const like = `%${likeEscape(filter.number)}%`;
-      where.push(`(external_number LIKE ? ESCAPE '\\' OR caller_number LIKE ? ESCAPE '\\' OR destination_number LIKE ? ESCAPE '\\')`);
-      params.push(like, like, like);
+      // Digits only (validated): no LIKE escaping needed. SQLite answers 3+ characters from the trigram
+      // FTS index; PostgreSQL's planner uses the pg_trgm index on its own.
+      if (sqlite && filter.number.length >= 3) {
+        where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.numbers LIKE ?)');
+      } else {
+        where.push('calls.numbers LIKE ?');
+      }
+      params.push(`%${filter.number}%`);
     }
     if (filter.customer) {
-      where.push('customer_id = ?');
+      where.push('calls.customer_id = ?');
       params.push(filter.customer);
     }
     if (filter.hasRecording !== undefined) {
-      where.push(this.db.kind === 'postgres' ? 'has_recording = ?' : 'has_recording = ?');
-      params.push(this.db.kind === 'postgres' ? filter.hasRecording : filter.hasRecording ? 1 : 0);
+      where.push('calls.has_recording = ?');
+      params.push(sqlite ? (filter.hasRecording ? 1 : 0) : filter.hasRecording);
     }
     if (filter.q) {
-      where.push(`search LIKE ? ESCAPE '\\'`);
-      params.push(`%${likeEscape(filter.q.toLowerCase())}%`);
+      const q = filter.q.toLowerCase();
+      if (sqlite && q.length >= 3 && !/[%_\\]/.test(q)) {
+        where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.search LIKE ?)');
+        params.push(`%${q}%`);
+      } else {
+        where.push(`calls.search LIKE ? ESCAPE '\\'`);
+        params.push(`%${likeEscape(q)}%`);
+      }
     }
-    const sort = SORTS[req.sort];
     const cmp = sort.dir === 'DESC' ? '<' : '>';
     if (req.cursor) {
       const c = decodeCursor(req.cursor, req.sort);
-      where.push(`(${sort.expr} ${cmp} ? OR (${sort.expr} = ? AND id ${cmp} ?))`);
+      where.push(`(${sort.expr} ${cmp} ? OR (${sort.expr} = ? AND ${sort.id} ${cmp} ?))`);
       params.push(BigInt(c.v), BigInt(c.v), c.id);
     }
-    const sql = `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM calls
+    const from = byEmployee ? 'call_employees e JOIN calls ON calls.id = e.call_id' : 'calls';
+    const sql = `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM ${from}
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${sort.expr} ${sort.dir}, id ${sort.dir} LIMIT ${req.limit + 1}`;
+      ORDER BY ${sort.expr} ${sort.dir}, ${sort.id} ${sort.dir} LIMIT ${req.limit + 1}`;
     const rows = await this.db.query<Row>(sql, params);
     const more = rows.length > req.limit;
     const page = rows.slice(0, req.limit);

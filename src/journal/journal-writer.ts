@@ -212,6 +212,7 @@ export class JournalWriter extends EventEmitter {
         c.originJob ?? null,
         final,
         final ? null : JSON.stringify(c),
+        numbersText(c),
         searchText(c, employees),
         BigInt(now),
       ]);
@@ -224,8 +225,8 @@ export class JournalWriter extends EventEmitter {
       tx,
       `INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
         external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording,
-        origin_job, final, live_state, search, updated_at)`,
-      21,
+        origin_job, final, live_state, numbers, search, updated_at)`,
+      22,
       rows,
       `ON CONFLICT (id) DO UPDATE SET direction = excluded.direction, status = excluded.status,
         started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
@@ -234,7 +235,7 @@ export class JournalWriter extends EventEmitter {
         caller_name = excluded.caller_name, destination_number = excluded.destination_number,
         hangup_cause = excluded.hangup_cause, employee_list = excluded.employee_list,
         has_recording = excluded.has_recording, origin_job = COALESCE(excluded.origin_job, calls.origin_job),
-        final = excluded.final, live_state = excluded.live_state, search = excluded.search, updated_at = excluded.updated_at
+        final = excluded.final, live_state = excluded.live_state, numbers = excluded.numbers, search = excluded.search, updated_at = excluded.updated_at
       WHERE NOT calls.final OR (excluded.final AND excluded.origin_job IS NOT NULL AND calls.origin_job IS NULL)`,
     );
     if (empRows.length) {
@@ -306,6 +307,11 @@ function big(v: number | undefined): bigint | null {
 
 function isEmpty(b: JournalBatch): boolean {
   return !b.calls.length && !b.legs.length && !b.timeline.length && !b.recordings.length && !b.merges.length;
+}
+
+/** The numbers the digits filter searches (external, caller, destination). */
+export function numbersText(c: CallState): string {
+  return [c.externalNumber, c.callerNumber, c.destinationNumber].filter((x): x is string => !!x).join(' ');
 }
 
 /** Lower-case text the free-text filter `q` searches. */

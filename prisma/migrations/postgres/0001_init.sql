@@ -23,6 +23,7 @@ CREATE TABLE "calls" (
     "origin_job" TEXT,
     "final" BOOLEAN NOT NULL DEFAULT false,
     "live_state" TEXT,
+    "numbers" TEXT NOT NULL DEFAULT '',
     "search" TEXT NOT NULL DEFAULT '',
     "updated_at" BIGINT NOT NULL,
 
@@ -131,7 +132,7 @@ CREATE INDEX "calls_final_idx" ON "calls"("final");
 CREATE INDEX "call_legs_call_id_idx" ON "call_legs"("call_id");
 
 -- CreateIndex
-CREATE INDEX "call_employees_extension_started_at_idx" ON "call_employees"("extension", "started_at");
+CREATE INDEX "call_employees_extension_started_at_call_id_idx" ON "call_employees"("extension", "started_at", "call_id");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "call_events_key_key" ON "call_events"("key");
@@ -160,3 +161,9 @@ ALTER TABLE "call_events" ADD CONSTRAINT "call_events_call_id_fkey" FOREIGN KEY 
 -- AddForeignKey
 ALTER TABLE "recordings" ADD CONSTRAINT "recordings_call_id_fkey" FOREIGN KEY ("call_id") REFERENCES "calls"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
+
+-- Hand-written (Prisma cannot express it): trigram indexes, so "digits anywhere in the number" and
+-- free-text filters (LIKE '%...%') use an index instead of scanning the journal.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX "calls_numbers_trgm_idx" ON "calls" USING gin ("numbers" gin_trgm_ops);
+CREATE INDEX "calls_search_trgm_idx" ON "calls" USING gin ("search" gin_trgm_ops);

@@ -20,6 +20,7 @@ CREATE TABLE "calls" (
     "origin_job" TEXT,
     "final" BOOLEAN NOT NULL DEFAULT false,
     "live_state" TEXT,
+    "numbers" TEXT NOT NULL DEFAULT '',
     "search" TEXT NOT NULL DEFAULT '',
     "updated_at" BIGINT NOT NULL
 );
@@ -120,7 +121,7 @@ CREATE INDEX "calls_final_idx" ON "calls"("final");
 CREATE INDEX "call_legs_call_id_idx" ON "call_legs"("call_id");
 
 -- CreateIndex
-CREATE INDEX "call_employees_extension_started_at_idx" ON "call_employees"("extension", "started_at");
+CREATE INDEX "call_employees_extension_started_at_call_id_idx" ON "call_employees"("extension", "started_at", "call_id");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "call_events_key_key" ON "call_events"("key");
@@ -137,3 +138,19 @@ CREATE INDEX "call_aliases_call_id_idx" ON "call_aliases"("call_id");
 -- CreateIndex
 CREATE UNIQUE INDEX "api_tokens_token_hash_key" ON "api_tokens"("token_hash");
 
+
+-- Hand-written (Prisma cannot express it): trigram full-text index over numbers and search text, so
+-- "digits anywhere in the number" and free-text filters use an index instead of scanning the journal.
+CREATE VIRTUAL TABLE "calls_fts" USING fts5("numbers", "search", content='calls', content_rowid='rowid', tokenize='trigram');
+CREATE TRIGGER "calls_fts_ai" AFTER INSERT ON "calls" BEGIN
+  INSERT INTO "calls_fts"(rowid, "numbers", "search") VALUES (new.rowid, new."numbers", new."search");
+END;
+CREATE TRIGGER "calls_fts_ad" AFTER DELETE ON "calls" BEGIN
+  INSERT INTO "calls_fts"("calls_fts", rowid, "numbers", "search") VALUES ('delete', old.rowid, old."numbers", old."search");
+END;
+CREATE TRIGGER "calls_fts_au" AFTER UPDATE OF "numbers", "search" ON "calls"
+  WHEN old."numbers" IS NOT new."numbers" OR old."search" IS NOT new."search" BEGIN
+  INSERT INTO "calls_fts"("calls_fts", rowid, "numbers", "search") VALUES ('delete', old.rowid, old."numbers", old."search");
+  INSERT INTO "calls_fts"(rowid, "numbers", "search") VALUES (new.rowid, new."numbers", new."search");
+END;
+INSERT INTO "calls_fts"("calls_fts") VALUES ('rebuild');
