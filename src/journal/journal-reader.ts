@@ -132,6 +132,10 @@ export class JournalReader {
       params.push(filter.employee);
     }
     const startCol = byEmployee ? 'e.started_at' : 'calls.started_at';
+    // Sorted by talk or duration, SQLite would pick the (status|direction, started_at) index and sort
+    // hundreds of thousands of rows; a unary + keeps those low-selectivity filters off the index so the
+    // sort-key index is walked instead.
+    const noIdx = sqlite && !req.sort.endsWith('startedAt') ? '+' : '';
     if (filter.from) {
       where.push(`${startCol} >= ?`);
       params.push(BigInt(filter.from.getTime()));
@@ -141,11 +145,11 @@ export class JournalReader {
       params.push(BigInt(filter.to.getTime()));
     }
     if (filter.direction?.length) {
-      where.push(`calls.direction IN (${filter.direction.map(() => '?').join(', ')})`);
+      where.push(`${noIdx}calls.direction IN (${filter.direction.map(() => '?').join(', ')})`);
       params.push(...filter.direction);
     }
     if (filter.status?.length) {
-      where.push(`calls.status IN (${filter.status.map(() => '?').join(', ')})`);
+      where.push(`${noIdx}calls.status IN (${filter.status.map(() => '?').join(', ')})`);
       params.push(...filter.status);
     }
     if (filter.number) {

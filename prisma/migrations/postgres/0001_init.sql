@@ -167,3 +167,7 @@ ALTER TABLE "recordings" ADD CONSTRAINT "recordings_call_id_fkey" FOREIGN KEY ("
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX "calls_numbers_trgm_idx" ON "calls" USING gin ("numbers" gin_trgm_ops);
 CREATE INDEX "calls_search_trgm_idx" ON "calls" USING gin ("search" gin_trgm_ops);
+
+-- Hand-written: the sort keys of GET /calls?sort=±talk|±duration (live calls sort as -1).
+CREATE INDEX "calls_talk_sort_idx" ON "calls"(COALESCE("talk_ms", -1), "id");
+CREATE INDEX "calls_duration_sort_idx" ON "calls"(COALESCE("duration_ms", -1), "id");

@@ -154,3 +154,7 @@ CREATE TRIGGER "calls_fts_au" AFTER UPDATE OF "numbers", "search" ON "calls"
   INSERT INTO "calls_fts"(rowid, "numbers", "search") VALUES (new.rowid, new."numbers", new."search");
 END;
 INSERT INTO "calls_fts"("calls_fts") VALUES ('rebuild');
+
+-- Hand-written: the sort keys of GET /calls?sort=±talk|±duration (live calls sort as -1).
+CREATE INDEX "calls_talk_sort_idx" ON "calls"(COALESCE("talk_ms", -1), "id");
+CREATE INDEX "calls_duration_sort_idx" ON "calls"(COALESCE("duration_ms", -1), "id");
