@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError } from './config';
+import { loadConfigOrExit } from './config';
 import { startTelefonist } from './app';
 import { FreeSwitchSimulator } from './esl/simulator';
 import { CALL_SCENARIOS } from './esl/fixtures';
@@ -11,23 +11,14 @@ import { Logger } from './log';
 async function main(): Promise<void> {
   const sim = new FreeSwitchSimulator('ClueCon');
   const simPort = await sim.listen(0);
-  let config;
-  try {
-    config = loadConfig({
-      ...process.env,
-      DATABASE_URL: process.env.DATABASE_URL ?? 'file:./data/demo.db',
-      FREESWITCH_ESL_HOST: '127.0.0.1',
-      FREESWITCH_ESL_PORT: String(simPort),
-      FREESWITCH_ESL_PASSWORD: 'ClueCon',
-      TELEFONIST_ADMIN_TOKEN: process.env.TELEFONIST_ADMIN_TOKEN ?? 'demo-admin-token-change-me-0000',
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit({
+    ...process.env,
+    DATABASE_URL: process.env.DATABASE_URL ?? 'file:./data/demo.db',
+    FREESWITCH_ESL_HOST: '127.0.0.1',
+    FREESWITCH_ESL_PORT: String(simPort),
+    FREESWITCH_ESL_PASSWORD: 'ClueCon',
+    TELEFONIST_ADMIN_TOKEN: process.env.TELEFONIST_ADMIN_TOKEN ?? 'demo-admin-token-change-me-0000',
+  });
   const log = new Logger(config.LOG_LEVEL);
   const t = await startTelefonist(config, log);
   await sim.waitForSubscribers(1, 10_000);

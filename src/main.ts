@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig } from './config';
+import { loadConfigOrExit } from './config';
 import { startTelefonist } from './app';
 import { Logger } from './log';
 
 /** `npm start`: the API server connected to FreeSWITCH over ESL. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit();
   const log = new Logger(config.LOG_LEVEL);
   if (!config.TELEFONIST_ADMIN_TOKEN) log.warn('TELEFONIST_ADMIN_TOKEN is not set: no admin can create API tokens until it is');
   const t = await startTelefonist(config, log);
