@@ -15,6 +15,14 @@ import { healthRouter } from './routes/health';
 import { openApiDocument } from './routes/openapi';
 import { errorHandler, notFound } from './routes/errors';
 import { Logger } from './log';
+import { Directory } from './directory/directory';
+import { assertRegion } from './directory/phone';
+import { CallerIdentification } from './calls/caller-identification';
+import { EventLog } from './events/event-log';
+import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
+import { eventsRouter } from './routes/events';
+import { customersRouter } from './routes/customers';
+import { webhooksRouter } from './routes/webhooks';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -25,13 +33,21 @@ export interface Telefonist {
   calls: CallService;
   tokens: TokenService;
   reader: JournalReader;
+  directory: Directory;
+  events: EventLog;
+  webhooks: WebhookDispatcher;
   server: Server;
   port: number;
   close(): Promise<void>;
 }
 
 /** The composition root: database, ESL connection, call spine, HTTP API. */
-export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL)): Promise<Telefonist> {
+export interface StartOptions {
+  /** Webhook retry timing (tests shorten it). */
+  webhooks?: WebhookOptions;
+}
+
+export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
   const startedAt = Date.now();
   const { db, migrations } = await Db.open(config.DATABASE_URL);
   if (migrations?.applied.length) log.info('database migrated', { applied: migrations.applied });
@@ -51,7 +67,25 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const writer = new JournalWriter(db);
   writer.on('error', (e) => log.error('journal write failed, will retry', e));
   const reader = new JournalReader(db);
-  const calls = new CallService(esl, tracker, writer, reader);
+  const region = assertRegion(config.TELEFONIST_PHONE_REGION);
+  const directory = new Directory(db, region);
+  const events = await EventLog.open(db);
+  events.on('error', (e) => log.error('event log write failed, will retry', e));
+  const webhooks = new WebhookDispatcher(db, events, opts.webhooks);
+  webhooks.on('failed', (id, ev, error) => log.warn('webhook delivery failed, will retry', { webhook: id, event: ev.id, error }));
+  webhooks.on('error', (e) => log.error('webhook worker error', e));
+  if (config.TELEFONIST_WEBHOOK_URL) {
+    const existing = await webhooks.get('config');
+    if (!existing || existing.url !== config.TELEFONIST_WEBHOOK_URL) {
+      await webhooks.create({ id: 'config', url: config.TELEFONIST_WEBHOOK_URL, secret: config.TELEFONIST_WEBHOOK_SECRET });
+    }
+  }
+  const calls = new CallService(esl, tracker, writer, reader, {
+    identification: new CallerIdentification(directory, region),
+    directory,
+    events,
+  });
+  calls.on('pipelineError', (e) => log.error('call pipeline error', e));
   esl.on('ready', () => log.info('FreeSWITCH connected', { host: config.FREESWITCH_ESL_HOST, port: config.FREESWITCH_ESL_PORT }));
   esl.on('disconnected', (reason) => log.warn('FreeSWITCH connection lost, reconnecting', { reason }));
   esl.on('authFailed', (reply) => log.error('FreeSWITCH rejected the ESL password (FREESWITCH_ESL_PASSWORD)', { reply }));
@@ -69,12 +103,16 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     res.json(doc);
   });
   api.use(callsRouter(tokens, reader));
+  api.use(customersRouter(tokens, directory, reader));
+  api.use(eventsRouter(tokens, events));
+  api.use(webhooksRouter(tokens, webhooks));
   api.use(tokensRouter(tokens));
   app.use('/api/v1', api);
   app.use(notFound);
   app.use(errorHandler((m, e) => log.error(m, e)));
 
   await calls.start();
+  await webhooks.start();
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,6 +128,9 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     calls,
     tokens,
     reader,
+    directory,
+    events,
+    webhooks,
     server,
     port,
     async close() {
@@ -98,6 +139,9 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await calls.stop();
+      await webhooks.stop();
+      await events.close();
+      directory.cache.close();
       await db.close();
     },
   };

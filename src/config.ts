@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { isSupportedCountry } from 'libphonenumber-js';
 
 /** Configuration from the environment (and an optional .env in the working directory). */
 const schema = z.object({
@@ -19,7 +20,18 @@ const schema = z.object({
     .optional(),
   /** sofia profiles whose registered users are employees (comma-separated). */
   TELEFONIST_EMPLOYEE_PROFILES: z.string().default('internal'),
+  /** Default country for phone numbers written without one (ISO code). */
+  TELEFONIST_PHONE_REGION: z
+    .string()
+    .default('RU')
+    .refine((v) => isSupportedCountry(v), 'must be an ISO country code libphonenumber knows, e.g. RU, KZ, BY'),
+  /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
+  TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
+  TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+}).refine((c) => !c.TELEFONIST_WEBHOOK_URL || c.TELEFONIST_WEBHOOK_SECRET, {
+  message: 'is required when TELEFONIST_WEBHOOK_URL is set (the receiver checks the signature with it)',
+  path: ['TELEFONIST_WEBHOOK_SECRET'],
 });
 
 export type Config = z.infer<typeof schema>;

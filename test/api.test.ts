@@ -162,9 +162,21 @@ describe('health and OpenAPI', () => {
     // Every documented operation answers (not the catch-all 404), and undocumented neighbours do not exist.
     for (const [path, ops] of Object.entries<any>(doc.paths)) {
       for (const method of Object.keys(ops)) {
-        const concrete = path.replace('{id}', '00000000-0000-0000-0000-000000000000');
-        const r = await api(stack, concrete, { method: method.toUpperCase(), headers: { 'Content-Type': 'application/json' }, body: method === 'post' ? '{}' : undefined });
+        const concrete = path.replace('{id}', '00000000-0000-0000-0000-000000000000').replace('{number}', '84951234567');
+        if (ops[method].responses['200']?.content?.['text/event-stream']) {
+          // An endless stream: it must open as one, then we hang up.
+          const ac = new AbortController();
+          const res = await fetch(`${stack.base}${concrete}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ac.signal });
+          expect(res.status).toBe(200);
+          expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+          ac.abort();
+          continue;
+        }
+        const query = path === '/events' ? '?wait=0' : '';
+        const body = method === 'post' || method === 'put' ? '{}' : undefined;
+        const r = await api(stack, concrete + query, { method: method.toUpperCase(), headers: { 'Content-Type': 'application/json' }, body });
         expect(r.body?.error?.message ?? '').not.toMatch(/no such endpoint/);
+        expect(Object.keys(ops[method].responses)).toContain(String(r.status));
         for (const code of Object.keys(ops[method].responses)) expect(Number(code)).toBeGreaterThanOrEqual(200);
       }
     }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { loadConfig } from '../src/config';
-import { startTelefonist, Telefonist } from '../src/app';
-import { FreeSwitchSimulator } from '../src/esl/simulator';
+import { StartOptions, startTelefonist, Telefonist } from '../src/app';
+import { FreeSwitchSimulator, PlayOptions } from '../src/esl/simulator';
 import { Logger } from '../src/log';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -47,7 +47,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(kind: DbKind, opts: { dbUrl?: string; sim?: FreeSwitchSimulator; password?: string } = {}): Promise<Stack> {
+export async function startStack(
+  kind: DbKind,
+  opts: { dbUrl?: string; sim?: FreeSwitchSimulator; password?: string; env?: Record<string, string>; start?: StartOptions } = {},
+): Promise<Stack> {
   const sim = opts.sim ?? new FreeSwitchSimulator('ClueCon');
   if (!sim.port) await sim.listen(0);
   const db = opts.dbUrl ? { url: opts.dbUrl, drop: async () => undefined } : await freshDatabase(kind);
@@ -61,11 +64,12 @@ export async function startStack(kind: DbKind, opts: { dbUrl?: string; sim?: Fre
       FREESWITCH_ESL_PASSWORD: opts.password ?? 'ClueCon',
       TELEFONIST_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'error',
+      ...opts.env,
     },
     { dotenv: false },
   );
   const boot = async () => {
-    const app = await startTelefonist(config, new Logger('error'));
+    const app = await startTelefonist(config, new Logger('error'), opts.start);
     if (!opts.password || opts.password === 'ClueCon') await waitFor(() => app.calls.stats.resyncs > 0, 'first resync');
     return app;
   };
@@ -106,7 +110,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 }
 
 /** Plays a capture through the simulator's socket and waits until the journal has committed it. */
-export async function playAndSettle(stack: Stack, scenario: string, opts: { rewrite?: boolean; limit?: number } = {}): Promise<void> {
+export async function playAndSettle(stack: Stack, scenario: string, opts: PlayOptions = {}): Promise<void> {
   await stack.sim.play(scenario, opts);
   await settle(stack);
 }
@@ -118,7 +122,9 @@ export async function settle(stack: Stack): Promise<void> {
     last = stack.app.calls.esl.stats.events;
     await new Promise((r) => setTimeout(r, 40));
   }
+  await stack.app.calls.drained();
   await stack.app.calls.writer.idle();
+  await stack.app.events.idle();
 }
 
 export async function api(stack: Stack, path: string, init: RequestInit & { token?: string | null } = {}): Promise<{ status: number; body: any }> {

@@ -4,7 +4,11 @@ import { EslEvent, peekJsonString } from '../esl/event';
 import { JournalWriter } from '../journal/journal-writer';
 import { JournalReader } from '../journal/journal-reader';
 import { CallRow, CallTracker, ChannelRow } from './tracker';
-import { CallState } from './types';
+import { CallState, JournalBatch } from './types';
+import { CallerIdentification } from './caller-identification';
+import { Directory } from '../directory/directory';
+import { EventLog } from '../events/event-log';
+import { callEventsOf, callSummary } from '../events/call-events';
 
 /** Events the control plane subscribes to (channel, bridge, hold, record, DTMF, jobs, registrations). */
 export const SUBSCRIBED_EVENTS = [
@@ -49,20 +53,32 @@ export function parseRows<T>(body: string): T[] {
   return Array.isArray(parsed.rows) ? parsed.rows : [];
 }
 
+export interface CallServiceOptions {
+  /** Identify external parties from the customer directory. */
+  identification?: CallerIdentification;
+  directory?: Directory;
+  /** Log call events (ringing, answered, transferred, ended) for 1C and the panel. */
+  events?: EventLog;
+}
+
 /**
- * The call spine: ESL events → call tracker → durable journal. Restores live calls from the journal at
- * start, and resyncs with FreeSWITCH after every (re)connect.
+ * The call spine: ESL events → call tracker → caller identification → durable journal and event log.
+ * Restores live calls from the journal at start, and resyncs with FreeSWITCH after every (re)connect.
+ * Batches go through in event order; only a cold directory lookup makes one wait (and those behind it).
  */
 export class CallService extends EventEmitter {
   readonly stats = { events: 0, resyncs: 0, lastResyncAt: 0, lastResyncError: '' };
+  private chain: Promise<void> | null = null;
 
   constructor(
     readonly esl: EslConnection,
     readonly tracker: CallTracker,
     readonly writer: JournalWriter,
     private readonly reader: JournalReader,
+    private readonly opts: CallServiceOptions = {},
   ) {
     super();
+    opts.directory?.on('changed', (numbers: string[]) => this.reidentify(numbers));
   }
 
   async start(): Promise<void> {
@@ -77,8 +93,85 @@ export class CallService extends EventEmitter {
 
   onEvent(ev: EslEvent): void {
     this.stats.events++;
-    const batch = this.tracker.apply(ev);
+    this.handle(this.tracker.apply(ev));
+  }
+
+  /** Resolves when every batch handed over so far has reached the journal writer and the event log. */
+  async drained(): Promise<void> {
+    while (this.chain) await this.chain;
+  }
+
+  private handle(batch: JournalBatch): void {
+    if (this.chain) {
+      this.follow(this.chain.then(() => this.process(batch)));
+      return;
+    }
+    const r = this.process(batch);
+    if (r) this.follow(r);
+  }
+
+  private follow(p: Promise<void>): void {
+    const q: Promise<void> = p
+      .catch((e) => {
+        this.emit('pipelineError', e);
+      })
+      .finally(() => {
+        if (this.chain === q) this.chain = null;
+      });
+    this.chain = q;
+  }
+
+  private process(batch: JournalBatch): void | Promise<void> {
+    const id = this.opts.identification;
+    if (id && batch.calls.length) {
+      const waits: Promise<void>[] = [];
+      for (const c of batch.calls) {
+        const r = id.identify(c, this.tracker.liveCall(c.id));
+        if (r) waits.push(r);
+      }
+      if (waits.length) return Promise.all(waits).then(() => this.persist(batch));
+    }
+    this.persist(batch);
+  }
+
+  private persist(batch: JournalBatch): void {
     this.writer.write(batch).catch(() => undefined); // the writer retries; failures surface in health
+    const log = this.opts.events;
+    if (log) {
+      const events = callEventsOf(batch, (cid) => this.tracker.liveCall(cid));
+      if (events.length) log.append(events).catch((e) => this.emit('pipelineError', e));
+    }
+  }
+
+  /** The directory changed these numbers: live calls from them are identified again (and 1C told). */
+  private reidentify(numbers: string[]): void {
+    const id = this.opts.identification;
+    if (!id) return;
+    const set = new Set(numbers);
+    const affected = this.tracker.liveCalls().filter((c) => c.externalE164 && set.has(c.externalE164));
+    if (affected.length === 0) return;
+    const task = async () => {
+      for (const live of affected) {
+        const before = live.identity?.customerId;
+        Object.assign(live, { identifiedNumber: undefined, identity: undefined });
+        await id.identify(live);
+        const snapshot = structuredClone(live);
+        this.writer.write({ calls: [snapshot], legs: [], timeline: [], recordings: [], merges: [] }).catch(() => undefined);
+        if (this.opts.events && live.identity?.customerId !== before) {
+          await this.opts.events.append([
+            {
+              key: `linked:${live.id}:${live.identity?.customerId ?? 'none'}:${Date.now()}`,
+              type: 'customer.linked',
+              callId: live.id,
+              employees: Object.keys(live.employees),
+              data: callSummary(live),
+            },
+          ]);
+        }
+      }
+    };
+    if (this.chain) this.follow(this.chain.then(task));
+    else this.follow(task());
   }
 
   /** Reconciles the journal with what FreeSWITCH has up right now. */
@@ -87,7 +180,9 @@ export class CallService extends EventEmitter {
       const channels = parseRows<ChannelRow>(await this.esl.api('show channels as json'));
       const calls = parseRows<CallRow>(await this.esl.api('show calls as json'));
       const batch = this.tracker.resync(channels, calls, Date.now());
-      await this.writer.write(batch);
+      this.handle(batch);
+      await this.drained();
+      await this.writer.idle();
       this.stats.resyncs++;
       this.stats.lastResyncAt = Date.now();
       this.stats.lastResyncError = '';
@@ -104,6 +199,8 @@ export class CallService extends EventEmitter {
 
   async stop(): Promise<void> {
     await this.esl.close();
+    await this.drained();
     await this.writer.close();
+    await this.opts.events?.idle();
   }
 }

@@ -92,6 +92,10 @@ export class CallTracker {
     return [...this.calls.values()];
   }
 
+  liveCall(id: string): CallState | undefined {
+    return this.calls.get(id);
+  }
+
   liveLeg(uuid: string): LegState | undefined {
     return this.legs.get(uuid);
   }

@@ -72,6 +72,20 @@ export interface CallState {
   /** uuid_bridge / att_xfer seen: the next partner change of the anchor is an attended transfer. */
   attendedPending?: boolean;
   originJob?: string;
+  /** The external number in E.164, when it is a real phone number. */
+  externalE164?: string;
+  /** Who the external party is, from the customer directory. */
+  identity?: CallIdentity;
+  /** The raw external number the identity was looked up for. */
+  identifiedNumber?: string;
+}
+
+export interface CallIdentity {
+  kind: 'customer' | 'contact' | 'unknown';
+  customerId?: string;
+  customerName?: string;
+  contactId?: string;
+  contactName?: string;
 }
 
 export type TimelineKind =

@@ -8,7 +8,7 @@ import { migrate, MigrationResult } from './migrate';
 /** Both generated clients have the same model API; the SQLite one's type stands for both. */
 export type Prisma = InstanceType<typeof SqliteClient>;
 export type SqlValue = string | number | bigint | boolean | null;
-type Tx = Pick<Prisma, '$executeRawUnsafe' | '$queryRawUnsafe'>;
+export type Tx = Pick<Prisma, '$executeRawUnsafe' | '$queryRawUnsafe'>;
 
 /**
  * The database: a Prisma client over a driver adapter (better-sqlite3 or pg), plus raw SQL for the bulk
@@ -52,6 +52,15 @@ export class Db {
 
   async query<T = Record<string, unknown>>(text: string, params: SqlValue[] = [], tx: Tx = this.prisma): Promise<T[]> {
     return tx.$queryRawUnsafe<T[]>(this.sql(text), ...params);
+  }
+
+  /** A multi-row statement (`INSERT ... VALUES (...), (...) ON CONFLICT ...`), chunked to keep parameters bounded. */
+  async execMany(head: string, cols: number, rows: SqlValue[][], tail = '', tx: Tx = this.prisma, perStatement = 100): Promise<void> {
+    const one = `(${new Array(cols).fill('?').join(', ')})`;
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const chunk = rows.slice(i, i + perStatement);
+      await this.exec(`${head} VALUES ${chunk.map(() => one).join(', ')} ${tail}`, chunk.flat(), tx);
+    }
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -36,6 +36,11 @@ export interface PlayOptions {
   speed?: number;
   /** Stop before this many events (to cut a call in the middle). */
   limit?: number;
+  /**
+   * The captures are extension-to-extension: make the party on `extension` an outside caller with
+   * `number`, coming in on the external sofia profile (for customer calls in tests and the demo).
+   */
+  outside?: { extension: string; number: string };
 }
 
 type ChannelRow = Record<string, string>;
@@ -107,6 +112,7 @@ export class FreeSwitchSimulator {
   async play(source: string | FixtureEvent[], opts: PlayOptions = {}): Promise<number> {
     let events = typeof source === 'string' ? loadFixtureEvents(source) : source;
     if (opts.limit !== undefined) events = events.slice(0, opts.limit);
+    if (opts.outside) events = asOutsideParty(events, opts.outside.extension, opts.outside.number);
     const rw = opts.rewrite ? captureRewriter(events, { coreUuid: this.coreUuid, nextSeq: () => ++this.seq }) : null;
     let prevTs: number | undefined;
     let sent = 0;
@@ -118,7 +124,7 @@ export class FreeSwitchSimulator {
         prevTs = ts;
       }
       this.track(ev);
-      this.broadcast(ev, rw ? null : fe);
+      this.broadcast(ev, rw || opts.outside ? null : fe);
       sent++;
       if (sent % 200 === 0) await new Promise((r) => setImmediate(r));
     }
@@ -453,6 +459,18 @@ export function captureRewriter(
     }
     return { name: ev.name, headers, body: ev.body !== undefined ? map(ev.body) : undefined };
   };
+}
+
+/** Rewrites a capture so that the party on `extension` is an outside number on the external profile. */
+export function asOutsideParty(events: FixtureEvent[], extension: string, number: string): FixtureEvent[] {
+  if (!/^[0-9A-Za-z_.+-]+$/.test(extension) || !/^\+?[0-9]+$/.test(number)) throw new Error('bad extension or number');
+  const token = new RegExp(`(?<![0-9A-Za-z])${extension.replace(/[.+]/g, '\\$&')}(?![0-9A-Za-z])`, 'g');
+  const map = (v: string) => v.replace(token, number).split(`sofia/internal/${number}`).join(`sofia/external/${number}`);
+  return events.map((fe) => {
+    const headers: EslHeaders = {};
+    for (const [k, v] of Object.entries(fe.event.headers)) headers[k] = Array.isArray(v) ? v.map(map) : map(v);
+    return { ...fe, event: { name: fe.event.name, headers, body: fe.event.body !== undefined ? map(fe.event.body) : undefined } };
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -41,6 +41,10 @@ export interface CallSummary {
   employees: string[];
   hasRecording: boolean;
   customerId: string | null;
+  /** customer, contact, unknown; null for internal calls. */
+  identification: string | null;
+  customer: { id: string; name: string | null } | null;
+  contact: { id: string; name: string | null } | null;
 }
 
 export interface CallPage {
@@ -61,9 +65,10 @@ const SORTS: Record<CallSort, { expr: string; dir: 'ASC' | 'DESC' }> = {
 export const CALL_SORTS = Object.keys(SORTS) as CallSort[];
 
 const LIST_COLUMNS = ['id', 'direction', 'status', 'started_at', 'answered_at', 'ended_at', 'ring_ms', 'talk_ms', 'duration_ms',
-  'external_number', 'caller_number', 'caller_name', 'destination_number', 'hangup_cause', 'employee_list', 'has_recording', 'customer_id']
+  'external_number', 'caller_number', 'caller_name', 'destination_number', 'hangup_cause', 'employee_list', 'has_recording', 'customer_id', 'contact_id', 'identification']
   .map((c) => `calls.${c}`)
-  .join(', ');
+  .join(', ') + ', cust.name AS customer_name, cont.name AS contact_name';
+const NAME_JOINS = 'LEFT JOIN customers cust ON cust.id = calls.customer_id LEFT JOIN contact_persons cont ON cont.id = calls.contact_id';
 
 type Row = Record<string, unknown>;
 
@@ -108,6 +113,9 @@ export function summaryFromRow(r: Row): CallSummary {
     employees: String(r.employee_list ?? '').trim().split(' ').filter(Boolean),
     hasRecording: bool(r.has_recording),
     customerId: str(r.customer_id),
+    identification: str(r.identification),
+    customer: r.customer_id ? { id: String(r.customer_id), name: str(r.customer_name) } : null,
+    contact: r.contact_id ? { id: String(r.contact_id), name: str(r.contact_name) } : null,
   };
 }
 
@@ -187,7 +195,7 @@ export class JournalReader {
       params.push(BigInt(c.v), BigInt(c.v), c.id);
     }
     const from = byEmployee ? 'call_employees e JOIN calls ON calls.id = e.call_id' : 'calls';
-    const sql = `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM ${from}
+    const sql = `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM ${from} ${NAME_JOINS}
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${sort.expr} ${sort.dir}, ${sort.id} ${sort.dir} LIMIT ${req.limit + 1}`;
     const rows = await this.db.query<Row>(sql, params);
@@ -236,6 +244,10 @@ export class JournalReader {
       employee_list: call.employeeList,
       has_recording: call.hasRecording,
       customer_id: call.customerId,
+      contact_id: call.contactId,
+      identification: call.identification,
+      customer_name: call.customerId ? (await this.db.prisma.customer.findUnique({ where: { id: call.customerId }, select: { name: true } }))?.name : null,
+      contact_name: call.contactId ? (await this.db.prisma.contactPerson.findUnique({ where: { id: call.contactId }, select: { name: true } }))?.name : null,
     });
     const timeline = call.timeline.map((t) => ({
       at: new Date(Number(t.at)).toISOString(),

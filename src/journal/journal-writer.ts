@@ -3,8 +3,6 @@ import { performance } from 'node:perf_hooks';
 import { Db, SqlValue } from '../db/database';
 import { absorbTimelineEntry, CallState, FINAL_STATUSES, JournalBatch, LegState, RecordingInfo, TimelineEntry } from '../calls/types';
 
-const ROWS_PER_STATEMENT = 100;
-
 interface Pending {
   calls: Map<string, CallState>;
   legs: Map<string, LegState>;
@@ -169,20 +167,7 @@ export class JournalWriter extends EventEmitter {
     });
   }
 
-  private async multi(
-    tx: Parameters<Db['exec']>[2],
-    head: string,
-    cols: number,
-    rows: SqlValue[][],
-    tail: string,
-  ): Promise<void> {
-    const one = `(${new Array(cols).fill('?').join(', ')})`;
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      const sql = `${head} VALUES ${chunk.map(() => one).join(', ')} ${tail}`;
-      await this.db.exec(sql, chunk.flat(), tx);
-    }
-  }
+
 
   private async upsertCalls(tx: Parameters<Db['exec']>[2], calls: CallState[], now: number): Promise<void> {
     if (calls.length === 0) return;
@@ -215,18 +200,21 @@ export class JournalWriter extends EventEmitter {
         numbersText(c),
         searchText(c, employees),
         BigInt(now),
+        c.identity?.customerId ?? null,
+        c.identity?.contactId ?? null,
+        c.identity?.kind ?? null,
+        c.externalE164 ?? null,
       ]);
       for (const e of employees) {
         const info = c.employees[e];
         empRows.push([c.id, e, info.role, info.answered, BigInt(c.startedAt)]);
       }
     }
-    await this.multi(
-      tx,
-      `INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
+    await this.db.execMany(
+            `INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
         external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording,
-        origin_job, final, live_state, numbers, search, updated_at)`,
-      22,
+        origin_job, final, live_state, numbers, search, updated_at, customer_id, contact_id, identification, external_e164)`,
+      26,
       rows,
       `ON CONFLICT (id) DO UPDATE SET direction = excluded.direction, status = excluded.status,
         started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
@@ -235,18 +223,19 @@ export class JournalWriter extends EventEmitter {
         caller_name = excluded.caller_name, destination_number = excluded.destination_number,
         hangup_cause = excluded.hangup_cause, employee_list = excluded.employee_list,
         has_recording = excluded.has_recording, origin_job = COALESCE(excluded.origin_job, calls.origin_job),
-        final = excluded.final, live_state = excluded.live_state, numbers = excluded.numbers, search = excluded.search, updated_at = excluded.updated_at
-      WHERE NOT calls.final OR (excluded.final AND excluded.origin_job IS NOT NULL AND calls.origin_job IS NULL)`,
-    );
+        final = excluded.final, live_state = excluded.live_state, numbers = excluded.numbers, search = excluded.search, updated_at = excluded.updated_at,
+        external_e164 = excluded.external_e164,
+        customer_id = CASE WHEN excluded.identification IS NULL THEN calls.customer_id ELSE excluded.customer_id END,
+        contact_id = CASE WHEN excluded.identification IS NULL THEN calls.contact_id ELSE excluded.contact_id END,
+        identification = COALESCE(excluded.identification, calls.identification)
+      WHERE NOT calls.final OR (excluded.final AND excluded.origin_job IS NOT NULL AND calls.origin_job IS NULL)`, tx);
     if (empRows.length) {
-      await this.multi(
-        tx,
-        'INSERT INTO call_employees (call_id, extension, role, answered, started_at)',
+      await this.db.execMany(
+                'INSERT INTO call_employees (call_id, extension, role, answered, started_at)',
         5,
         empRows,
         `ON CONFLICT (call_id, extension) DO UPDATE SET role = excluded.role, answered = excluded.answered
-         WHERE NOT EXISTS (SELECT 1 FROM calls WHERE calls.id = call_employees.call_id AND calls.final AND calls.updated_at <> ${Number(now)})`,
-      );
+         WHERE NOT EXISTS (SELECT 1 FROM calls WHERE calls.id = call_employees.call_id AND calls.final AND calls.updated_at <> ${Number(now)})`, tx);
     }
   }
 
@@ -268,36 +257,32 @@ export class JournalWriter extends EventEmitter {
       l.hangupCause ?? null,
       JSON.stringify(l),
     ]);
-    await this.multi(
-      tx,
-      `INSERT INTO call_legs (uuid, call_id, fs_direction, channel_name, employee, number, name, destination, role,
+    await this.db.execMany(
+            `INSERT INTO call_legs (uuid, call_id, fs_direction, channel_name, employee, number, name, destination, role,
         created_at, answered_at, ended_at, hangup_cause, state)`,
       14,
       rows,
       `ON CONFLICT (uuid) DO UPDATE SET call_id = excluded.call_id, employee = excluded.employee, number = excluded.number,
         name = excluded.name, destination = excluded.destination, role = excluded.role, answered_at = excluded.answered_at,
         ended_at = excluded.ended_at, hangup_cause = excluded.hangup_cause, state = excluded.state
-      WHERE call_legs.ended_at IS NULL OR excluded.ended_at IS NOT NULL`,
-    );
+      WHERE call_legs.ended_at IS NULL OR excluded.ended_at IS NOT NULL`, tx);
   }
 
   private async insertTimeline(tx: Parameters<Db['exec']>[2], entries: TimelineEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const rows: SqlValue[][] = entries.map((t) => [t.key, t.callId, BigInt(t.at), t.kind, t.leg ?? null, JSON.stringify(t.data)]);
-    await this.multi(tx, 'INSERT INTO call_events (key, call_id, at, kind, leg, data)', 6, rows, 'ON CONFLICT (key) DO NOTHING');
+    await this.db.execMany('INSERT INTO call_events (key, call_id, at, kind, leg, data)', 6, rows, 'ON CONFLICT (key) DO NOTHING', tx);
   }
 
   private async upsertRecordings(tx: Parameters<Db['exec']>[2], recs: RecordingInfo[]): Promise<void> {
     if (recs.length === 0) return;
     const rows: SqlValue[][] = recs.map((r) => [r.key, r.callId, r.leg, r.path, BigInt(r.startedAt), big(r.stoppedAt), r.seconds ?? null, r.stereo]);
-    await this.multi(
-      tx,
-      'INSERT INTO recordings (key, call_id, leg, path, started_at, stopped_at, seconds, stereo)',
+    await this.db.execMany(
+            'INSERT INTO recordings (key, call_id, leg, path, started_at, stopped_at, seconds, stereo)',
       8,
       rows,
       `ON CONFLICT (key) DO UPDATE SET call_id = excluded.call_id, stopped_at = COALESCE(excluded.stopped_at, recordings.stopped_at),
-        seconds = COALESCE(excluded.seconds, recordings.seconds), stereo = excluded.stereo`,
-    );
+        seconds = COALESCE(excluded.seconds, recordings.seconds), stereo = excluded.stereo`, tx);
   }
 }
 
@@ -316,7 +301,8 @@ export function numbersText(c: CallState): string {
 
 /** Lower-case text the free-text filter `q` searches. */
 export function searchText(c: CallState, employees: string[]): string {
-  return [c.id, c.externalNumber, c.callerNumber, c.callerName, c.destinationNumber, c.hangupCause, c.status, c.direction, ...employees]
+  return [c.id, c.externalNumber, c.callerNumber, c.callerName, c.destinationNumber, c.hangupCause, c.status, c.direction,
+    c.identity?.customerName, c.identity?.contactName, ...employees]
     .filter((x): x is string => !!x)
     .join(' ')
     .toLowerCase();

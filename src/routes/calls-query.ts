@@ -1,16 +1,7 @@
 import { ALL_DIRECTIONS, ALL_STATUSES, CallDirection, CallStatus } from '../calls/types';
 import { CALL_SORTS, CallPageRequest, CallSort } from '../journal/journal-reader';
-import { ApiError } from './errors';
-
-/**
- * The query parameters of GET /api/v1/calls: one definition feeds both the validator and the OpenAPI
- * document, so the two cannot drift apart.
- */
-export interface QueryParam {
-  name: string;
-  description: string;
-  schema: Record<string, unknown>;
-}
+import { bad, intParam, list, QueryParam, rejectUnknown, single } from './query';
+export type { QueryParam } from './query';
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const EXT_RE = /^[0-9A-Za-z_.+-]{1,32}$/;
@@ -32,33 +23,6 @@ export const CALL_LIST_PARAMS: QueryParam[] = [
 
 const KNOWN = new Set(CALL_LIST_PARAMS.map((p) => p.name));
 
-function bad(field: string, message: string): ApiError {
-  return new ApiError(400, 'invalid_parameter', message, field);
-}
-
-function single(query: Record<string, unknown>, name: string): string | undefined {
-  const v = query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw bad(name, `${name} must be given once, as a plain value`);
-  return v;
-}
-
-function list<T extends string>(query: Record<string, unknown>, name: string, allowed: readonly T[]): T[] | undefined {
-  const raw = query[name];
-  if (raw === undefined) return undefined;
-  const parts = (Array.isArray(raw) ? raw : [raw]).flatMap((x) => {
-    if (typeof x !== 'string') throw bad(name, `${name} must be a comma-separated list`);
-    return x.split(',');
-  });
-  const out: T[] = [];
-  for (const p of parts.map((s) => s.trim()).filter(Boolean)) {
-    if (!allowed.includes(p as T)) throw bad(name, `${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(p)}`);
-    out.push(p as T);
-  }
-  if (out.length === 0) throw bad(name, `${name} is empty`);
-  return out;
-}
-
 function date(query: Record<string, unknown>, name: string): Date | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;
@@ -68,9 +32,7 @@ function date(query: Record<string, unknown>, name: string): Date | undefined {
 }
 
 export function parseCallListQuery(query: Record<string, unknown>): CallPageRequest {
-  for (const k of Object.keys(query)) {
-    if (!KNOWN.has(k)) throw bad(k, `unknown parameter ${JSON.stringify(k)}; known: ${[...KNOWN].join(', ')}`);
-  }
+  rejectUnknown(query, KNOWN);
   const from = date(query, 'from');
   const to = date(query, 'to');
   if (from && to && from >= to) throw bad('to', 'to must be later than from');
@@ -94,12 +56,7 @@ export function parseCallListQuery(query: Record<string, unknown>): CallPageRequ
   if (q !== undefined && (q.trim().length === 0 || q.length > 200)) throw bad('q', 'q must be 1..200 characters');
   const sort = (single(query, 'sort') ?? '-startedAt') as CallSort;
   if (!CALL_SORTS.includes(sort)) throw bad('sort', `sort must be one of ${CALL_SORTS.join(', ')}`);
-  const limitRaw = single(query, 'limit');
-  let limit = 50;
-  if (limitRaw !== undefined) {
-    if (!/^\d{1,4}$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 500) throw bad('limit', 'limit must be an integer from 1 to 500');
-    limit = Number(limitRaw);
-  }
+  const limit = intParam(query, 'limit', 1, 500, 50);
   const cursor = single(query, 'cursor');
   if (cursor !== undefined && (cursor.length === 0 || cursor.length > 500)) throw bad('cursor', 'cursor is malformed');
   return {

@@ -1,4 +1,6 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { parseWith, ValidationError } from '../validation';
 
 /** Every error leaves as {"error": {"code", "message", "field"?}} with a 4xx/5xx status. */
 export class ApiError extends Error {
@@ -29,7 +31,14 @@ export const notFound: RequestHandler = (req, _res, next) => {
 
 export function errorHandler(log: (msg: string, e: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, _next) => {
+    if (res.headersSent) {
+      // A stream that already started (SSE): all we can do is end it.
+      log('error after the response started', err);
+      res.end();
+      return;
+    }
     if (err instanceof ApiError) return sendError(res, err);
+    if (err instanceof ValidationError) return sendError(res, new ApiError(400, err.code, err.message, err.field));
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') return sendError(res, new ApiError(400, 'invalid_json', 'request body is not valid JSON', 'body'));
     if (e.type === 'entity.too.large') return sendError(res, new ApiError(413, 'body_too_large', 'request body is too large', 'body'));
@@ -39,4 +48,10 @@ export function errorHandler(log: (msg: string, e: unknown) => void): ErrorReque
     log('unhandled error in request', err);
     sendError(res, new ApiError(500, 'internal', 'internal error'));
   };
+}
+
+/** A JSON request body checked against a schema; wrong type or shape → 415 / 400 naming the field. */
+export function jsonBody<S extends z.ZodTypeAny>(req: Request, schema: S): z.output<S> {
+  if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json', 'body');
+  return parseWith(schema, req.body);
 }

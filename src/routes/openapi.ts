@@ -1,6 +1,7 @@
 import { ALL_DIRECTIONS, ALL_STATUSES } from '../calls/types';
 import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
+import { directoryPaths, directorySchemas } from './openapi-directory';
 
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -37,6 +38,9 @@ const CallSummary = {
     employees: { type: 'array', items: { type: 'string' }, description: 'Extensions that took part.' },
     hasRecording: { type: 'boolean' },
     customerId: nullable({ type: 'string' }),
+    identification: nullable({ type: 'string', enum: ['customer', 'contact', 'unknown'], description: 'Who the external number belongs to; null for internal calls.' }),
+    customer: nullable({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } }),
+    contact: nullable({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } }),
   },
 };
 
@@ -145,6 +149,7 @@ export function openApiDocument(version: string) {
             token: { type: 'string', description: 'Shown once; only its hash is stored.' }, createdAt: { type: 'string', format: 'date-time' },
           },
         },
+        ...directorySchemas,
         Health: {
           type: 'object',
           properties: {
@@ -224,6 +229,7 @@ export function openApiDocument(version: string) {
           responses: { '204': { description: 'Revoked.' }, ...errorResponses(400, 401, 403, 404, 409) },
         },
       },
+      ...directoryPaths,
     },
   };
 }

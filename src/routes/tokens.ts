@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ROLES, TokenService } from '../auth/tokens';
 import { requireRole } from './auth';
-import { ApiError, route } from './errors';
+import { ApiError, jsonBody, route } from './errors';
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(100),
@@ -16,14 +16,8 @@ export function tokensRouter(tokens: TokenService): Router {
     res.json({ items: await tokens.list() });
   }));
   r.post('/tokens', admin, route(async (req, res) => {
-    if (!req.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json', 'body');
-    const parsed = createBody.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : 'body');
-      throw new ApiError(400, 'invalid_body', issue.message, field);
-    }
-    res.status(201).json(await tokens.create(parsed.data.name, parsed.data.role));
+    const body = jsonBody(req, createBody);
+    res.status(201).json(await tokens.create(body.name, body.role));
   }));
   r.delete('/tokens/:id', admin, route(async (req, res) => {
     const id = req.params.id;
