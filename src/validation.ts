@@ -16,9 +16,12 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, roo
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  let field = fieldPath(issue.path) || root;
-  if (issue.code === 'unrecognized_keys') field = [fieldPath(issue.path), issue.keys.join(',')].filter(Boolean).join('.');
-  throw new ValidationError(field, issue.message);
+  // The body itself is no field; a named root (e.g. `customers` of a sync body) leads the path.
+  const path = root === 'body' ? [...issue.path] : [root, ...issue.path];
+  if (issue.code === 'unrecognized_keys') path.push(issue.keys.join(','));
+  const field = fieldPath(path) || root;
+  const message = issue.code === 'unrecognized_keys' ? `unknown field ${field}` : `${field}: ${issue.message}`;
+  throw new ValidationError(field, message);
 }
 
 /** ['customers', 3, 'phones', 0, 'number'] → customers[3].phones[0].number */

@@ -141,3 +141,83 @@ export async function api(stack: Stack, path: string, init: RequestInit & { toke
   }
   return { status: res.status, body };
 }
+
+/** A real SSE client: reads the stream as it arrives and parses it the way EventSource does. */
+export class SseClient {
+  readonly events: Array<{ id: string; event: string; data: any }> = [];
+  private readonly ac = new AbortController();
+  status = 0;
+  contentType = '';
+  private constructor() {}
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const c = new SseClient();
+    const res = await fetch(url, { headers, signal: c.ac.signal });
+    c.status = res.status;
+    c.contentType = res.headers.get('content-type') ?? '';
+    if (res.body) void c.read(res.body);
+    return c;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of body as any as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const msg: Record<string, string> = {};
+          for (const line of block.split('\n')) {
+            if (!line || line.startsWith(':')) continue;
+            const at = line.indexOf(':');
+            const k = at < 0 ? line : line.slice(0, at);
+            const v = at < 0 ? '' : line.slice(at + 1).replace(/^ /, '');
+            msg[k] = msg[k] === undefined ? v : `${msg[k]}\n${v}`;
+          }
+          if (msg.data !== undefined) this.events.push({ id: msg.id, event: msg.event ?? 'message', data: JSON.parse(msg.data) });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  }
+
+  close(): void {
+    this.ac.abort();
+  }
+}
+
+/** A real HTTP receiver for webhooks; `answer` decides the status of each delivery. */
+export async function webhookReceiver(answer: (n: number) => number = () => 200): Promise<{
+  url: string;
+  received: Array<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+  close: () => Promise<void>;
+}> {
+  const { createServer } = await import('node:http');
+  const received: Array<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> = [];
+  let n = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const status = answer(n++);
+      received.push({ status, headers: req.headers, body });
+      res.writeHead(status, { 'Content-Type': 'text/plain' });
+      res.end(status < 300 ? 'ok' : 'not now');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/hs/telefonist/events`,
+    received,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
