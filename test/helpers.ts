@@ -190,7 +190,7 @@ export class SseClient {
   }
 }
 
-/** A real HTTP receiver for webhooks; `answer` decides the status of each delivery. */
+/** A real HTTP receiver for webhooks; `answer` decides the status of each delivery (0: drop the connection). */
 export async function webhookReceiver(answer: (n: number) => number = () => 200): Promise<{
   url: string;
   received: Array<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
@@ -206,6 +206,10 @@ export async function webhookReceiver(answer: (n: number) => number = () => 200)
     req.on('end', () => {
       const status = answer(n++);
       received.push({ status, headers: req.headers, body });
+      if (status === 0) {
+        req.socket.destroy(); // the receiver drops the connection
+        return;
+      }
       res.writeHead(status, { 'Content-Type': 'text/plain' });
       res.end(status < 300 ? 'ok' : 'not now');
     });

@@ -73,12 +73,10 @@ function eventOf(t: TimelineEntry, c: CallState): LogEventInput | null {
   switch (t.kind) {
     case 'ringing': {
       const party = partyOf(t.data.party);
-      return {
-        ...base,
-        type: 'call.ringing',
-        employees: party?.employee ? [party.employee] : [],
-        data: { ...callSummary(c), leg: t.leg ?? null, role: party?.employee ? 'caller' : null },
-      };
+      if (party?.employee) {
+        return { ...base, type: 'call.ringing', employees: [party.employee], data: { ...callSummary(c), leg: t.leg ?? null, role: 'caller' } };
+      }
+      return { ...base, type: 'call.incoming', employees: [], data: { ...callSummary(c), leg: t.leg ?? null } };
     }
     case 'leg_ringing': {
       const party = partyOf(t.data.party);

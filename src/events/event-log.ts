@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { Db, SqlValue } from '../db/database';
 
-/** Types of events 1C and the panel receive. */
-export const EVENT_TYPES = ['call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked'] as const;
+/**
+ * Types of events 1C and the panel receive. call.incoming: an outside call reached the PBX (IVR, queue),
+ * no employee's phone rings yet; call.ringing: an employee's phone rings (or an employee dials out).
+ */
+export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEventInput {
