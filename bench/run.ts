@@ -3,7 +3,10 @@
  *  1. ESL ingest throughput, events/s: real capture events (fresh ids per round) as bytes on a real socket,
  *     through framing → call model → durable journal (SQLite), and the parse-only rates of our parser and
  *     modesl's on the same bytes;
- *  2. journal query latency: p50/p95/p99 of filtered journal pages over 1,000,000 generated calls.
+ *  2. journal query latency: p50/p95/p99 of filtered journal pages over 1,000,000 generated calls;
+ *  3. customer directory: 200,000-partner bulk sync over HTTP, caller lookup p99 warm/cold over 1,000,000 phones;
+ *  4. screen pop: CHANNEL_CREATE on the socket → SSE client at 100 calls/s.
+ * `npm run bench -- ingest|query|directory|screenpop` runs one part.
  * Sizes: BENCH_ROUNDS (capture rounds, default 60), BENCH_CALLS (default 1000000), BENCH_DB=postgres to
  * run the query part on PostgreSQL (127.0.0.1:5432) instead of SQLite.
  */
@@ -26,6 +29,7 @@ import { Db } from '../src/db/database';
 import { migrate } from '../src/db/migrate';
 import { JournalWriter } from '../src/journal/journal-writer';
 import { CallPageRequest, JournalReader } from '../src/journal/journal-reader';
+import { directoryBench, screenPopBench } from './directory';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1_000_000);
@@ -307,6 +311,8 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'ingest') await ingestBench();
   if (!only || only === 'query') await queryBench();
+  if (!only || only === 'directory') await directoryBench();
+  if (!only || only === 'screenpop') await screenPopBench();
 }
 
 main().catch((e) => {

@@ -21,7 +21,7 @@ import { CallerIdentification } from './calls/caller-identification';
 import { EventLog } from './events/event-log';
 import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
 import { eventsRouter } from './routes/events';
-import { customersRouter } from './routes/customers';
+import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,7 +95,10 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
-  app.use(express.json({ limit: '1mb' }));
+  // Bodies are small everywhere except 1C's bulk directory sync, which parses its own (larger) body
+  // after the token is checked.
+  const smallJson = express.json({ limit: '1mb' });
+  app.use((req, res, next) => (req.path === `/api/v1${BULK_SYNC_PATH}` ? next() : smallJson(req, res, next)));
   const api = express.Router();
   api.use(healthRouter(db, calls, startedAt));
   const doc = openApiDocument(VERSION);

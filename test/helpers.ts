@@ -145,6 +145,8 @@ export async function api(stack: Stack, path: string, init: RequestInit & { toke
 /** A real SSE client: reads the stream as it arrives and parses it the way EventSource does. */
 export class SseClient {
   readonly events: Array<{ id: string; event: string; data: any }> = [];
+  /** Called as each event arrives (benchmarks time it). */
+  onEvent: ((e: { id: string; event: string; data: any }) => void) | null = null;
   private readonly ac = new AbortController();
   status = 0;
   contentType = '';
@@ -177,7 +179,11 @@ export class SseClient {
             const v = at < 0 ? '' : line.slice(at + 1).replace(/^ /, '');
             msg[k] = msg[k] === undefined ? v : `${msg[k]}\n${v}`;
           }
-          if (msg.data !== undefined) this.events.push({ id: msg.id, event: msg.event ?? 'message', data: JSON.parse(msg.data) });
+          if (msg.data !== undefined) {
+            const e = { id: msg.id, event: msg.event ?? 'message', data: JSON.parse(msg.data) };
+            this.events.push(e);
+            this.onEvent?.(e);
+          }
         }
       }
     } catch {

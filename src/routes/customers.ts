@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
 import { ConflictError, Directory, NotFoundError } from '../directory/directory';
@@ -8,6 +8,10 @@ import { ValidationError } from '../validation';
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 import { bad, intParam, rejectUnknown, single } from './query';
+
+/** Its body (up to 5,000 customers) may be large; it is parsed only after the token is checked. */
+export const BULK_SYNC_PATH = '/directory/sync';
+const bulkJson = express.json({ limit: '32mb' });
 
 const ALL = ['admin', 'supervisor', 'operator', 'integration'] as const;
 const SYNC = ['admin', 'integration'] as const;
@@ -54,8 +58,9 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
   const sync = requireRole(tokens, SYNC);
 
   r.post(
-    '/directory/sync',
+    BULK_SYNC_PATH,
     sync,
+    bulkJson,
     route(async (req, res) => {
       const t0 = Date.now();
       const body = jsonBody(req, syncBody);
