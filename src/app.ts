@@ -21,6 +21,7 @@ import { CallerIdentification } from './calls/caller-identification';
 import { EventLog } from './events/event-log';
 import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
 import { eventsRouter } from './routes/events';
+import { ClickToCall } from './calls/click-to-call';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -105,7 +106,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });
-  api.use(callsRouter(tokens, reader));
+  api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT })));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));

@@ -25,6 +25,10 @@ const schema = z.object({
     .string()
     .default('RU')
     .refine((v) => isSupportedCountry(v), 'must be an ISO country code libphonenumber knows, e.g. RU, KZ, BY'),
+  /** How click-to-call hands the customer's number to the dialplan: +74951234567, 84951234567 or 74951234567. */
+  TELEFONIST_DIAL_FORMAT: z.enum(['e164', 'national', 'digits']).default('e164'),
+  /** Dialplan context the click-to-call number is dialled in (after the employee's phone answers). */
+  TELEFONIST_DIAL_CONTEXT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a dialplan context name (letters, digits, _ . -)').default('default'),
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
   TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
   TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

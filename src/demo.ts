@@ -3,6 +3,15 @@ import { startTelefonist } from './app';
 import { FreeSwitchSimulator } from './esl/simulator';
 import { CALL_SCENARIOS } from './esl/fixtures';
 import { Logger } from './log';
+import { prepareCustomers } from './directory/customer-input';
+
+/** A few customers for the demo directory, so screen pops name who is calling. */
+const DEMO_CUSTOMERS = [
+  { id: 'demo-0001-romashka', name: 'ООО «Ромашка»', inn: '7701234567', phones: ['8 (495) 123-45-67'], contacts: [{ id: 'demo-0001-ivanov', name: 'Иван Иванов', position: 'закупщик', phones: ['+7 916 555-44-33'] }] },
+  { id: 'demo-0002-vector', name: 'АО «Вектор»', phones: ['+7 812 700-10-20'], contacts: [] },
+];
+/** Outside numbers the demo's inbound calls come from: a company phone, a contact person, a stranger. */
+const DEMO_CALLERS = ['84951234567', '89165554433', '88127001020', '84997654321'];
 
 /**
  * `npm run demo`: the same server, wired to the built-in FreeSWITCH simulator, which replays the real
@@ -21,20 +30,25 @@ async function main(): Promise<void> {
   });
   const log = new Logger(config.LOG_LEVEL);
   const t = await startTelefonist(config, log);
+  await t.directory.upsertCustomers(prepareCustomers(DEMO_CUSTOMERS, t.directory.region, 'customers'));
   await sim.waitForSubscribers(1, 10_000);
   const base = `http://127.0.0.1:${t.port}/api/v1`;
   process.stdout.write(
     `\nTelefonist demo: FreeSWITCH simulator on 127.0.0.1:${simPort}, API on ${base}\n` +
       `  curl -H 'Authorization: Bearer ${config.TELEFONIST_ADMIN_TOKEN}' ${base}/calls\n` +
+      `  curl -N -H 'Authorization: Bearer ${config.TELEFONIST_ADMIN_TOKEN}' ${base}/events/stream   # screen pops as they happen\n` +
       `  curl ${base}/health\n\n`,
   );
   const speed = Number(process.env.DEMO_SPEED ?? 4);
   let stopping = false;
+  let caller = 0;
   const loop = async () => {
     while (!stopping) {
       for (const name of CALL_SCENARIOS) {
         if (stopping) return;
-        await sim.play(name, { rewrite: true, speed });
+        // The captures are extension to extension; the inbound one is replayed as a customer calling in.
+        const outside = name === '02_inbound_call_bridge' ? { extension: '1000', number: DEMO_CALLERS[caller++ % DEMO_CALLERS.length] } : undefined;
+        await sim.play(name, { rewrite: true, speed, outside });
         log.info('demo: replayed captured scenario', { scenario: name });
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -669,6 +669,31 @@ export class CallTracker {
       return;
     }
     // No channel was ever created (SUBSCRIBER_ABSENT, unknown user, no route): record the failed attempt.
+    if (target.employee && target.then) {
+      // Click-to-call: the employee's phone was to ring first, then the dialplan would dial `then`.
+      const external = !SHORT_EXTENSION_RE.test(target.then);
+      const failed: CallState = {
+        id: jobUuid,
+        direction: external ? 'outbound' : 'internal',
+        status: cause === 'USER_BUSY' ? 'busy' : 'failed',
+        firstLeg: jobUuid,
+        anchorLeg: jobUuid,
+        legs: [],
+        startedAt: at,
+        endedAt: at,
+        callerNumber: target.employee,
+        destinationNumber: target.then,
+        externalNumber: external ? target.then : undefined,
+        hangupCause: cause,
+        employees: { [target.employee]: { role: 'caller', answered: false } },
+        hasRecording: false,
+        originJob: jobUuid,
+      };
+      this.addTimeline(failed.id, `${key}:originate_failed`, at, 'originate_failed', undefined, { command: `originate ${arg}`, cause });
+      this.endedSnapshots.set(failed.id, failed);
+      this.dirtyCalls.add(failed.id);
+      return;
+    }
     const call: CallState = {
       id: jobUuid,
       direction: target.employee ? 'internal' : 'outbound',
@@ -834,7 +859,10 @@ function emptyBatch(): JournalBatch {
 }
 
 /** `{vars}user/1005 &park()` → the dialled endpoint's number; also origination_caller_id_number. */
-export function dialTarget(arg: string): { number?: string; employee?: string; callerIdNumber?: string } {
+/** Internal extensions: 2 to 6 digits. */
+const SHORT_EXTENSION_RE = /^[0-9]{2,6}$/;
+
+export function dialTarget(arg: string): { number?: string; employee?: string; callerIdNumber?: string; then?: string } {
   let s = arg.trim();
   let callerIdNumber: string | undefined;
   const vars = /^[{[<]([^}\]>]*)[}\]>]/.exec(s);
@@ -842,9 +870,11 @@ export function dialTarget(arg: string): { number?: string; employee?: string; c
     callerIdNumber = /(?:^|,)origination_caller_id_number=([^,]*)/.exec(vars[1])?.[1];
     s = s.slice(vars[0].length);
   }
-  const endpoint = s.split(/\s+/)[0] ?? '';
+  const [endpoint = '', second] = s.split(/\s+/);
+  // `originate user/1001 +74951234567 XML default`: after the A-leg answers, the dialplan dials `then`.
+  const then = second && !second.startsWith('&') ? second : undefined;
   let m = /^user\/([^@\s]+)/.exec(endpoint);
-  if (m) return { number: m[1], employee: m[1], callerIdNumber };
+  if (m) return { number: m[1], employee: m[1], callerIdNumber, then };
   m = /^sofia\/gateway\/[^/]+\/([^@\s]+)/.exec(endpoint);
   if (m) return { number: m[1], callerIdNumber };
   m = /^(?:sofia\/[^/]+|loopback)\/([^@\s/]+)/.exec(endpoint);

@@ -62,3 +62,14 @@ export function lookupKey(raw: string | undefined, region: CountryCode): string 
     return undefined;
   }
 }
+
+export type DialFormat = 'e164' | 'national' | 'digits';
+
+/** The number as the installer's dialplan expects it: +74951234567, 84951234567 (national) or 74951234567. */
+export function dialNumber(e164: string, format: DialFormat): string {
+  if (format === 'e164') return e164;
+  if (format === 'digits') return e164.slice(1);
+  const p = parsePhoneNumberFromString(e164);
+  const national = p ? p.formatNational().replace(/\D/g, '') : '';
+  return national || e164.slice(1);
+}

@@ -137,6 +137,17 @@ export class EslConnection extends EventEmitter {
     return { jobUuid, body: await result };
   }
 
+  /**
+   * `bgapi <cmd>` with our Job-UUID; resolves as soon as FreeSWITCH accepted the job. The result comes
+   * later as a BACKGROUND_JOB event, which the call tracker follows (click-to-call rings for up to a minute).
+   */
+  async bgapiAccepted(cmd: string, jobUuid: string): Promise<void> {
+    assertSafeCommand(cmd);
+    const reply = await this.send(`bgapi ${cmd}\nJob-UUID: ${jobUuid}`, 'command');
+    const text = reply.headers['Reply-Text'] ?? '';
+    if (!text.startsWith('+OK')) throw new EslCommandError(text, text);
+  }
+
   private send(text: string, kind: 'api' | 'command', allowBeforeReady = false): Promise<EslFrame> {
     const s = this.socket;
     if (!s || (!allowBeforeReady && this._state !== 'ready')) {

@@ -119,6 +119,7 @@ function eventOf(t: TimelineEntry, c: CallState): LogEventInput | null {
         },
       };
     }
+    case 'originate_failed': // a click-to-call that never rang anyone (phone unregistered, no route)
     case 'ended':
       return {
         ...base,

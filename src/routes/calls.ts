@@ -1,13 +1,20 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
+import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
 import { parseCallListQuery } from './calls-query';
-import { ApiError, route } from './errors';
+import { ApiError, jsonBody, route } from './errors';
 
 const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
 
-export function callsRouter(tokens: TokenService, reader: JournalReader): Router {
+const clickToCallBody = z.object({
+  employee: z.string().max(32),
+  number: z.string().max(200),
+}).strict();
+
+export function callsRouter(tokens: TokenService, reader: JournalReader, clickToCall: ClickToCall): Router {
   const r = Router();
   const readers = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
 
@@ -20,6 +27,21 @@ export function callsRouter(tokens: TokenService, reader: JournalReader): Router
         res.json(await reader.listCalls(request));
       } catch (e) {
         if (e instanceof InvalidCursorError) throw new ApiError(400, 'invalid_parameter', e.message, 'cursor');
+        throw e;
+      }
+    }),
+  );
+
+  r.post(
+    '/calls',
+    readers,
+    route(async (req, res) => {
+      const body = jsonBody(req, clickToCallBody);
+      try {
+        res.status(202).json(await clickToCall.dial(body));
+      } catch (e) {
+        if (e instanceof FreeSwitchUnavailableError) throw new ApiError(503, 'freeswitch_unavailable', e.message);
+        if (e instanceof FreeSwitchRefusedError) throw new ApiError(502, 'freeswitch_refused', e.message);
         throw e;
       }
     }),

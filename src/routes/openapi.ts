@@ -15,6 +15,8 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflict.',
   413: 'Body too large.',
   415: 'Body is not application/json.',
+  502: 'FreeSWITCH refused the command.',
+  503: 'FreeSWITCH is not connected.',
 };
 
 const CallSummary = {
@@ -181,6 +183,45 @@ export function openApiDocument(version: string) {
           responses: {
             '200': { description: 'A page of calls.', content: { 'application/json': { schema: ref('CallPage') } } },
             ...errorResponses(400, 401, 403),
+          },
+        },
+        post: {
+          summary: 'Click-to-call: the employee\'s phone rings first; when they answer, FreeSWITCH dials the number. '
+            + 'The call appears in the journal and the event log under `callId`.',
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['employee', 'number'],
+                  additionalProperties: false,
+                  properties: {
+                    employee: { type: 'string', pattern: '^[0-9]{2,6}$', description: 'The employee\'s extension.' },
+                    number: { type: 'string', description: 'A phone number in any notation, or another extension.' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '202': {
+              description: 'FreeSWITCH accepted the originate; the phone is ringing.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      callId: { type: 'string' }, jobUuid: { type: 'string' }, employee: { type: 'string' },
+                      dial: { type: 'string', description: 'What the dialplan got (TELEFONIST_DIAL_FORMAT).' },
+                      number: { type: 'object', properties: { e164: nullable({ type: 'string' }), customer: nullable(ref('Named')) } },
+                    },
+                  },
+                },
+              },
+            },
+            ...errorResponses(400, 401, 403, 415, 502, 503),
           },
         },
       },

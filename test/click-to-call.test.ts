@@ -1,0 +1,85 @@
+/**
+ * Click-to-call from 1C over real HTTP: the exact originate that reaches the FreeSWITCH socket, strict
+ * validation of everything that goes into it, and the journal and events of a call that failed to ring.
+ */
+import { api, DB_KINDS, settle, Stack, startStack, waitFor } from './helpers';
+
+const dial = (stack: Stack, body: unknown) =>
+  api(stack, '/calls', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack(kind);
+    await api(stack, '/directory/sync', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customers: [{ id: 'c-1', name: 'ООО «Ромашка»; DROP', phones: ['8 (495) 123-45-67'] }] }),
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('the employee\'s phone is originated with the customer\'s number and name; a phone that is not registered ends the call as failed', async () => {
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    const r = await dial(stack, { employee: '1001', number: '8 (495) 123-45-67' });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ employee: '1001', dial: '+74951234567', number: { e164: '+74951234567', customer: { id: 'c-1' } } });
+    const id = r.body.callId;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.body.jobUuid).toBe(id);
+    expect(stack.sim.commands).toContain(
+      `bgapi originate {origination_uuid=${id},origination_caller_id_number=+74951234567,origination_caller_id_name='ООО Ромашка DROP',telefonist_click_to_call=true}user/1001 +74951234567 XML default`,
+    );
+    // The simulator's 1001 is not registered: FreeSWITCH answers the job with -ERR SUBSCRIBER_ABSENT.
+    await waitFor(async () => (await api(stack, `/calls/${id}`)).status === 200, 'failed click-to-call in the journal');
+    await settle(stack);
+    const call = (await api(stack, `/calls/${id}`)).body;
+    expect(call).toMatchObject({
+      direction: 'outbound', status: 'failed', hangupCause: 'SUBSCRIBER_ABSENT', employees: ['1001'], externalNumber: '+74951234567',
+      identification: 'customer', customer: { id: 'c-1' }, originJob: id,
+    });
+    const ended = (await api(stack, `/events?after=${after}&wait=0&employee=1001`)).body.events;
+    expect(ended.map((e: any) => [e.type, e.data.status])).toEqual([['call.ended', 'failed']]);
+  });
+
+  test('only digits and a normalised number ever reach the command', async () => {
+    const before = stack.sim.commands.length;
+    const bad: Array<[unknown, string, string?]> = [
+      [{ employee: '1001 &park', number: '84951234567' }, 'employee'],
+      [{ employee: '1001\nuuid_kill all', number: '84951234567' }, 'employee'],
+      [{ employee: 'abc', number: '84951234567' }, 'employee'],
+      [{ employee: '1001', number: 'позвони мне' }, 'number', 'invalid_phone'],
+      [{ employee: '1001', number: '1001' }, 'number'],
+      [{ employee: '1001' }, 'number'],
+      [{ employee: '1001', number: '84951234567', gateway: 'evil' }, 'gateway'],
+    ];
+    for (const [body, field, code] of bad) {
+      const r = await dial(stack, body);
+      expect({ body, status: r.status, field: r.body.error?.field }).toEqual({ body, status: 400, field });
+      if (code) expect(r.body.error.code).toBe(code);
+    }
+    expect(stack.sim.commands.length).toBe(before);
+    // Text around the number is dropped: only the normalised digits are dialled.
+    const r = await dial(stack, { employee: '1002', number: '+7 (495) 123-45-67 &bridge(sofia/gateway/evil/1)' });
+    expect(r.status).toBe(202);
+    const cmd = stack.sim.commands[stack.sim.commands.length - 1];
+    expect(cmd).toMatch(/user\/1002 \+74951234567 XML default$/);
+    expect(cmd).not.toMatch(/evil|bridge/);
+    const internal = await dial(stack, { employee: '1002', number: '1003' });
+    expect(internal.status).toBe(202);
+    expect(stack.sim.commands[stack.sim.commands.length - 1]).toMatch(/origination_caller_id_name='1003',telefonist_click_to_call=true}user\/1002 1003 XML default$/);
+  });
+
+  test('FreeSWITCH not connected → 503', async () => {
+    const down = await startStack(kind, { password: 'not-the-password' });
+    try {
+      const r = await dial(down, { employee: '1001', number: '84951234567' });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('freeswitch_unavailable');
+    } finally {
+      await down.stop();
+    }
+  });
+});
