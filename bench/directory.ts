@@ -243,7 +243,7 @@ async function spawnServer(url: string, eslPort: number): Promise<{ base: string
       s.close(() => resolve(p));
     });
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts'], {
     cwd: join(__dirname, '..'),
     env: {
       ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, FREESWITCH_ESL_HOST: '127.0.0.1', FREESWITCH_ESL_PORT: String(eslPort),

@@ -113,7 +113,7 @@ export class Directory extends EventEmitter {
         `ON CONFLICT (id) DO UPDATE SET name = excluded.name, inn = excluded.inn, comment = excluded.comment,
           sync_run = COALESCE(excluded.sync_run, customers.sync_run), updated_at = excluded.updated_at`, tx);
       await this.inChunks(ids, (chunk) => this.db.exec(`DELETE FROM customer_phones WHERE customer_id IN (${marks(chunk)})`, chunk, tx));
-      await this.inChunks(contactIds, (chunk) => this.db.exec(`DELETE FROM customer_phones WHERE contact_id IN (${marks(chunk)})`, chunk, tx));
+      await this.inChunks(contactIds, (chunk) => this.db.exec(`DELETE FROM customer_phones WHERE owner_id IN (${marks(chunk)})`, chunk, tx));
       await this.inChunks(ids, (chunk) => this.db.exec(`DELETE FROM contact_persons WHERE customer_id IN (${marks(chunk)})`, chunk, tx));
       const contacts = customers.flatMap((c) => c.contacts.map((k) => [k.id, c.id, k.name, k.position, now] as SqlValue[]));
       await this.db.execMany(
@@ -294,7 +294,7 @@ export class Directory extends EventEmitter {
       for (const r of await this.db.query<{ e164: string }>(`SELECT e164 FROM customer_phones WHERE customer_id IN (${marks(chunk)})`, chunk, tx)) out.push(r.e164);
     });
     await this.inChunks(contactIds, async (chunk) => {
-      for (const r of await this.db.query<{ e164: string }>(`SELECT e164 FROM customer_phones WHERE contact_id IN (${marks(chunk)})`, chunk, tx)) out.push(r.e164);
+      for (const r of await this.db.query<{ e164: string }>(`SELECT e164 FROM customer_phones WHERE owner_id IN (${marks(chunk)})`, chunk, tx)) out.push(r.e164);
     });
     return out;
   }
