@@ -6,6 +6,7 @@ import { DbKind, dbKindOf, sqlitePath } from './url';
 import { migrate, MigrationResult } from './migrate';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Gate, gatedAdapterFactory, SqliteStatements } from './sqlite-gate';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 
 /** Set inside a SQLite transaction: a statement there without `tx` would wait for the gate forever. */
 const inTransaction = new AsyncLocalStorage<boolean>();
@@ -24,7 +25,7 @@ export type Tx = Pick<Prisma, '$executeRawUnsafe' | '$queryRawUnsafe'>;
  */
 export class Db {
   /** SQLite only: our statements on Prisma's connection, and the gate both pass. */
-  private sqlite: { gate: Gate; statements: SqliteStatements; tx: Tx } | null = null;
+  private sqlite: { gate: Gate; statements: SqliteStatements; tx: Tx; checkpointer: SqliteCheckpointer } | null = null;
 
   private constructor(
     readonly kind: DbKind,
@@ -47,13 +48,15 @@ export class Db {
       client.pragma('busy_timeout = 5000');
       client.pragma('foreign_keys = ON');
       client.defaultSafeIntegers(false);
+      client.pragma('wal_autocheckpoint = 0');
+      const checkpointer = new SqliteCheckpointer(sqlitePath(url));
       const db = new Db(kind, prisma, url);
       const statements = new SqliteStatements(client);
       const tx: Tx = {
         $executeRawUnsafe: (async (sql: string, ...params: SqlValue[]) => statements.exec(sql, params)) as Tx['$executeRawUnsafe'],
         $queryRawUnsafe: (async (sql: string, ...params: SqlValue[]) => statements.query(sql, params)) as Tx['$queryRawUnsafe'],
       };
-      db.sqlite = { gate, statements, tx };
+      db.sqlite = { gate, statements, tx, checkpointer };
       return { db, migrations };
     }
     const prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: 8 }) }) as unknown as Prisma;
@@ -134,6 +137,11 @@ export class Db {
   }
 
   async close(): Promise<void> {
+    if (this.sqlite) {
+      await this.sqlite.checkpointer.stop();
+      const c = this.sqlite.statements.client;
+      await this.sqlite.gate.run(() => c.pragma('wal_checkpoint(TRUNCATE)'));
+    }
     await this.prisma.$disconnect();
   }
 }
