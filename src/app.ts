@@ -76,10 +76,8 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   webhooks.on('failed', (id, ev, error) => log.warn('webhook delivery failed, will retry', { webhook: id, event: ev.id, error }));
   webhooks.on('error', (e) => log.error('webhook worker error', e));
   if (config.TELEFONIST_WEBHOOK_URL) {
-    const existing = await webhooks.get('config');
-    if (!existing || existing.url !== config.TELEFONIST_WEBHOOK_URL) {
-      await webhooks.create({ id: 'config', url: config.TELEFONIST_WEBHOOK_URL, secret: config.TELEFONIST_WEBHOOK_SECRET });
-    }
+    // Registered on every start so a changed URL or secret takes effect; an existing cursor is kept.
+    await webhooks.create({ id: 'config', url: config.TELEFONIST_WEBHOOK_URL, secret: config.TELEFONIST_WEBHOOK_SECRET });
   }
   const calls = new CallService(esl, tracker, writer, reader, {
     identification: new CallerIdentification(directory, region),

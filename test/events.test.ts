@@ -3,6 +3,8 @@
  * events read over real HTTP as 1C and the panel read them (SSE, long-poll, signed webhooks to a real
  * receiver), on SQLite and PostgreSQL.
  */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { signWebhook } from '../src/events/webhooks';
 import { ADMIN_TOKEN, api, DB_KINDS, playAndSettle, SseClient, Stack, startStack, waitFor, webhookReceiver } from './helpers';
 
@@ -241,6 +243,38 @@ describe.each(DB_KINDS)('caller identification and events (%s)', (kind) => {
     for (const [body, field] of badHooks) {
       const r = await post(stack, '/webhooks', body);
       expect({ status: r.status, field: r.body.error?.field }).toEqual({ status: 400, field });
+    }
+  });
+});
+
+describe('webhook from the environment (TELEFONIST_WEBHOOK_URL)', () => {
+  test('delivers signed with the configured secret; a changed secret takes effect on restart without losing the cursor', async () => {
+    const receiver = await webhookReceiver();
+    const env = { TELEFONIST_WEBHOOK_URL: receiver.url, TELEFONIST_WEBHOOK_SECRET: 'env-secret-0123456789' };
+    let stack = await startStack('sqlite', { env, start: { webhooks: { baseDelayMs: 30, maxDelayMs: 150 } } });
+    try {
+      await playAndSettle(stack, '02_inbound_call_bridge', fromOutside('84951234567'));
+      await waitFor(() => receiver.received.length >= 4, 'deliveries');
+      const first = receiver.received[0];
+      expect(first.headers['x-telefonist-signature']).toBe(signWebhook(env.TELEFONIST_WEBHOOK_SECRET, String(first.headers['x-telefonist-timestamp']), first.body));
+      const delivered = receiver.received.length;
+      const dbUrl = stack.dbUrl;
+      await stack.app.close();
+      const env2 = { ...env, TELEFONIST_WEBHOOK_SECRET: 'rotated-secret-9876543210' };
+      stack = await startStack('sqlite', { dbUrl, sim: stack.sim, env: env2, start: { webhooks: { baseDelayMs: 30, maxDelayMs: 150 } } });
+      await playAndSettle(stack, '02_inbound_call_bridge', fromOutside('84957654321'));
+      await waitFor(() => receiver.received.length >= delivered + 4, 'deliveries after restart');
+      await new Promise((r) => setTimeout(r, 100));
+      const later = receiver.received.slice(delivered);
+      expect(later).toHaveLength(4); // nothing from before the restart again
+      for (const d of later) {
+        expect(d.headers['x-telefonist-signature']).toBe(signWebhook(env2.TELEFONIST_WEBHOOK_SECRET, String(d.headers['x-telefonist-timestamp']), d.body));
+      }
+    } finally {
+      await stack.stop();
+      await stack.sim.close();
+      await receiver.close();
+      rmSync(dirname(stack.dbUrl.replace(/^file:/, '')), { recursive: true, force: true });
     }
   });
 });

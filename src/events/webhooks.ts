@@ -116,7 +116,8 @@ export class WebhookDispatcher extends EventEmitter {
 
   /**
    * Registers a receiver. Delivery starts with events logged after this moment (or from the start of the
-   * log with `fromStart`). Without a secret one is generated and returned once.
+   * log with `fromStart`); re-registering an existing id changes its settings and keeps its cursor.
+   * Without a secret one is generated and returned once.
    */
   async create(input: { id?: string; url: string; secret?: string; employees?: string[]; types?: string[]; fromStart?: boolean }): Promise<WebhookView & { secret: string }> {
     const id = input.id ?? randomUUID();
@@ -162,6 +163,7 @@ export class WebhookDispatcher extends EventEmitter {
   }
 
   private startWorker(id: string): void {
+    if (this.workers.has(id)) return; // one worker per webhook, or events would go out twice
     let stopped = false;
     let wakeUp: (() => void) | null = null;
     let pokes = 0;

@@ -1,24 +1,12 @@
 import { EVENT_TYPES } from '../events/event-log';
-import { QueryParam } from './query';
+import { errorResponses, json, nullable, queryParams, ref } from './openapi-parts';
 import { EVENT_POLL_PARAMS, EVENT_STREAM_PARAMS } from './events';
 
 /** OpenAPI parts for the directory, caller identification, the event log and webhooks (issue 3). */
 
-const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ 'application/json': { schema } });
-const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid parameter or body; `field` names it (`invalid_phone` for a value that is not a phone number).',
-  401: 'Missing, invalid or revoked token.',
-  403: 'The token\'s role may not do this.',
-  404: 'Not found.',
-  409: 'Conflict.',
-  413: 'Body too large.',
-  415: 'Body is not application/json.',
-};
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: json(ref('Error')) }]));
+const errors = errorResponses;
 const security = [{ bearer: [] }];
-const query = (params: QueryParam[]) => params.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema }));
+const query = queryParams;
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const idParam = pathParam('id', 'The customer\'s 1C reference (Партнер GUID).');
 const refSchema = { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,64}$' };

@@ -2,22 +2,7 @@ import { ALL_DIRECTIONS, ALL_STATUSES } from '../calls/types';
 import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
-
-const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: { 'application/json': { schema: ref('Error') } } }]));
-const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid parameter or body; `field` names it.',
-  401: 'Missing, invalid or revoked token.',
-  403: 'The token\'s role may not do this.',
-  404: 'Not found.',
-  409: 'Conflict.',
-  413: 'Body too large.',
-  415: 'Body is not application/json.',
-  502: 'FreeSWITCH refused the command.',
-  503: 'FreeSWITCH is not connected.',
-};
+import { errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
 const CallSummary = {
   type: 'object',
@@ -179,7 +164,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Call journal: filtered, newest first by default, cursor-paginated.',
           security: [{ bearer: [] }],
-          parameters: CALL_LIST_PARAMS.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema })),
+          parameters: queryParams(CALL_LIST_PARAMS),
           responses: {
             '200': { description: 'A page of calls.', content: { 'application/json': { schema: ref('CallPage') } } },
             ...errorResponses(400, 401, 403),

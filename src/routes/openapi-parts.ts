@@ -1,0 +1,26 @@
+import { QueryParam } from './query';
+
+/** Building blocks shared by the parts of the OpenAPI document. */
+
+export const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const json = (schema: unknown) => ({ 'application/json': { schema } });
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid parameter or body; `field` names it (`invalid_phone` for a value that is not a phone number).',
+  401: 'Missing, invalid or revoked token.',
+  403: 'The token\'s role may not do this.',
+  404: 'Not found.',
+  409: 'Conflict.',
+  413: 'Body too large.',
+  415: 'Body is not application/json.',
+  502: 'FreeSWITCH refused the command.',
+  503: 'FreeSWITCH is not connected.',
+};
+
+/** The documented error answers, each an `Error` body. */
+export const errorResponses = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: json(ref('Error')) }]));
+
+export const queryParams = (params: QueryParam[]) =>
+  params.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema }));
