@@ -27,10 +27,10 @@ describe('authentication and roles', () => {
     const created = await api(stack, '/tokens', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: '1C integration', role: 'operator' }),
+      body: JSON.stringify({ name: '1C integration', role: 'operator', employee: '1001' }),
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: '1C integration', role: 'operator' });
+    expect(created.body).toMatchObject({ name: '1C integration', role: 'operator', employee: '1001' });
     const token = created.body.token as string;
     expect(token).toMatch(/^tf_[A-Za-z0-9_-]{40,}$/);
     expect((await api(stack, '/calls', { token })).status).toBe(200);
@@ -56,6 +56,11 @@ describe('authentication and roles', () => {
     expect(r.body.error.field).toBe('role');
     r = await post(JSON.stringify({ role: 'admin' }));
     expect(r.body.error.field).toBe('name');
+    r = await post(JSON.stringify({ name: 'op', role: 'operator' }));
+    expect(r.status).toBe(400);
+    expect(r.body.error.field).toBe('employee');
+    r = await post(JSON.stringify({ name: 'op', role: 'operator', employee: '10 01' }));
+    expect(r.body.error.field).toBe('employee');
     r = await post('{"name": ');
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'invalid_json', field: 'body' });

@@ -85,7 +85,7 @@ describe.each(DB_KINDS)('customer directory (%s)', (kind) => {
     expect((await api(stack, '/directory/lookup')).body.error.field).toBe('number');
     const notJson = await api(stack, '/directory/sync', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'id;name' });
     expect(notJson.status).toBe(415);
-    const operator = await post(stack, '/tokens', { name: 'op', role: 'operator' });
+    const operator = await post(stack, '/tokens', { name: 'op', role: 'operator', employee: '1001' });
     const denied = await api(stack, '/directory/sync', { method: 'POST', token: operator.body.token, headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(denied.status).toBe(403);
   });

@@ -9,6 +9,8 @@ export interface Principal {
   tokenId: string;
   name: string;
   role: Role;
+  /** The extension the token acts for (operators always have one). */
+  employee?: string;
 }
 
 export function hashToken(token: string): string {
@@ -39,14 +41,18 @@ export class TokenService {
     this.cache.flushAll();
   }
 
-  async create(name: string, role: Role): Promise<{ id: string; name: string; role: Role; token: string; createdAt: string }> {
+  async create(
+    name: string,
+    role: Role,
+    employee?: string,
+  ): Promise<{ id: string; name: string; role: Role; employee: string | null; token: string; createdAt: string }> {
     const token = `tf_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const createdAt = Date.now();
     await this.db.prisma.apiToken.create({
-      data: { id, name, role, tokenHash: hashToken(token), prefix: token.slice(0, 7), createdAt: BigInt(createdAt) },
+      data: { id, name, role, employee: employee ?? null, tokenHash: hashToken(token), prefix: token.slice(0, 7), createdAt: BigInt(createdAt) },
     });
-    return { id, name, role, token, createdAt: new Date(createdAt).toISOString() };
+    return { id, name, role, employee: employee ?? null, token, createdAt: new Date(createdAt).toISOString() };
   }
 
   async list() {
@@ -55,6 +61,7 @@ export class TokenService {
       id: r.id,
       name: r.name,
       role: r.role as Role,
+      employee: r.employee,
       prefix: r.prefix,
       createdAt: new Date(Number(r.createdAt)).toISOString(),
       revokedAt: r.revokedAt === null ? null : new Date(Number(r.revokedAt)).toISOString(),
@@ -76,7 +83,7 @@ export class TokenService {
     if (cached !== undefined) return cached;
     const row = await this.db.prisma.apiToken.findUnique({ where: { tokenHash: h } });
     const ok = row && row.revokedAt === null && timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(h));
-    const principal: Principal | null = ok ? { tokenId: row.id, name: row.name, role: row.role as Role } : null;
+    const principal: Principal | null = ok ? { tokenId: row.id, name: row.name, role: row.role as Role, ...(row.employee ? { employee: row.employee } : {}) } : null;
     this.cache.set(h, principal);
     return principal;
   }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
+import { employeeScope, maySeeCall } from '../auth/scope';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
@@ -23,6 +24,7 @@ export function callsRouter(tokens: TokenService, reader: JournalReader, clickTo
     readers,
     route(async (req, res) => {
       const request = parseCallListQuery(req.query as Record<string, unknown>);
+      request.filter.employee = employeeScope(req.principal!, request.filter.employee);
       try {
         res.json(await reader.listCalls(request));
       } catch (e) {
@@ -37,6 +39,7 @@ export function callsRouter(tokens: TokenService, reader: JournalReader, clickTo
     readers,
     route(async (req, res) => {
       const body = jsonBody(req, clickToCallBody);
+      employeeScope(req.principal!, body.employee);
       try {
         res.status(202).json(await clickToCall.dial(body));
       } catch (e) {
@@ -55,6 +58,7 @@ export function callsRouter(tokens: TokenService, reader: JournalReader, clickTo
       if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
       const call = await reader.getCall(id);
       if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
+      if (!maySeeCall(req.principal!, call.employees as string[])) throw new ApiError(403, 'forbidden', 'an operator sees only calls they took part in', 'id');
       res.json(call);
     }),
   );

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { ForbiddenError } from '../auth/scope';
 import { parseWith, ValidationError } from '../validation';
 
 /** Every error leaves as {"error": {"code", "message", "field"?}} with a 4xx/5xx status. */
@@ -39,6 +40,7 @@ export function errorHandler(log: (msg: string, e: unknown) => void): ErrorReque
     }
     if (err instanceof ApiError) return sendError(res, err);
     if (err instanceof ValidationError) return sendError(res, new ApiError(400, err.code, err.message, err.field));
+    if (err instanceof ForbiddenError) return sendError(res, new ApiError(403, 'forbidden', err.message, err.field));
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') return sendError(res, new ApiError(400, 'invalid_json', 'request body is not valid JSON', 'body'));
     if (e.type === 'entity.too.large') return sendError(res, new ApiError(413, 'body_too_large', 'request body is too large', 'body'));

@@ -1,5 +1,6 @@
 import { Router, Response } from 'express';
-import { TokenService } from '../auth/tokens';
+import { Principal, TokenService } from '../auth/tokens';
+import { employeeScope } from '../auth/scope';
 import { EVENT_TYPES, EventFilter, EventLog, LogEvent, matches } from '../events/event-log';
 import { requireRole } from './auth';
 import { route } from './errors';
@@ -40,10 +41,10 @@ function cursorParam(v: string | undefined, field: string, log: EventLog): strin
   return BigInt(v) > BigInt(log.latest()) ? log.latest() : v;
 }
 
-function filterOf(query: Record<string, unknown>): EventFilter {
+function filterOf(query: Record<string, unknown>, who: Principal): EventFilter {
   const employee = single(query, 'employee');
   if (employee !== undefined && !EXT_RE.test(employee)) throw bad('employee', 'employee must be an extension (letters, digits, ._+-; up to 32)');
-  return { employee, types: list(query, 'types', EVENT_TYPES) };
+  return { employee: employeeScope(who, employee), types: list(query, 'types', EVENT_TYPES) };
 }
 
 /**
@@ -66,7 +67,7 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
       const after = cursorParam(single(query, 'after'), 'after', log);
       const wait = intParam(query, 'wait', 0, 60, 25);
       const limit = intParam(query, 'limit', 1, 500, 100);
-      const filter = filterOf(query);
+      const filter = filterOf(query, req.principal!);
       let page = await log.page(after, filter, limit);
       if (page.events.length === 0 && wait > 0) {
         const cursorBefore = page.cursor;
@@ -87,7 +88,7 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
       rejectUnknown(query, streamKnown);
       const lastId = req.headers['last-event-id'];
       const after = cursorParam(typeof lastId === 'string' && lastId ? lastId : single(query, 'after'), typeof lastId === 'string' && lastId ? 'Last-Event-ID' : 'after', log);
-      const filter = filterOf(query);
+      const filter = filterOf(query, req.principal!);
       res.status(200);
       res.set({
         'Content-Type': 'text/event-stream; charset=utf-8',

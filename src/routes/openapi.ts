@@ -125,6 +125,7 @@ export function openApiDocument(version: string) {
           type: 'object',
           properties: {
             id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ROLES }, prefix: { type: 'string' },
+            employee: nullable({ type: 'string', description: 'The extension the token acts for; an operator sees only its calls and events.' }),
             createdAt: { type: 'string', format: 'date-time' }, revokedAt: nullable({ type: 'string', format: 'date-time' }),
           },
         },
@@ -134,6 +135,7 @@ export function openApiDocument(version: string) {
           properties: {
             id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ROLES },
             token: { type: 'string', description: 'Shown once; only its hash is stored.' }, createdAt: { type: 'string', format: 'date-time' },
+            employee: nullable({ type: 'string' }),
           },
         },
         ...directorySchemas,
@@ -237,7 +239,16 @@ export function openApiDocument(version: string) {
             required: true,
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['name', 'role'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 100 }, role: { type: 'string', enum: ROLES } } },
+                schema: {
+                  type: 'object',
+                  required: ['name', 'role'],
+                  additionalProperties: false,
+                  properties: {
+                    name: { type: 'string', maxLength: 100 },
+                    role: { type: 'string', enum: ROLES },
+                    employee: { type: 'string', description: 'The operator\'s extension (required for role operator): the token then sees only that extension\'s calls and events and dials only from it.' },
+                  },
+                },
               },
             },
           },

@@ -7,7 +7,11 @@ import { ApiError, jsonBody, route } from './errors';
 const createBody = z.object({
   name: z.string().trim().min(1).max(100),
   role: z.enum(ROLES),
-}).strict();
+  employee: z.string().regex(/^[0-9A-Za-z_.+-]{1,32}$/, 'must be an extension (letters, digits, ._+-; up to 32)').optional(),
+}).strict().refine((b) => b.role !== 'operator' || b.employee !== undefined, {
+  path: ['employee'],
+  message: 'an operator token names the operator\'s extension',
+});
 
 export function tokensRouter(tokens: TokenService): Router {
   const r = Router();
@@ -17,7 +21,7 @@ export function tokensRouter(tokens: TokenService): Router {
   }));
   r.post('/tokens', admin, route(async (req, res) => {
     const body = jsonBody(req, createBody);
-    res.status(201).json(await tokens.create(body.name, body.role));
+    res.status(201).json(await tokens.create(body.name, body.role, body.employee));
   }));
   r.delete('/tokens/:id', admin, route(async (req, res) => {
     const id = req.params.id;
