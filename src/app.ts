@@ -22,6 +22,8 @@ import { EventLog } from './events/event-log';
 import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
 import { eventsRouter } from './routes/events';
 import { ClickToCall } from './calls/click-to-call';
+import { RecordingFiles } from './recordings/recording-files';
+import { recordingsRouter } from './routes/recordings';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -104,7 +106,9 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });
-  api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT })));
+  api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT }), config.TELEFONIST_INTEGRATION_RECORDINGS));
+  const recordingFiles = new RecordingFiles({ dir: config.TELEFONIST_RECORDINGS_DIR, fsDir: config.TELEFONIST_RECORDINGS_FS_DIR });
+  api.use(recordingsRouter(tokens, reader, recordingFiles, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));

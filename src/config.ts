@@ -29,6 +29,12 @@ const schema = z.object({
   TELEFONIST_DIAL_FORMAT: z.enum(['e164', 'national', 'digits']).default('e164'),
   /** Dialplan context the click-to-call number is dialled in (after the employee's phone answers). */
   TELEFONIST_DIAL_CONTEXT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a dialplan context name (letters, digits, _ . -)').default('default'),
+  /** This machine's directory with FreeSWITCH's recordings (unset: recordings are listed, not served). */
+  TELEFONIST_RECORDINGS_DIR: z.string().min(1).optional(),
+  /** The same directory as FreeSWITCH names it in RECORD_START (default: TELEFONIST_RECORDINGS_DIR). */
+  TELEFONIST_RECORDINGS_FS_DIR: z.string().min(1).optional(),
+  /** Whether the integration role (1C) may hear recordings: all | none. */
+  TELEFONIST_INTEGRATION_RECORDINGS: z.enum(['all', 'none']).default('all'),
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
   TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
   TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

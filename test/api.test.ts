@@ -167,7 +167,7 @@ describe('health and OpenAPI', () => {
     // Every documented operation answers (not the catch-all 404), and undocumented neighbours do not exist.
     for (const [path, ops] of Object.entries<any>(doc.paths)) {
       for (const method of Object.keys(ops)) {
-        const concrete = path.replace('{id}', '00000000-0000-0000-0000-000000000000').replace('{number}', '84951234567');
+        const concrete = path.replace('{id}', '00000000-0000-0000-0000-000000000000').replace('{number}', '84951234567').replace('{n}', '0');
         if (ops[method].responses['200']?.content?.['text/event-stream']) {
           // An endless stream: it must open as one, then we hang up.
           const ac = new AbortController();

@@ -28,3 +28,12 @@ export function employeeScope(p: Principal, requested: string | undefined, field
 export function maySeeCall(p: Principal, employees: readonly string[]): boolean {
   return p.role !== 'operator' || (!!p.employee && employees.includes(p.employee));
 }
+
+/**
+ * Who may hear a call's recordings: supervisors and admins all; an operator the calls they took part in;
+ * the integration role (1C) as configured.
+ */
+export function mayHearRecordings(p: Principal, employees: readonly string[], integration: 'all' | 'none'): boolean {
+  if (p.role === 'integration') return integration === 'all';
+  return maySeeCall(p, employees);
+}

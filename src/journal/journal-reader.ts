@@ -276,7 +276,8 @@ export class JournalReader {
       })),
       transferRoute: timeline.filter((t) => t.kind === 'transfer'),
       timeline,
-      recordings: call.recordings.map((r) => ({
+      recordings: call.recordings.map((r, i) => ({
+        url: `/api/v1/calls/${call.id}/recordings/${i}`,
         path: r.path,
         leg: r.leg,
         startedAt: iso(r.startedAt),

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
-import { employeeScope, maySeeCall } from '../auth/scope';
+import { employeeScope, mayHearRecordings, maySeeCall } from '../auth/scope';
+import { withoutRecordings } from '../recordings/recording-files';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
@@ -15,7 +16,7 @@ const clickToCallBody = z.object({
   number: z.string().max(200),
 }).strict();
 
-export function callsRouter(tokens: TokenService, reader: JournalReader, clickToCall: ClickToCall): Router {
+export function callsRouter(tokens: TokenService, reader: JournalReader, clickToCall: ClickToCall, integrationRecordings: 'all' | 'none'): Router {
   const r = Router();
   const readers = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
 
@@ -59,7 +60,8 @@ export function callsRouter(tokens: TokenService, reader: JournalReader, clickTo
       const call = await reader.getCall(id);
       if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
       if (!maySeeCall(req.principal!, call.employees as string[])) throw new ApiError(403, 'forbidden', 'an operator sees only calls they took part in', 'id');
-      res.json(call);
+      // Who may not hear the recordings does not learn their paths either.
+      res.json(mayHearRecordings(req.principal!, call.employees as string[], integrationRecordings) ? call : withoutRecordings(call));
     }),
   );
   return r;

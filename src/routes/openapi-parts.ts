@@ -14,6 +14,7 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflict.',
   413: 'Body too large.',
   415: 'Body is not application/json.',
+  416: 'The byte range is outside the file (Content-Range: bytes */<size>).',
   502: 'FreeSWITCH refused the command.',
   503: 'FreeSWITCH is not connected.',
 };

@@ -96,7 +96,8 @@ export function openApiDocument(version: string) {
         Recording: {
           type: 'object',
           properties: {
-            path: { type: 'string' }, leg: { type: 'string' }, startedAt: { type: 'string', format: 'date-time' },
+            url: { type: 'string', description: 'Where to GET the audio (Range supported).' },
+            path: { type: 'string', description: 'The file as FreeSWITCH named it.' }, leg: { type: 'string' }, startedAt: { type: 'string', format: 'date-time' },
             stoppedAt: nullable({ type: 'string', format: 'date-time' }), seconds: nullable({ type: 'number' }), stereo: { type: 'boolean' },
           },
         },
@@ -264,6 +265,23 @@ export function openApiDocument(version: string) {
           security: [{ bearer: [] }],
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { '204': { description: 'Revoked.' }, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
+      '/calls/{id}/recordings/{n}': {
+        get: {
+          summary: 'A recording\'s audio, whole or by byte range (Range: bytes=…; 206 with Content-Range). Operators hear only calls they took '
+            + 'part in, the integration role per TELEFONIST_INTEGRATION_RECORDINGS; `?access_token=` for an <audio> element.',
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'n', in: 'path', required: true, description: 'The recording\'s index in the call\'s `recordings`.', schema: { type: 'integer', minimum: 0 } },
+            { name: 'Range', in: 'header', required: false, schema: { type: 'string', example: 'bytes=0-65535' } },
+          ],
+          responses: {
+            '200': { description: 'The whole file.', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+            '206': { description: 'The requested byte range.', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+            ...errorResponses(400, 401, 403, 404, 416),
+          },
         },
       },
       ...directoryPaths,

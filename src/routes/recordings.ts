@@ -1,0 +1,66 @@
+import { createReadStream } from 'node:fs';
+import { Router } from 'express';
+import { TokenService } from '../auth/tokens';
+import { mayHearRecordings } from '../auth/scope';
+import { JournalReader } from '../journal/journal-reader';
+import { parseRange, RecordingFiles } from '../recordings/recording-files';
+import { requireRole } from './auth';
+import { ApiError, route } from './errors';
+
+const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
+
+/** A call's recordings as audio: whole, or by byte range (a browser's audio player seeks with Range). */
+export function recordingsRouter(tokens: TokenService, reader: JournalReader, files: RecordingFiles, integration: 'all' | 'none'): Router {
+  const r = Router();
+  r.get(
+    '/calls/:id/recordings/:n',
+    requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration'], { queryToken: true }),
+    route(async (req, res) => {
+      const { id, n } = req.params;
+      if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
+      if (!/^\d{1,4}$/.test(n)) throw new ApiError(400, 'invalid_parameter', 'n must be the recording\'s number in the call (0, 1, ...)', 'n');
+      const call = await reader.getCall(id);
+      if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
+      if (!mayHearRecordings(req.principal!, call.employees as string[], integration)) {
+        throw new ApiError(403, 'forbidden', 'this token may not hear this call\'s recordings', 'id');
+      }
+      const rec = call.recordings[Number(n)];
+      if (!rec) throw new ApiError(404, 'not_found', `call ${id} has no recording ${n}`, 'n');
+      if (!files.configured) throw new ApiError(404, 'not_found', 'recordings are not served here: TELEFONIST_RECORDINGS_DIR is not set', 'n');
+      const file = await files.open(rec.path);
+      if (!file) throw new ApiError(404, 'not_found', 'the recording file is not in TELEFONIST_RECORDINGS_DIR', 'n');
+      const range = parseRange(req.headers.range, file.size);
+      if (range === 'unsatisfiable') {
+        res.set('Content-Range', `bytes */${file.size}`);
+        throw new ApiError(416, 'range_not_satisfiable', `the file has ${file.size} bytes`, 'Range');
+      }
+      res.set({
+        'Accept-Ranges': 'bytes',
+        'Content-Type': file.contentType,
+        'Last-Modified': file.modified.toUTCString(),
+        ETag: `"${file.size.toString(16)}-${file.modified.getTime().toString(16)}"`,
+        'Cache-Control': 'private, no-cache',
+      });
+      const { start, end } = range ?? { start: 0, end: file.size - 1 };
+      if (range) res.status(206).set('Content-Range', `bytes ${start}-${end}/${file.size}`);
+      res.set('Content-Length', String(Math.max(0, end - start + 1)));
+      if (req.method === 'HEAD' || file.size === 0) {
+        res.end();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const stream = createReadStream(file.path, { start, end });
+        stream.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        res.on('close', () => {
+          stream.destroy();
+          resolve();
+        });
+        stream.pipe(res);
+      });
+    }),
+  );
+  return r;
+}
