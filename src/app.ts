@@ -24,6 +24,9 @@ import { eventsRouter } from './routes/events';
 import { ClickToCall } from './calls/click-to-call';
 import { RecordingFiles } from './recordings/recording-files';
 import { recordingsRouter } from './routes/recordings';
+import { transcriptsRouter } from './routes/transcripts';
+import { Transcriber } from './transcription/transcriber';
+import { OpenAiCompatibleEngine } from './transcription/engine';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -48,6 +51,8 @@ export interface Telefonist {
 export interface StartOptions {
   /** Webhook retry timing (tests shorten it). */
   webhooks?: WebhookOptions;
+  /** Transcription retry and scan timing (tests shorten it). */
+  transcription?: { baseDelayMs?: number; scanEveryMs?: number; maxAttempts?: number };
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -109,6 +114,27 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT }), config.TELEFONIST_INTEGRATION_RECORDINGS));
   const recordingFiles = new RecordingFiles({ dir: config.TELEFONIST_RECORDINGS_DIR, fsDir: config.TELEFONIST_RECORDINGS_FS_DIR });
   api.use(recordingsRouter(tokens, reader, recordingFiles, config.TELEFONIST_INTEGRATION_RECORDINGS));
+  const transcriber = config.TRANSCRIPTION_ENGINE === 'openai'
+    ? new Transcriber(db, reader, recordingFiles, {
+      engine: new OpenAiCompatibleEngine({ baseUrl: config.TRANSCRIPTION_URL!, model: config.TRANSCRIPTION_MODEL, apiKey: config.TRANSCRIPTION_API_KEY }),
+      language: config.TRANSCRIPTION_LANGUAGE,
+      concurrency: config.TRANSCRIPTION_CONCURRENCY,
+      rules: {
+        minSeconds: config.TRANSCRIBE_MIN_SECONDS,
+        maxSeconds: config.TRANSCRIBE_MAX_SECONDS,
+        directions: config.TRANSCRIBE_DIRECTIONS.split(',').filter(Boolean),
+        employees: config.TRANSCRIBE_EMPLOYEES.split(',').filter(Boolean),
+      },
+      ...opts.transcription,
+    })
+    : null;
+  if (transcriber) {
+    transcriber.on('error', (e) => log.error('transcription queue error', e));
+    transcriber.on('retry', (callId, key, e) => log.warn('transcription failed, will retry', { callId, recording: key, error: (e as Error).message }));
+    transcriber.on('failed', (callId, key, e) => log.warn('transcription failed', { callId, recording: key, error: (e as Error).message }));
+    writer.on('committed', () => transcriber.wake());
+  }
+  api.use(transcriptsRouter(tokens, reader, transcriber, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
@@ -119,6 +145,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
 
   await calls.start();
   await webhooks.start();
+  await transcriber?.start();
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -146,6 +173,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await new Promise<void>((r) => server.close(() => r()));
       await calls.stop();
       await webhooks.stop();
+      await transcriber?.stop();
       await events.close();
       directory.cache.close();
       await db.close();

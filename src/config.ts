@@ -38,10 +38,27 @@ const schema = z.object({
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
   TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
   TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Speech to text: none (status says so), or an OpenAI-compatible endpoint (a Whisper server on the LAN). */
+  TRANSCRIPTION_ENGINE: z.enum(['none', 'openai']).default('none'),
+  TRANSCRIPTION_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
+  TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
+  TRANSCRIPTION_API_KEY: z.string().min(1).optional(),
+  /** ISO 639-1 code, or auto to let Whisper detect it. */
+  TRANSCRIPTION_LANGUAGE: z.string().regex(/^([a-z]{2}|auto)$/, 'must be a language code such as ru, or auto').default('ru'),
+  TRANSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  TRANSCRIBE_MIN_SECONDS: z.coerce.number().min(0).default(3),
+  TRANSCRIBE_MAX_SECONDS: z.coerce.number().min(1).default(7200),
+  /** Comma-separated directions to transcribe (empty: all). */
+  TRANSCRIBE_DIRECTIONS: z.string().regex(/^((inbound|outbound|internal)(,(inbound|outbound|internal))*)?$/, 'must list inbound, outbound, internal').default(''),
+  /** Comma-separated extensions whose calls are transcribed (empty: all). */
+  TRANSCRIBE_EMPLOYEES: z.string().regex(/^([0-9A-Za-z_.+-]+(,[0-9A-Za-z_.+-]+)*)?$/, 'must list extensions').default(''),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 }).refine((c) => !c.TELEFONIST_WEBHOOK_URL || c.TELEFONIST_WEBHOOK_SECRET, {
   message: 'is required when TELEFONIST_WEBHOOK_URL is set (the receiver checks the signature with it)',
   path: ['TELEFONIST_WEBHOOK_SECRET'],
+}).refine((c) => c.TRANSCRIPTION_ENGINE !== 'openai' || c.TRANSCRIPTION_URL, {
+  message: 'is required when TRANSCRIPTION_ENGINE=openai (the base URL, e.g. http://gpu-box:8000/v1)',
+  path: ['TRANSCRIPTION_URL'],
 });
 
 export type Config = z.infer<typeof schema>;

@@ -284,6 +284,66 @@ export function openApiDocument(version: string) {
           },
         },
       },
+      '/calls/{id}/transcript': {
+        get: {
+          summary: 'The call\'s transcript: per recording, a dialogue of segments (speaker, role, start, end, text), or with format=text one '
+            + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules).',
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'text'], default: 'json' } },
+          ],
+          responses: {
+            '200': {
+              description: 'The transcript and its status.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      callId: { type: 'string' },
+                      status: { type: 'string', enum: ['disabled', 'none', 'queued', 'running', 'done', 'failed', 'skipped'] },
+                      items: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          additionalProperties: true,
+                          properties: {
+                            recording: { type: 'integer' }, status: { type: 'string' }, progress: { type: 'integer' }, attempts: { type: 'integer' },
+                            error: nullable({ type: 'string' }), engine: nullable({ type: 'string' }), language: nullable({ type: 'string' }),
+                            audioSeconds: nullable({ type: 'number' }), wallMs: nullable({ type: 'integer' }),
+                            segments: {
+                              type: 'array',
+                              items: {
+                                type: 'object',
+                                properties: {
+                                  speaker: { type: 'string' }, role: { type: 'string', enum: ['customer', 'employee', 'unknown'] },
+                                  start: { type: 'number' }, end: { type: 'number' }, text: { type: 'string' },
+                                },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+                'text/plain': { schema: { type: 'string' } },
+              },
+            },
+            ...errorResponses(400, 401, 403, 404, 409),
+          },
+        },
+        post: {
+          summary: 'Transcribe the call\'s recordings (again) now, whatever the rules say.',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '202': { description: 'Queued.', content: { 'application/json': { schema: { type: 'object', properties: { callId: { type: 'string' }, status: { type: 'string' }, recordings: { type: 'integer' } } } } } },
+            ...errorResponses(400, 401, 403, 404, 409),
+          },
+        },
+      },
       ...directoryPaths,
     },
   };

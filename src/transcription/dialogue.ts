@@ -44,7 +44,11 @@ export function mergeDialogue(channels: Array<{ speaker: Speaker; segments: Segm
 }
 
 /** The dialogue as text for 1C: "[00:05] ООО «Ромашка»: Добрый день…". */
-export function dialogueText(turns: Turn[]): string {
-  const ts = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
-  return turns.map((t) => `[${ts(t.start)}] ${t.speaker.label}: ${t.text}`).join('\n');
+export function dialogueText(turns: Array<{ start: number; speaker: string | Speaker; text: string }>): string {
+  return turns.map((t) => `[${clock(t.start)}] ${typeof t.speaker === 'string' ? t.speaker : t.speaker.label}: ${t.text}`).join('\n');
+}
+
+/** mm:ss */
+export function clock(s: number): string {
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 }

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { TokenService } from '../auth/tokens';
+import { mayHearRecordings } from '../auth/scope';
+import { JournalReader } from '../journal/journal-reader';
+import { Transcriber } from '../transcription/transcriber';
+import { dialogueText } from '../transcription/dialogue';
+import { requireRole } from './auth';
+import { ApiError, route } from './errors';
+import { rejectUnknown, single } from './query';
+
+const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
+
+/** A call's transcripts for 1C (JSON segments or plain text) and re-runs on demand. */
+export function transcriptsRouter(tokens: TokenService, reader: JournalReader, transcriber: Transcriber | null, integration: 'all' | 'none'): Router {
+  const r = Router();
+  const who = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
+  const callFor = async (id: string, principal: Parameters<typeof mayHearRecordings>[0]) => {
+    if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
+    const call = await reader.getCall(id);
+    if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
+    if (!mayHearRecordings(principal, call.employees as string[], integration)) throw new ApiError(403, 'forbidden', 'this token may not read this call\'s transcript', 'id');
+    return call;
+  };
+
+  r.get('/calls/:id/transcript', who, route(async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    rejectUnknown(query, new Set(['format']));
+    const format = single(query, 'format') ?? 'json';
+    if (format !== 'json' && format !== 'text') throw new ApiError(400, 'invalid_parameter', 'format must be json or text', 'format');
+    const call = await callFor(req.params.id, req.principal!);
+    if (!transcriber) {
+      if (format === 'text') throw new ApiError(409, 'transcription_disabled', 'transcription is not configured (TRANSCRIPTION_ENGINE=none)', 'id');
+      res.json({ callId: call.id, status: 'disabled', message: 'Расшифровка не настроена (TRANSCRIPTION_ENGINE=none)', items: [] });
+      return;
+    }
+    const items = await transcriber.jobs(call.id);
+    const status = items.length === 0 ? 'none' : items.some((i) => i.status === 'running') ? 'running' : items.some((i) => i.status === 'queued') ? 'queued'
+      : items.every((i) => i.status === 'skipped') ? 'skipped' : items.some((i) => i.status === 'done') ? 'done' : 'failed';
+    if (format === 'text') {
+      if (status !== 'done') throw new ApiError(409, 'not_ready', `the transcript is ${status}`, 'id');
+      res.type('text/plain; charset=utf-8').send(`${dialogueText(items.filter((i) => i.status === 'done').flatMap((i) => i.segments))}\n`);
+      return;
+    }
+    res.json({ callId: call.id, status, items });
+  }));
+
+  r.post('/calls/:id/transcript', who, route(async (req, res) => {
+    const call = await callFor(req.params.id, req.principal!);
+    if (!transcriber) throw new ApiError(409, 'transcription_disabled', 'transcription is not configured (TRANSCRIPTION_ENGINE=none)', 'id');
+    const n = await transcriber.rerun(call.id);
+    if (!n) throw new ApiError(409, 'no_recording', 'the call has no finished recording', 'id');
+    res.status(202).json({ callId: call.id, status: 'queued', recordings: n });
+  }));
+  return r;
+}
