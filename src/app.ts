@@ -27,6 +27,9 @@ import { recordingsRouter } from './routes/recordings';
 import { transcriptsRouter } from './routes/transcripts';
 import { Transcriber } from './transcription/transcriber';
 import { OpenAiCompatibleEngine } from './transcription/engine';
+import { chatModelFrom } from './ai/chat-model';
+import { CallSummaries } from './ai/call-summaries';
+import { Summarizer } from './ai/summarizer';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -134,7 +137,12 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     transcriber.on('failed', (callId, key, e) => log.warn('transcription failed', { callId, recording: key, error: (e as Error).message }));
     writer.on('committed', () => transcriber.wake());
   }
-  api.use(transcriptsRouter(tokens, reader, transcriber, config.TELEFONIST_INTEGRATION_RECORDINGS));
+  const chatModel = chatModelFrom({ provider: config.LLM_PROVIDER, baseUrl: config.LLM_BASE_URL, model: config.LLM_MODEL, apiKey: config.LLM_API_KEY });
+  const summaries = transcriber && chatModel
+    ? new CallSummaries(db, transcriber, new Summarizer(chatModel, { locale: config.SUMMARY_LOCALE, timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000 }))
+    : null;
+  summaries?.on('failed', (callId, e) => log.warn('summary failed', { callId, error: (e as Error).message }));
+  api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
@@ -146,6 +154,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   await calls.start();
   await webhooks.start();
   await transcriber?.start();
+  await summaries?.start();
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -173,6 +182,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await new Promise<void>((r) => server.close(() => r()));
       await calls.stop();
       await webhooks.stop();
+      await summaries?.stop();
       await transcriber?.stop();
       await events.close();
       directory.cache.close();

@@ -52,10 +52,21 @@ const schema = z.object({
   TRANSCRIBE_DIRECTIONS: z.string().regex(/^((inbound|outbound|internal)(,(inbound|outbound|internal))*)?$/, 'must list inbound, outbound, internal').default(''),
   /** Comma-separated extensions whose calls are transcribed (empty: all). */
   TRANSCRIBE_EMPLOYEES: z.string().regex(/^([0-9A-Za-z_.+-]+(,[0-9A-Za-z_.+-]+)*)?$/, 'must list extensions').default(''),
+  /** Summaries: none, an OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama's /v1), or Ollama's native API. */
+  LLM_PROVIDER: z.enum(['none', 'openai', 'ollama']).default('none'),
+  LLM_BASE_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
+  LLM_MODEL: z.string().min(1).default('qwen2.5:7b-instruct'),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** Language of the summary prompts and text. */
+  SUMMARY_LOCALE: z.enum(['ru', 'en']).default('ru'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 }).refine((c) => !c.TELEFONIST_WEBHOOK_URL || c.TELEFONIST_WEBHOOK_SECRET, {
   message: 'is required when TELEFONIST_WEBHOOK_URL is set (the receiver checks the signature with it)',
   path: ['TELEFONIST_WEBHOOK_SECRET'],
+}).refine((c) => c.LLM_PROVIDER !== 'openai' || c.LLM_BASE_URL, {
+  message: 'is required when LLM_PROVIDER=openai (e.g. http://127.0.0.1:8000/v1)',
+  path: ['LLM_BASE_URL'],
 }).refine((c) => c.TRANSCRIPTION_ENGINE !== 'openai' || c.TRANSCRIPTION_URL, {
   message: 'is required when TRANSCRIPTION_ENGINE=openai (the base URL, e.g. http://gpu-box:8000/v1)',
   path: ['TRANSCRIPTION_URL'],

@@ -64,8 +64,37 @@ async function fakeWhisper() {
   };
 }
 
+/** An OpenAI-compatible chat endpoint (vLLM, llama.cpp server) answering with a structured summary. */
+async function fakeLlm() {
+  const prompts: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const messages = JSON.parse(body).messages as Array<{ content: string }>;
+      prompts.push(messages[messages.length - 1].content);
+      const summary = {
+        summary: 'Клиент попросил счёт, сотрудник согласился.', keyPoints: ['Нужен счёт'], customerWants: 'Счёт', agreements: ['Счёт сегодня'],
+        nextActions: [{ who: '1000', what: 'Выставить счёт', due: null }], sentiment: 'positive',
+      };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'local', choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(summary) }, finish_reason: 'stop' }] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
+    prompts,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
 describe('transcription (sqlite)', () => {
   let whisper: Awaited<ReturnType<typeof fakeWhisper>>;
+  let llm: Awaited<ReturnType<typeof fakeLlm>>;
   let dir: string;
   let stack: Stack;
   const start = () =>
@@ -76,12 +105,16 @@ describe('transcription (sqlite)', () => {
         TRANSCRIPTION_ENGINE: 'openai',
         TRANSCRIPTION_URL: whisper.url,
         TRANSCRIPTION_MODEL: 'large-v3',
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.url,
+        LLM_MODEL: 'local',
       },
       start: { transcription: { baseDelayMs: 50, scanEveryMs: 100, maxAttempts: 3 } },
     });
 
   beforeAll(async () => {
     whisper = await fakeWhisper();
+    llm = await fakeLlm();
     dir = mkdtempSync(join(tmpdir(), 'telefonist-stt-'));
     copyFileSync(join(__dirname, '..', 'fixtures', 'freeswitch', '07_stereo.wav'), join(dir, '07_stereo.wav'));
     stack = await start();
@@ -89,6 +122,7 @@ describe('transcription (sqlite)', () => {
   afterAll(async () => {
     await stack?.stop();
     await whisper.close();
+    await llm.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -114,6 +148,13 @@ describe('transcription (sqlite)', () => {
     expect(text.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await text.text()).toBe('[00:00] 1000: Алло, слушаю.\n[00:01] 1001: Добрый день, нужен счёт.\n[00:02] 1000: Да, конечно.\n');
     expect((await api(stack, `/calls/${id}/transcript?format=xml`)).body.error.field).toBe('format');
+
+    // The summary follows the transcript by itself, from the dialogue text.
+    await waitFor(async () => (await api(stack, `/calls/${id}/summary`)).body.status === 'done', 'summary', 15_000);
+    const summary = (await api(stack, `/calls/${id}/summary`)).body;
+    expect(summary).toMatchObject({ callId: id, status: 'done', model: 'local', summary: { customerWants: 'Счёт', sentiment: 'positive' } });
+    expect(llm.prompts[0]).toContain('1001: Добрый день, нужен счёт.');
+    expect((await api(stack, `/calls/${id}/summary`, { method: 'POST' })).status).toBe(202);
   });
 
   test('a malformed answer fails the job plainly; an unavailable engine is retried; a re-run on demand redoes it', async () => {
@@ -162,6 +203,9 @@ describe('transcription not configured', () => {
       const rerun = await api(stack, `/calls/${id}/transcript`, { method: 'POST' });
       expect(rerun.status).toBe(409);
       expect(rerun.body.error.code).toBe('transcription_disabled');
+      const summary = await api(stack, `/calls/${id}/summary`);
+      expect(summary.body).toEqual({ callId: id, status: 'disabled', message: 'Резюме не настроены: нет расшифровки (TRANSCRIPTION_ENGINE=none)' });
+      expect((await api(stack, `/calls/${id}/summary`, { method: 'POST' })).status).toBe(409);
     } finally {
       await stack.stop();
     }

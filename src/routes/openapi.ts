@@ -344,6 +344,47 @@ export function openApiDocument(version: string) {
           },
         },
       },
+      '/calls/{id}/summary': {
+        get: {
+          summary: 'The LangChain summary of the call\'s transcript: summary, keyPoints, customerWants, agreements, nextActions, sentiment. '
+            + 'status: disabled (no LLM or no transcription configured; said plainly, no placeholder text), none, pending, done, failed (with error).',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The summary and its status.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      callId: { type: 'string' },
+                      status: { type: 'string', enum: ['disabled', 'none', 'pending', 'done', 'failed'] },
+                      message: { type: 'string' }, model: nullable({ type: 'string' }), error: nullable({ type: 'string' }), updatedAt: { type: 'string', format: 'date-time' },
+                      summary: nullable({
+                        type: 'object',
+                        properties: {
+                          summary: { type: 'string' }, keyPoints: { type: 'array', items: { type: 'string' } }, customerWants: { type: 'string' },
+                          agreements: { type: 'array', items: { type: 'string' } },
+                          nextActions: { type: 'array', items: { type: 'object', properties: { who: { type: 'string' }, what: { type: 'string' }, due: nullable({ type: 'string' }) } } },
+                          sentiment: { type: 'string', enum: ['positive', 'neutral', 'negative', 'mixed'] },
+                        },
+                      }),
+                    },
+                  },
+                },
+              },
+            },
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+        post: {
+          summary: 'Summarise the call again now.',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '202': { description: 'Queued.' }, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
       ...directoryPaths,
     },
   };

@@ -3,6 +3,7 @@ import { TokenService } from '../auth/tokens';
 import { mayHearRecordings } from '../auth/scope';
 import { JournalReader } from '../journal/journal-reader';
 import { Transcriber } from '../transcription/transcriber';
+import { CallSummaries } from '../ai/call-summaries';
 import { dialogueText } from '../transcription/dialogue';
 import { requireRole } from './auth';
 import { ApiError, route } from './errors';
@@ -11,7 +12,13 @@ import { rejectUnknown, single } from './query';
 const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
 
 /** A call's transcripts for 1C (JSON segments or plain text) and re-runs on demand. */
-export function transcriptsRouter(tokens: TokenService, reader: JournalReader, transcriber: Transcriber | null, integration: 'all' | 'none'): Router {
+export function transcriptsRouter(
+  tokens: TokenService,
+  reader: JournalReader,
+  transcriber: Transcriber | null,
+  summaries: CallSummaries | null,
+  integration: 'all' | 'none',
+): Router {
   const r = Router();
   const who = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
   const callFor = async (id: string, principal: Parameters<typeof mayHearRecordings>[0]) => {
@@ -51,5 +58,25 @@ export function transcriptsRouter(tokens: TokenService, reader: JournalReader, t
     if (!n) throw new ApiError(409, 'no_recording', 'the call has no finished recording', 'id');
     res.status(202).json({ callId: call.id, status: 'queued', recordings: n });
   }));
+  r.get('/calls/:id/summary', who, route(async (req, res) => {
+    const call = await callFor(req.params.id, req.principal!);
+    if (!summaries) {
+      res.json({ callId: call.id, status: 'disabled', message: disabledText(transcriber) });
+      return;
+    }
+    res.json(await summaries.get(call.id));
+  }));
+
+  r.post('/calls/:id/summary', who, route(async (req, res) => {
+    const call = await callFor(req.params.id, req.principal!);
+    if (!summaries || !transcriber) throw new ApiError(409, 'summaries_disabled', disabledText(transcriber), 'id');
+    if (!(await transcriber.jobs(call.id)).some((j) => j.status === 'done')) throw new ApiError(409, 'not_ready', 'the call has no finished transcript to summarise', 'id');
+    summaries.request(call.id);
+    res.status(202).json({ callId: call.id, status: 'pending' });
+  }));
   return r;
+}
+
+function disabledText(transcriber: Transcriber | null): string {
+  return transcriber ? 'Резюме не настроены: не задана языковая модель (LLM_PROVIDER=none)' : 'Резюме не настроены: нет расшифровки (TRANSCRIPTION_ENGINE=none)';
 }
