@@ -25,3 +25,6 @@ export const errorResponses = (...codes: number[]) =>
 
 export const queryParams = (params: QueryParam[]) =>
   params.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema }));
+
+/** The `{id}` path parameter of a call. */
+export const callIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };

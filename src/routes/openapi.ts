@@ -2,7 +2,7 @@ import { ALL_DIRECTIONS, ALL_STATUSES } from '../calls/types';
 import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
-import { errorResponses, nullable, queryParams, ref } from './openapi-parts';
+import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
 const CallSummary = {
   type: 'object',
@@ -217,7 +217,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'One call with every parameter, its legs, full timeline and transfer route.',
           security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [callIdParam],
           responses: {
             '200': { description: 'The call.', content: { 'application/json': { schema: ref('CallDetail') } } },
             ...errorResponses(400, 401, 403, 404),
@@ -263,7 +263,7 @@ export function openApiDocument(version: string) {
         delete: {
           summary: 'Revoke an API token (admin).',
           security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'Token id.', schema: { type: 'string' } }],
           responses: { '204': { description: 'Revoked.' }, ...errorResponses(400, 401, 403, 404, 409) },
         },
       },
@@ -273,7 +273,7 @@ export function openApiDocument(version: string) {
             + 'part in, the integration role per TELEFONIST_INTEGRATION_RECORDINGS; `?access_token=` for an <audio> element.',
           security: [{ bearer: [] }],
           parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            callIdParam,
             { name: 'n', in: 'path', required: true, description: 'The recording\'s index in the call\'s `recordings`.', schema: { type: 'integer', minimum: 0 } },
             { name: 'Range', in: 'header', required: false, schema: { type: 'string', example: 'bytes=0-65535' } },
           ],
@@ -290,7 +290,7 @@ export function openApiDocument(version: string) {
             + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules).',
           security: [{ bearer: [] }],
           parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            callIdParam,
             { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'text'], default: 'json' } },
           ],
           responses: {
@@ -337,7 +337,7 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Transcribe the call\'s recordings (again) now, whatever the rules say.',
           security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [callIdParam],
           responses: {
             '202': { description: 'Queued.', content: { 'application/json': { schema: { type: 'object', properties: { callId: { type: 'string' }, status: { type: 'string' }, recordings: { type: 'integer' } } } } } },
             ...errorResponses(400, 401, 403, 404, 409),
@@ -349,7 +349,7 @@ export function openApiDocument(version: string) {
           summary: 'The LangChain summary of the call\'s transcript: summary, keyPoints, customerWants, agreements, nextActions, sentiment. '
             + 'status: disabled (no LLM or no transcription configured; said plainly, no placeholder text), none, pending, done, failed (with error).',
           security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [callIdParam],
           responses: {
             '200': {
               description: 'The summary and its status.',
@@ -381,7 +381,7 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Summarise the call again now.',
           security: [{ bearer: [] }],
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [callIdParam],
           responses: { '202': { description: 'Queued.' }, ...errorResponses(400, 401, 403, 404, 409) },
         },
       },
