@@ -6,7 +6,8 @@
  *  2. journal query latency: p50/p95/p99 of filtered journal pages over 1,000,000 generated calls;
  *  3. customer directory: 200,000-partner bulk sync over HTTP, caller lookup p99 warm/cold over 1,000,000 phones;
  *  4. screen pop: CHANNEL_CREATE on the socket → SSE client at 100 calls/s.
- * `npm run bench -- ingest|query|directory|screenpop` runs one part.
+ *  5. transcription: our audio pipeline in front of the speech engine, as a multiple of real time.
+ * `npm run bench -- ingest|query|directory|screenpop|transcription` runs one part.
  * Sizes: BENCH_ROUNDS (capture rounds, default 60), BENCH_CALLS (default 1000000), BENCH_DB=postgres to
  * run the query part on PostgreSQL (127.0.0.1:5432) instead of SQLite.
  */
@@ -30,6 +31,7 @@ import { migrate } from '../src/db/migrate';
 import { JournalWriter } from '../src/journal/journal-writer';
 import { CallPageRequest, JournalReader } from '../src/journal/journal-reader';
 import { directoryBench, screenPopBench } from './directory';
+import { transcriptionBench } from './transcription';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1_000_000);
@@ -313,6 +315,7 @@ async function main(): Promise<void> {
   if (!only || only === 'query') await queryBench();
   if (!only || only === 'directory') await directoryBench();
   if (!only || only === 'screenpop') await screenPopBench();
+  if (!only || only === 'transcription') await transcriptionBench();
 }
 
 main().catch((e) => {
