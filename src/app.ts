@@ -27,6 +27,7 @@ import { recordingsRouter } from './routes/recordings';
 import { transcriptsRouter } from './routes/transcripts';
 import { Transcriber } from './transcription/transcriber';
 import { OpenAiCompatibleEngine } from './transcription/engine';
+import { WhisperCppEngine } from './transcription/whisper-cpp';
 import { chatModelFrom } from './ai/chat-model';
 import { CallSummaries } from './ai/call-summaries';
 import { Summarizer } from './ai/summarizer';
@@ -117,9 +118,14 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT }), config.TELEFONIST_INTEGRATION_RECORDINGS));
   const recordingFiles = new RecordingFiles({ dir: config.TELEFONIST_RECORDINGS_DIR, fsDir: config.TELEFONIST_RECORDINGS_FS_DIR });
   api.use(recordingsRouter(tokens, reader, recordingFiles, config.TELEFONIST_INTEGRATION_RECORDINGS));
-  const transcriber = config.TRANSCRIPTION_ENGINE === 'openai'
+  const engine = config.TRANSCRIPTION_ENGINE === 'openai'
+    ? new OpenAiCompatibleEngine({ baseUrl: config.TRANSCRIPTION_URL!, model: config.TRANSCRIPTION_MODEL, apiKey: config.TRANSCRIPTION_API_KEY })
+    : config.TRANSCRIPTION_ENGINE === 'whisper'
+      ? new WhisperCppEngine({ model: config.WHISPER_MODEL!, binary: config.WHISPER_BINARY, threads: config.WHISPER_THREADS })
+      : null;
+  const transcriber = engine
     ? new Transcriber(db, reader, recordingFiles, {
-      engine: new OpenAiCompatibleEngine({ baseUrl: config.TRANSCRIPTION_URL!, model: config.TRANSCRIPTION_MODEL, apiKey: config.TRANSCRIPTION_API_KEY }),
+      engine,
       language: config.TRANSCRIPTION_LANGUAGE,
       concurrency: config.TRANSCRIPTION_CONCURRENCY,
       rules: {

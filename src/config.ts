@@ -39,7 +39,12 @@ const schema = z.object({
   TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
   TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Speech to text: none (status says so), or an OpenAI-compatible endpoint (a Whisper server on the LAN). */
-  TRANSCRIPTION_ENGINE: z.enum(['none', 'openai']).default('none'),
+  TRANSCRIPTION_ENGINE: z.enum(['none', 'whisper', 'openai']).default('none'),
+  /** whisper: the ggml model file (scripts/download-whisper-model.sh fetches one). */
+  WHISPER_MODEL: z.string().min(1).optional(),
+  /** whisper: the whisper.cpp binary (default: the one npm install builds). */
+  WHISPER_BINARY: z.string().min(1).optional(),
+  WHISPER_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   TRANSCRIPTION_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
   TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
   TRANSCRIPTION_API_KEY: z.string().min(1).optional(),
@@ -67,6 +72,9 @@ const schema = z.object({
 }).refine((c) => c.LLM_PROVIDER !== 'openai' || c.LLM_BASE_URL, {
   message: 'is required when LLM_PROVIDER=openai (e.g. http://127.0.0.1:8000/v1)',
   path: ['LLM_BASE_URL'],
+}).refine((c) => c.TRANSCRIPTION_ENGINE !== 'whisper' || c.WHISPER_MODEL, {
+  message: 'is required when TRANSCRIPTION_ENGINE=whisper (the path of a ggml model file)',
+  path: ['WHISPER_MODEL'],
 }).refine((c) => c.TRANSCRIPTION_ENGINE !== 'openai' || c.TRANSCRIPTION_URL, {
   message: 'is required when TRANSCRIPTION_ENGINE=openai (the base URL, e.g. http://gpu-box:8000/v1)',
   path: ['TRANSCRIPTION_URL'],
