@@ -3,11 +3,11 @@
  * HTTP server speaking the OpenAI transcription API, the durable queue across a restart, and the API 1C
  * reads the transcript from.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav } from '../src/transcription/audio';
+import { encodeWav16, parseWav } from '../src/transcription/audio';
 import { api, playAndSettle, Stack, startStack, waitFor } from './helpers';
 
 type Mode = 'ok' | 'malformed' | 'unavailable' | 'hold';
@@ -208,6 +208,43 @@ describe('transcription not configured', () => {
       expect((await api(stack, `/calls/${id}/summary`, { method: 'POST' })).status).toBe(409);
     } finally {
       await stack.stop();
+    }
+  });
+});
+
+describe('transcription rules and mono recordings', () => {
+  test('a call the rules skip says so; a re-run on demand transcribes it; a mono recording is one unlabeled speaker', async () => {
+    const whisper = await fakeWhisper();
+    const dir = mkdtempSync(join(tmpdir(), 'telefonist-stt-mono-'));
+    // The same 3 s of audio, but mono: the left channel only.
+    const stereo = parseWav(readFileSync(join(__dirname, '..', 'fixtures', 'freeswitch', '07_stereo.wav')));
+    writeFileSync(join(dir, '07_stereo.wav'), encodeWav16(stereo.channels[0], stereo.sampleRate));
+    const stack = await startStack('sqlite', {
+      env: {
+        TELEFONIST_RECORDINGS_DIR: dir,
+        TELEFONIST_RECORDINGS_FS_DIR: '/var/lib/freeswitch/recordings',
+        TRANSCRIPTION_ENGINE: 'openai',
+        TRANSCRIPTION_URL: whisper.url,
+        TRANSCRIBE_MIN_SECONDS: '10',
+      },
+      start: { transcription: { baseDelayMs: 50, scanEveryMs: 100 } },
+    });
+    try {
+      await playAndSettle(stack, '07_stereo_recording', { rewrite: true });
+      const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
+      await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'skipped', 'skipped by the rules');
+      expect((await api(stack, `/calls/${id}/transcript`)).body.items[0].error).toMatch(/rules skip/);
+      expect(whisper.seen).toHaveLength(0);
+      expect((await api(stack, `/calls/${id}/transcript`, { method: 'POST' })).status).toBe(202);
+      await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'done', 'done on demand');
+      const t = (await api(stack, `/calls/${id}/transcript`)).body;
+      expect(whisper.seen).toHaveLength(1); // one channel
+      expect(new Set(t.items[0].segments.map((s: any) => s.role))).toEqual(new Set(['unknown']));
+      expect(t.items[0].segments[0].speaker).toBe('Собеседники');
+    } finally {
+      await stack.stop();
+      await whisper.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
