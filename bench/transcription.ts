@@ -5,28 +5,16 @@
  * yet (see the issue notes); with an OpenAI-compatible server, time it on that server.
  */
 import { performance } from 'node:perf_hooks';
-import { parseWav, whisperInput } from '../src/transcription/audio';
+import { parseWav, wavHeader, whisperInput } from '../src/transcription/audio';
 
 function stereoWav(seconds: number, rate = 8000): Buffer {
   const frames = rate * seconds;
-  const buf = Buffer.alloc(44 + frames * 4);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + frames * 4, 4);
-  buf.write('WAVEfmt ', 8, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(2, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 4, 28);
-  buf.writeUInt16LE(4, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(frames * 4, 40);
+  const data = Buffer.alloc(frames * 4);
   for (let i = 0; i < frames; i++) {
-    buf.writeInt16LE(Math.round(8000 * Math.sin(i / 3)), 44 + i * 4);
-    buf.writeInt16LE(Math.round(6000 * Math.sin(i / 7)), 46 + i * 4);
+    data.writeInt16LE(Math.round(8000 * Math.sin(i / 3)), i * 4);
+    data.writeInt16LE(Math.round(6000 * Math.sin(i / 7)), i * 4 + 2);
   }
-  return buf;
+  return Buffer.concat([wavHeader(2, rate, data.length), data]);
 }
 
 export async function transcriptionBench(): Promise<void> {

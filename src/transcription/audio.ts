@@ -157,6 +157,25 @@ function windowedSinc(x: number, half: number): number {
   return (Math.sin(px) / px) * blackman;
 }
 
+/** The 44-byte header of a 16-bit PCM WAV file. */
+export function wavHeader(channels: number, sampleRate: number, dataBytes: number): Buffer {
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * channels * 2, 28);
+  h.writeUInt16LE(channels * 2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
 /** 16-bit PCM mono WAV, as whisper.cpp reads it. */
 export function encodeWav16(samples: Float32Array, sampleRate: number): Buffer {
   const data = Buffer.alloc(samples.length * 2);
@@ -164,21 +183,7 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Buffer {
     const v = Math.max(-1, Math.min(1, samples[i]));
     data.writeInt16LE(Math.round(v < 0 ? v * 32768 : v * 32767), i * 2);
   }
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
+  return Buffer.concat([wavHeader(1, sampleRate, data.length), data]);
 }
 
 /** A channel of a recording as Whisper's input: 16 kHz, 16-bit mono WAV. */
