@@ -115,7 +115,6 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.get('/openapi.json', (_req, res) => {
     res.json(doc);
   });
-  api.use(callsRouter(tokens, reader, new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT }), config.TELEFONIST_INTEGRATION_RECORDINGS));
   const recordingFiles = new RecordingFiles({ dir: config.TELEFONIST_RECORDINGS_DIR, fsDir: config.TELEFONIST_RECORDINGS_FS_DIR });
   api.use(recordingsRouter(tokens, reader, recordingFiles, config.TELEFONIST_INTEGRATION_RECORDINGS));
   const engine = config.TRANSCRIPTION_ENGINE === 'openai'
@@ -148,6 +147,8 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     ? new CallSummaries(db, transcriber, new Summarizer(chatModel, { locale: config.SUMMARY_LOCALE, timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000 }))
     : null;
   summaries?.on('failed', (callId, e) => log.warn('summary failed', { callId, error: (e as Error).message }));
+  const clickToCall = new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
+  api.use(callsRouter(tokens, reader, clickToCall, config.TELEFONIST_INTEGRATION_RECORDINGS, transcriber));
   api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));

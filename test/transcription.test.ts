@@ -136,6 +136,7 @@ describe('transcription (sqlite)', () => {
     const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
     const t = await transcriptOf(id, 'done');
     expect(whisper.seen).toHaveLength(2);
+    expect((await api(stack, `/calls/${id}`)).body.transcription).toEqual({ status: 'done', progress: 100 });
     for (const s of whisper.seen) expect(s).toEqual({ model: 'large-v3', language: 'ru', rate: 16000, channels: 1, samples: 48000 });
     expect(t.items).toHaveLength(1);
     expect(t.items[0]).toMatchObject({ recording: 0, status: 'done', progress: 100, engine: 'openai-compatible', language: 'ru', audioSeconds: 3 });
@@ -199,6 +200,7 @@ describe('transcription not configured', () => {
       const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
       const t = await api(stack, `/calls/${id}/transcript`);
       expect(t.body).toMatchObject({ status: 'disabled', items: [] });
+      expect((await api(stack, `/calls/${id}`)).body.transcription).toEqual({ status: 'disabled', progress: 0 });
       expect(JSON.stringify(t.body)).not.toMatch(/summary|Алло/);
       const rerun = await api(stack, `/calls/${id}/transcript`, { method: 'POST' });
       expect(rerun.status).toBe(409);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
 import { employeeScope, mayHearRecordings, maySeeCall } from '../auth/scope';
 import { withoutRecordings } from '../recordings/recording-files';
+import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
@@ -16,7 +17,13 @@ const clickToCallBody = z.object({
   number: z.string().max(200),
 }).strict();
 
-export function callsRouter(tokens: TokenService, reader: JournalReader, clickToCall: ClickToCall, integrationRecordings: 'all' | 'none'): Router {
+export function callsRouter(
+  tokens: TokenService,
+  reader: JournalReader,
+  clickToCall: ClickToCall,
+  integrationRecordings: 'all' | 'none',
+  transcriber: Transcriber | null,
+): Router {
   const r = Router();
   const readers = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
 
@@ -61,7 +68,9 @@ export function callsRouter(tokens: TokenService, reader: JournalReader, clickTo
       if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
       if (!maySeeCall(req.principal!, call.employees as string[])) throw new ApiError(403, 'forbidden', 'an operator sees only calls they took part in', 'id');
       // Who may not hear the recordings does not learn their paths either.
-      res.json(mayHearRecordings(req.principal!, call.employees as string[], integrationRecordings) ? call : withoutRecordings(call));
+      const shown = mayHearRecordings(req.principal!, call.employees as string[], integrationRecordings) ? call : withoutRecordings(call);
+      const transcription = transcriber ? transcriptionStatus(await transcriber.jobs(call.id)) : { status: 'disabled', progress: 0 };
+      res.json({ ...shown, transcription });
     }),
   );
   return r;

@@ -106,7 +106,7 @@ export function openApiDocument(version: string) {
             ref('CallSummary'),
             {
               type: 'object',
-              required: ['legs', 'timeline', 'transferRoute', 'employeeDetails', 'recordings'],
+              required: ['legs', 'timeline', 'transferRoute', 'employeeDetails', 'recordings', 'transcription'],
               properties: {
                 requestedId: { type: 'string', description: 'Present when the id asked for was merged into this call.' },
                 originJob: nullable({ type: 'string', description: 'Job-UUID of the originate that started the call.' }),
@@ -118,6 +118,11 @@ export function openApiDocument(version: string) {
                 timeline: { type: 'array', items: ref('TimelineEntry') },
                 transferRoute: { type: 'array', items: ref('TimelineEntry'), description: 'The transfer entries of the timeline, in order.' },
                 recordings: { type: 'array', items: ref('Recording') },
+                transcription: {
+                  type: 'object',
+                  description: 'Transcription of the call\'s recordings: status (disabled, none, queued, running, done, failed, skipped) and progress 0..100.',
+                  properties: { status: { type: 'string' }, progress: { type: 'integer' } },
+                },
               },
             },
           ],

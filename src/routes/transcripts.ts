@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { TokenService } from '../auth/tokens';
 import { mayHearRecordings } from '../auth/scope';
 import { JournalReader } from '../journal/journal-reader';
-import { Transcriber } from '../transcription/transcriber';
+import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { CallSummaries } from '../ai/call-summaries';
 import { dialogueText } from '../transcription/dialogue';
 import { requireRole } from './auth';
@@ -41,8 +41,7 @@ export function transcriptsRouter(
       return;
     }
     const items = await transcriber.jobs(call.id);
-    const status = items.length === 0 ? 'none' : items.some((i) => i.status === 'running') ? 'running' : items.some((i) => i.status === 'queued') ? 'queued'
-      : items.every((i) => i.status === 'skipped') ? 'skipped' : items.some((i) => i.status === 'done') ? 'done' : 'failed';
+    const { status } = transcriptionStatus(items);
     if (format === 'text') {
       if (status !== 'done') throw new ApiError(409, 'not_ready', `the transcript is ${status}`, 'id');
       res.type('text/plain; charset=utf-8').send(`${dialogueText(items.filter((i) => i.status === 'done').flatMap((i) => i.segments))}\n`);

@@ -292,6 +292,17 @@ export class Transcriber extends EventEmitter {
   }
 }
 
+/** One status for a call's transcription jobs (the call detail and the transcript endpoint both show it). */
+export function transcriptionStatus(items: JobView[]): { status: 'none' | 'queued' | 'running' | 'done' | 'failed' | 'skipped'; progress: number } {
+  const progress = items.length ? Math.round(items.reduce((a, i) => a + i.progress, 0) / items.length) : 0;
+  const status = items.length === 0 ? 'none'
+    : items.some((i) => i.status === 'running') ? 'running'
+      : items.some((i) => i.status === 'queued') ? 'queued'
+        : items.every((i) => i.status === 'skipped') ? 'skipped'
+          : items.some((i) => i.status === 'done') ? 'done' : 'failed';
+  return { status, progress };
+}
+
 function view(t: Turn) {
   return { speaker: t.speaker.label, role: t.speaker.role, start: round(t.start), end: round(t.end), text: t.text };
 }
