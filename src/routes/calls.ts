@@ -9,8 +9,8 @@ import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
 import { parseCallListQuery } from './calls-query';
 import { ApiError, jsonBody, route } from './errors';
+import { callIdOf } from './call-access';
 
-const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
 
 const clickToCallBody = z.object({
   employee: z.string().max(32),
@@ -63,8 +63,7 @@ export function callsRouter(
     readers,
     route(async (req, res) => {
       const id = req.params.id;
-      if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
-      const call = await reader.getCall(id);
+      const call = await reader.getCall(callIdOf(id));
       if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
       if (!maySeeCall(req.principal!, call.employees as string[])) throw new ApiError(403, 'forbidden', 'an operator sees only calls they took part in', 'id');
       // Who may not hear the recordings does not learn their paths either.

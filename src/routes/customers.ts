@@ -7,6 +7,7 @@ import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { ValidationError } from '../validation';
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
+import { CALL_ID_RE } from './call-access';
 import { bad, intParam, rejectUnknown, single } from './query';
 
 /** Its body (up to 5,000 customers) may be large; it is parsed only after the token is checked. */
@@ -29,7 +30,7 @@ const createBody = z.object({
   id: z.string().regex(REF_RE, 'must be a 1C reference (GUID)').optional(),
   name: z.string().trim().min(1, 'must not be empty').max(300),
   number: z.string().max(200).optional(),
-  callId: z.string().regex(/^[0-9A-Za-z-]{1,64}$/, 'must be a call id').optional(),
+  callId: z.string().regex(CALL_ID_RE, 'must be a call id').optional(),
   inn: z.string().trim().max(20).nullish(),
   comment: z.string().trim().max(2000).nullish(),
   contactName: z.string().trim().min(1).max(300).nullish(),

@@ -1,13 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
 import { TokenService } from '../auth/tokens';
-import { mayHearRecordings } from '../auth/scope';
 import { JournalReader } from '../journal/journal-reader';
 import { parseRange, RecordingFiles } from '../recordings/recording-files';
 import { requireRole } from './auth';
 import { ApiError, route } from './errors';
-
-const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
+import { audibleCall, callIdOf } from './call-access';
 
 /** A call's recordings as audio: whole, or by byte range (a browser's audio player seeks with Range). */
 export function recordingsRouter(tokens: TokenService, reader: JournalReader, files: RecordingFiles, integration: 'all' | 'none'): Router {
@@ -17,13 +15,9 @@ export function recordingsRouter(tokens: TokenService, reader: JournalReader, fi
     requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration'], { queryToken: true }),
     route(async (req, res) => {
       const { id, n } = req.params;
-      if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
+      callIdOf(id);
       if (!/^\d{1,4}$/.test(n)) throw new ApiError(400, 'invalid_parameter', 'n must be the recording\'s number in the call (0, 1, ...)', 'n');
-      const call = await reader.getCall(id);
-      if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
-      if (!mayHearRecordings(req.principal!, call.employees as string[], integration)) {
-        throw new ApiError(403, 'forbidden', 'this token may not hear this call\'s recordings', 'id');
-      }
+      const call = await audibleCall(reader, id, req.principal!, integration);
       const rec = call.recordings[Number(n)];
       if (!rec) throw new ApiError(404, 'not_found', `call ${id} has no recording ${n}`, 'n');
       if (!files.configured) throw new ApiError(404, 'not_found', 'recordings are not served here: TELEFONIST_RECORDINGS_DIR is not set', 'n');

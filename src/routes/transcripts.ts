@@ -1,15 +1,13 @@
 import { Router } from 'express';
-import { TokenService } from '../auth/tokens';
-import { mayHearRecordings } from '../auth/scope';
+import { Principal, TokenService } from '../auth/tokens';
 import { JournalReader } from '../journal/journal-reader';
 import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { CallSummaries } from '../ai/call-summaries';
 import { dialogueText } from '../transcription/dialogue';
 import { requireRole } from './auth';
 import { ApiError, route } from './errors';
+import { audibleCall } from './call-access';
 import { rejectUnknown, single } from './query';
-
-const CALL_ID_RE = /^[0-9A-Za-z-]{1,64}$/;
 
 /** A call's transcripts for 1C (JSON segments or plain text) and re-runs on demand. */
 export function transcriptsRouter(
@@ -21,13 +19,7 @@ export function transcriptsRouter(
 ): Router {
   const r = Router();
   const who = requireRole(tokens, ['admin', 'supervisor', 'operator', 'integration']);
-  const callFor = async (id: string, principal: Parameters<typeof mayHearRecordings>[0]) => {
-    if (!CALL_ID_RE.test(id)) throw new ApiError(400, 'invalid_parameter', 'call id must be a FreeSWITCH UUID', 'id');
-    const call = await reader.getCall(id);
-    if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
-    if (!mayHearRecordings(principal, call.employees as string[], integration)) throw new ApiError(403, 'forbidden', 'this token may not read this call\'s transcript', 'id');
-    return call;
-  };
+  const callFor = (id: string, who: Principal) => audibleCall(reader, id, who, integration);
 
   r.get('/calls/:id/transcript', who, route(async (req, res) => {
     const query = req.query as Record<string, unknown>;
