@@ -63,42 +63,30 @@ export function writeTinyWhisperModel(path: string, opts: { state?: number; head
     tensor(`${prefix}.weight`, [inDim, outDim], undefined, true);
     if (bias) tensor(`${prefix}.bias`, [outDim], () => 0);
   };
+  /** A transformer block: the MLP, then each attention (the key has no bias), in the loader's order. */
+  const block = (p: string, attentions: string[]) => {
+    ln(`${p}.mlp_ln`);
+    linear(`${p}.mlp.0`, state, 4 * state);
+    linear(`${p}.mlp.2`, 4 * state, state);
+    for (const a of attentions) {
+      ln(`${p}.${a}_ln`);
+      linear(`${p}.${a}.query`, state, state);
+      linear(`${p}.${a}.key`, state, state, false);
+      linear(`${p}.${a}.value`, state, state);
+      linear(`${p}.${a}.out`, state, state);
+    }
+  };
   tensor('encoder.positional_embedding', [state, audioCtx]);
   tensor('encoder.conv1.weight', [3, mels, state], undefined, true);
   tensor('encoder.conv1.bias', [1, state], () => 0);
   tensor('encoder.conv2.weight', [3, state, state], undefined, true);
   tensor('encoder.conv2.bias', [1, state], () => 0);
   ln('encoder.ln_post');
-  for (let l = 0; l < layers; l++) {
-    const p = `encoder.blocks.${l}`;
-    ln(`${p}.mlp_ln`);
-    linear(`${p}.mlp.0`, state, 4 * state);
-    linear(`${p}.mlp.2`, 4 * state, state);
-    ln(`${p}.attn_ln`);
-    linear(`${p}.attn.query`, state, state);
-    linear(`${p}.attn.key`, state, state, false);
-    linear(`${p}.attn.value`, state, state);
-    linear(`${p}.attn.out`, state, state);
-  }
+  for (let l = 0; l < layers; l++) block(`encoder.blocks.${l}`, ['attn']);
   tensor('decoder.positional_embedding', [state, textCtx]);
   tensor('decoder.token_embedding.weight', [state, nVocab], undefined, true);
   ln('decoder.ln');
-  for (let l = 0; l < layers; l++) {
-    const p = `decoder.blocks.${l}`;
-    ln(`${p}.mlp_ln`);
-    linear(`${p}.mlp.0`, state, 4 * state);
-    linear(`${p}.mlp.2`, 4 * state, state);
-    ln(`${p}.attn_ln`);
-    linear(`${p}.attn.query`, state, state);
-    linear(`${p}.attn.key`, state, state, false);
-    linear(`${p}.attn.value`, state, state);
-    linear(`${p}.attn.out`, state, state);
-    ln(`${p}.cross_attn_ln`);
-    linear(`${p}.cross_attn.query`, state, state);
-    linear(`${p}.cross_attn.key`, state, state, false);
-    linear(`${p}.cross_attn.value`, state, state);
-    linear(`${p}.cross_attn.out`, state, state);
-  }
+  for (let l = 0; l < layers; l++) block(`decoder.blocks.${l}`, ['attn', 'cross_attn']);
   writeFileSync(path, Buffer.concat(parts));
 }
 
