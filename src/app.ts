@@ -140,7 +140,10 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     transcriber.on('error', (e) => log.error('transcription queue error', e));
     transcriber.on('retry', (callId, key, e) => log.warn('transcription failed, will retry', { callId, recording: key, error: (e as Error).message }));
     transcriber.on('failed', (callId, key, e) => log.warn('transcription failed', { callId, recording: key, error: (e as Error).message }));
-    writer.on('committed', () => transcriber.wake());
+    writer.on('committed', (committed: Array<{ id: string; hasRecording: boolean }>) => {
+      const withRecordings = committed.filter((c) => c.hasRecording).map((c) => c.id);
+      if (withRecordings.length) transcriber.wake(withRecordings);
+    });
   }
   const chatModel = chatModelFrom({ provider: config.LLM_PROVIDER, baseUrl: config.LLM_BASE_URL, model: config.LLM_MODEL, apiKey: config.LLM_API_KEY });
   const summaries = transcriber && chatModel

@@ -33,7 +33,7 @@ export interface TranscriberOptions {
   /** First retry delay; doubles per attempt up to 10 minutes. */
   baseDelayMs?: number;
   maxAttempts?: number;
-  /** How often finished recordings are looked for (also on every journal commit). */
+  /** How often the queue is looked at when nothing wakes it (due retries wake it on time anyway). */
   scanEveryMs?: number;
 }
 
@@ -79,6 +79,9 @@ export class Transcriber extends EventEmitter {
   private readonly active = new Set<Promise<void>>();
   private pumping: Promise<void> | null = null;
   private again = false;
+  /** At start every finished recording without a job is looked for; after that only those of committed calls. */
+  private scanAll = true;
+  private readonly scanCalls = new Set<string>();
   /** Aborts engine calls in flight when the server stops; their jobs are queued again. */
   private readonly abort = new AbortController();
 
@@ -109,9 +112,10 @@ export class Transcriber extends EventEmitter {
     await Promise.all([...this.active]);
   }
 
-  /** Look for work now (a journal commit may have finished a recording). */
-  wake(): void {
+  /** Look for work now; `callIds`: calls just committed, whose recordings may have finished. */
+  wake(callIds: Iterable<string> = []): void {
     if (this.stopped) return;
+    for (const id of callIds) this.scanCalls.add(id);
     if (this.pumping) {
       this.again = true;
       return;
@@ -167,14 +171,32 @@ export class Transcriber extends EventEmitter {
     if (next?.at != null) this.schedule(Math.max(10, Number(next.at) - Date.now()));
   }
 
-  /** Jobs for recordings that stopped and that the rules want, once each. */
+  /**
+   * Jobs for recordings that stopped and that the rules want, once each: all of them at start, then only
+   * those of the calls commits named (a scan of the whole recordings table on every commit would be the
+   * hot path's biggest query).
+   */
   private async enqueueFinished(): Promise<void> {
+    if (this.scanAll) {
+      while ((await this.enqueueWhere('', [])) === 500);
+      this.scanAll = false;
+    }
+    const ids = [...this.scanCalls];
+    this.scanCalls.clear();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await this.enqueueWhere(`AND r.call_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    }
+  }
+
+  private async enqueueWhere(filter: string, params: string[]): Promise<number> {
     const rows = await this.db.query<{ key: string; call_id: string; seconds: number | null; direction: string; employee_list: string }>(
       `SELECT r.key, r.call_id, r.seconds, c.direction, c.employee_list
          FROM recordings r JOIN calls c ON c.id = r.call_id
          LEFT JOIN transcription_jobs j ON j.recording_key = r.key
-        WHERE r.stopped_at IS NOT NULL AND j.recording_key IS NULL
+        WHERE r.stopped_at IS NOT NULL AND j.recording_key IS NULL ${filter}
         LIMIT 500`,
+      params,
     );
     const now = BigInt(Date.now());
     for (const r of rows) {
@@ -187,6 +209,7 @@ export class Transcriber extends EventEmitter {
         [r.key, r.call_id, wanted ? 'queued' : 'skipped', now, wanted ? null : 'the transcription rules skip this call', now, now],
       );
     }
+    return rows.length;
   }
 
   /** Queues the call's recordings again (or for the first time), whatever the rules say. */
