@@ -25,6 +25,11 @@ export interface PhoneView {
   raw: string;
 }
 
+/** How linking earlier calls reports them: `visibleTo` counts only the calls of that extension (an operator's). */
+export interface LinkOptions {
+  visibleTo?: string;
+}
+
 export class NotFoundError extends Error {
   constructor(
     readonly field: string,
@@ -201,7 +206,7 @@ export class Directory extends EventEmitter {
     inn?: string | null;
     comment?: string | null;
     contactName?: string | null;
-  }): Promise<{ customer: CustomerView; linkedCalls: number }> {
+  }, opts: LinkOptions = {}): Promise<{ customer: CustomerView; linkedCalls: number }> {
     const id = input.id ?? randomUUID();
     const phone = preparePhone(input.number, this.region, 'number');
     const contactId = input.contactName ? randomUUID() : null;
@@ -219,14 +224,14 @@ export class Directory extends EventEmitter {
         await this.db.exec('INSERT INTO contact_persons (id, customer_id, name, updated_at) VALUES (?, ?, ?, ?)', [contactId, id, input.contactName!, now], tx);
       }
       await this.insertPhones(tx, [{ ownerId: contactId ?? id, customerId: id, contactId, kind: contactId ? 'contact' : 'company', ...phone, raw: input.number.trim().slice(0, 200) }], now);
-      linked = await this.linkCalls(tx, phone.e164, id, contactId, [input.name, input.contactName]);
+      linked = await this.linkCalls(tx, phone.e164, id, contactId, [input.name, input.contactName], opts.visibleTo);
     });
     this.changed([phone.e164]);
     return { customer: (await this.getCustomer(id))!, linkedCalls: linked };
   }
 
   /** Binds a number to a customer as a company phone, or to one of its contact persons. */
-  async addPhone(customerId: string, number: string, contactId?: string): Promise<{ phone: PhoneView; linkedCalls: number }> {
+  async addPhone(customerId: string, number: string, contactId?: string, opts: LinkOptions = {}): Promise<{ phone: PhoneView; linkedCalls: number }> {
     const phone = preparePhone(number, this.region, 'number');
     const now = BigInt(Date.now());
     let linked = 0;
@@ -242,7 +247,7 @@ export class Directory extends EventEmitter {
       }
       await this.insertPhones(tx, [{ ownerId: contactId ?? customerId, customerId, contactId: contactId ?? null, kind: contactId ? 'contact' : 'company', ...phone, raw: number.trim().slice(0, 200) }], now);
       await this.db.exec('UPDATE customers SET updated_at = ? WHERE id = ?', [now, customerId], tx);
-      linked = await this.linkCalls(tx, phone.e164, customerId, contactId ?? null, names);
+      linked = await this.linkCalls(tx, phone.e164, customerId, contactId ?? null, names, opts.visibleTo);
     });
     this.changed([phone.e164]);
     return { phone: { number: phone.e164, extension: phone.extension || null, kind: contactId ? 'contact' : 'company', raw: number.trim() }, linkedCalls: linked };
@@ -281,15 +286,35 @@ export class Directory extends EventEmitter {
     this.emit('changed', list);
   }
 
-  /** Earlier calls from the number that no customer claimed now belong to this customer. */
-  private async linkCalls(tx: Tx, e164: string, customerId: string, contactId: string | null, names: Array<string | null | undefined>): Promise<number> {
+  /**
+   * Earlier calls from the number that no customer claimed now belong to this customer. Returns how many
+   * were linked; with `visibleTo`, only those that extension took part in are counted (all are linked).
+   */
+  private async linkCalls(
+    tx: Tx,
+    e164: string,
+    customerId: string,
+    contactId: string | null,
+    names: Array<string | null | undefined>,
+    visibleTo?: string,
+  ): Promise<number> {
     const words = names.filter((x): x is string => !!x).join(' ').toLowerCase();
-    return this.db.exec(
+    const visible = visibleTo === undefined
+      ? null
+      : await this.db.query<{ n: bigint | number }>(
+        `SELECT COUNT(*) AS n FROM calls
+          WHERE external_e164 = ? AND customer_id IS NULL
+            AND EXISTS (SELECT 1 FROM call_employees x WHERE x.call_id = calls.id AND x.extension = ?)`,
+        [e164, visibleTo],
+        tx,
+      );
+    const linked = await this.db.exec(
       `UPDATE calls SET customer_id = ?, contact_id = ?, identification = ?, search = search || ' ' || ?
         WHERE external_e164 = ? AND customer_id IS NULL`,
       [customerId, contactId, contactId ? 'contact' : 'customer', words, e164],
       tx,
     );
+    return visible === null ? linked : Number(visible[0].n);
   }
 
   /** Calls of deleted customers become calls from unknown numbers again. */

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
-import { employeeScope, mayHearRecordings, maySeeCall } from '../auth/scope';
+import { employeeScope, mayHearRecordings } from '../auth/scope';
 import { withoutRecordings } from '../recordings/recording-files';
 import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
@@ -9,7 +9,7 @@ import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
 import { parseCallListQuery } from './calls-query';
 import { ApiError, jsonBody, route } from './errors';
-import { callIdOf } from './call-access';
+import { visibleCall } from './call-access';
 
 
 const clickToCallBody = z.object({
@@ -62,10 +62,7 @@ export function callsRouter(
     '/calls/:id',
     readers,
     route(async (req, res) => {
-      const id = req.params.id;
-      const call = await reader.getCall(callIdOf(id));
-      if (!call) throw new ApiError(404, 'not_found', `no call ${id}`, 'id');
-      if (!maySeeCall(req.principal!, call.employees as string[])) throw new ApiError(403, 'forbidden', 'an operator sees only calls they took part in', 'id');
+      const call = await visibleCall(reader, req.params.id, req.principal!);
       // Who may not hear the recordings does not learn their paths either.
       const shown = mayHearRecordings(req.principal!, call.employees as string[], integrationRecordings) ? call : withoutRecordings(call);
       const transcription = transcriber ? transcriptionStatus(await transcriber.jobs(call.id)) : { status: 'disabled', progress: 0 };

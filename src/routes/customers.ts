@@ -7,7 +7,8 @@ import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { ValidationError } from '../validation';
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
-import { CALL_ID_RE } from './call-access';
+import { CALL_ID_RE, visibleCall } from './call-access';
+import { employeeScope } from '../auth/scope';
 import { bad, intParam, rejectUnknown, single } from './query';
 
 /** Its body (up to 5,000 customers) may be large; it is parsed only after the token is checked. */
@@ -115,15 +116,16 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
       const body = jsonBody(req, createBody);
       let number = body.number;
       if (body.callId) {
-        const call = await reader.getCall(body.callId);
-        if (!call) throw new ApiError(404, 'not_found', `no call ${body.callId}`, 'callId');
+        // The call's number is only given to a token that may see the call (the one scope rule).
+        const call = await visibleCall(reader, body.callId, req.principal!, 'callId');
         const ext = call.externalNumber as string | null;
         if (!ext) throw new ApiError(400, 'invalid_body', `call ${body.callId} has no external number`, 'callId');
         if (number === undefined) number = ext;
       }
       if (number === undefined) throw new ApiError(400, 'invalid_body', 'give the unknown number, or the callId of a call from it', 'number');
       try {
-        const out = await directory.createFromNumber({ ...body, number });
+        // Every earlier call from the number is linked; an operator is told only about their own.
+        const out = await directory.createFromNumber({ ...body, number }, { visibleTo: employeeScope(req.principal!, undefined) });
         res.status(201).json(out);
       } catch (e) {
         domainErrors(e);
@@ -169,7 +171,7 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
       const id = refParam(req.params.id);
       const body = jsonBody(req, phoneBody);
       try {
-        res.status(201).json(await directory.addPhone(id, body.number, body.contactId));
+        res.status(201).json(await directory.addPhone(id, body.number, body.contactId, { visibleTo: employeeScope(req.principal!, undefined) }));
       } catch (e) {
         domainErrors(e);
       }
@@ -197,7 +199,9 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
       const cursor = single(query, 'cursor');
       if (!(await directory.getCustomer(id))) throw new ApiError(404, 'not_found', `no customer ${id}`, 'id');
       try {
-        const calls = await reader.listCalls({ filter: { customer: id }, sort: '-startedAt', limit, cursor });
+        // The customer's calls the token may see: an operator's history holds only their own calls.
+        const employee = employeeScope(req.principal!, undefined);
+        const calls = await reader.listCalls({ filter: { customer: id, employee }, sort: '-startedAt', limit, cursor });
         res.json({ customerId: id, items: calls.items.map((c) => ({ kind: 'call', ...c })), nextCursor: calls.nextCursor });
       } catch (e) {
         if (e instanceof InvalidCursorError) throw new ApiError(400, 'invalid_parameter', e.message, 'cursor');
