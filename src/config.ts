@@ -53,6 +53,8 @@ const schema = z.object({
   TRANSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   TRANSCRIBE_MIN_SECONDS: z.coerce.number().min(0).default(3),
   TRANSCRIBE_MAX_SECONDS: z.coerce.number().min(1).default(7200),
+  /** RMS level (dBFS) at or below which a 20 ms frame is silence: silent channels and long silences are not sent to the engine. */
+  TRANSCRIBE_SILENCE_DB: z.coerce.number().min(-100, 'must be between -100 and -10 (dBFS)').max(-10, 'must be between -100 and -10 (dBFS)').default(-50),
   /** Comma-separated directions to transcribe (empty: all). */
   TRANSCRIBE_DIRECTIONS: z.string().regex(/^((inbound|outbound|internal)(,(inbound|outbound|internal))*)?$/, 'must list inbound, outbound, internal').default(''),
   /** Comma-separated extensions whose calls are transcribed (empty: all). */

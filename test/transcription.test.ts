@@ -7,17 +7,33 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeWav16, parseWav } from '../src/transcription/audio';
+import { encodeWav16, parseWav, Pcm, wavHeader } from '../src/transcription/audio';
 import { api, playAndSettle, Stack, startStack, waitFor } from './helpers';
 
 type Mode = 'ok' | 'malformed' | 'unavailable' | 'hold';
+type Answer = (pcm: Pcm) => Array<{ start: number; end: number; text: string }>;
+
+/** Is there sound between `from` and `to` seconds of what the engine received? */
+function soundIn(pcm: Pcm, from: number, to: number): boolean {
+  const ch = pcm.channels[0];
+  for (let i = Math.floor(from * pcm.sampleRate); i < Math.min(ch.length, to * pcm.sampleRate); i++) if (Math.abs(ch[i]) > 0.01) return true;
+  return false;
+}
+
+/**
+ * The captured call's two sides (left: tones at 0.5–1.0, 1.5–2.0, 2.5–3.0 s; right: 1.0–2.0 s), told apart
+ * by the audio the engine receives, as a real engine would, not by arrival order.
+ */
+const capturedCall: Answer = (pcm) => soundIn(pcm, 0.55, 0.95)
+  ? [{ start: 0.1, end: 0.9, text: ' Алло, слушаю.' }, { start: 2.0, end: 2.8, text: ' Да, конечно.' }]
+  : [{ start: 1.0, end: 1.9, text: ' Добрый день, нужен счёт.' }];
 
 /** A Whisper server on the LAN, as far as the OpenAI API goes. */
 async function fakeWhisper() {
   const seen: Array<{ model: string; language: string | null; rate: number; channels: number; samples: number }> = [];
   let mode: Mode = 'ok';
   let release: (() => void) | null = null;
-  let n = 0;
+  const state: { answer: Answer } = { answer: capturedCall };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
@@ -25,6 +41,7 @@ async function fakeWhisper() {
       const form = await new Request('http://fake/', { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) }).formData();
       const file = form.get('file') as Blob;
       const pcm = parseWav(Buffer.from(await file.arrayBuffer()));
+      if (!pcm.channels[0].length) throw new Error('the engine was sent empty audio');
       seen.push({ model: String(form.get('model')), language: form.get('language') as string | null, rate: pcm.sampleRate, channels: pcm.channels.length, samples: pcm.channels[0].length });
       if (mode === 'hold') await new Promise<void>((r) => (release = r));
       if (mode === 'unavailable') {
@@ -36,19 +53,14 @@ async function fakeWhisper() {
         res.end(JSON.stringify({ segments: [{ start: 'soon', text: 42 }] }));
         return;
       }
-      const k = n++ % 2;
-      res.end(JSON.stringify({
-        text: '',
-        segments: k === 0
-          ? [{ start: 0.1, end: 0.9, text: ' Алло, слушаю.' }, { start: 2.0, end: 2.8, text: ' Да, конечно.' }]
-          : [{ start: 1.0, end: 1.9, text: ' Добрый день, нужен счёт.' }],
-      }));
+      res.end(JSON.stringify({ text: '', segments: state.answer(pcm) }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
     seen,
+    state,
     set(m: Mode) {
       mode = m;
     },
@@ -184,10 +196,8 @@ describe('transcription (sqlite)', () => {
     whisper.set('ok');
     whisper.release();
     const t = await transcriptOf(id, 'done');
-    // (The fake answers by arrival order, and the abandoned request was answered late: who says what may swap.)
     const segments = t.items[0].segments;
-    expect(new Set(segments.map((s: any) => s.speaker))).toEqual(new Set(['1000', '1001']));
-    expect(segments.map((s: any) => s.start)).toEqual([0.1, 1, 2]);
+    expect(segments.map((s: any) => [s.speaker, s.start])).toEqual([['1000', 0.1], ['1001', 1], ['1000', 2]]);
     expect((await api(stack, '/calls?hasRecording=true')).body.items).toHaveLength(calls.length);
   });
 });
@@ -235,7 +245,7 @@ describe('transcription rules and mono recordings', () => {
       await playAndSettle(stack, '07_stereo_recording', { rewrite: true });
       const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
       await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'skipped', 'skipped by the rules');
-      expect((await api(stack, `/calls/${id}/transcript`)).body.items[0].error).toMatch(/rules skip/);
+      expect((await api(stack, `/calls/${id}/transcript`)).body.items[0].error).toMatch(/shorter than TRANSCRIBE_MIN_SECONDS \(10 s\)/);
       expect(whisper.seen).toHaveLength(0);
       expect((await api(stack, `/calls/${id}/transcript`, { method: 'POST' })).status).toBe(202);
       await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'done', 'done on demand');
@@ -248,5 +258,120 @@ describe('transcription rules and mono recordings', () => {
       await whisper.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** 16-bit stereo samples of `seconds` at 8 kHz, each channel given by a function of time (−1..1). */
+function stereo(seconds: number, left: (t: number) => number, right: (t: number) => number): Buffer {
+  const frames = Math.round(seconds * 8000);
+  const data = Buffer.alloc(frames * 4);
+  for (let i = 0; i < frames; i++) {
+    data.writeInt16LE(Math.round(32767 * left(i / 8000)), i * 4);
+    data.writeInt16LE(Math.round(32767 * right(i / 8000)), i * 4 + 2);
+  }
+  return data;
+}
+
+/** Voiced-sounding: a 150 Hz buzz with harmonics under a syllable envelope (3 per second). */
+const voice = (t: number) => 0.3 * (0.3 + 0.7 * Math.abs(Math.sin(2 * Math.PI * 3 * t))) * (Math.sin(2 * Math.PI * 150 * t) + 0.5 * Math.sin(2 * Math.PI * 450 * t) + 0.25 * Math.sin(2 * Math.PI * 900 * t)) / 1.75;
+const zeros = () => 0;
+/** Line noise at about −70 dBFS (a fixed pseudo-random sequence). */
+function lineNoise(): (t: number) => number {
+  let x = 12345;
+  return () => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return ((x / 0x7fffffff) * 2 - 1) * 5.5e-4;
+  };
+}
+
+describe('recordings as they are on disk: unfinalised, empty, silent', () => {
+  let whisper: Awaited<ReturnType<typeof fakeWhisper>>;
+  let dir: string;
+  let stack: Stack;
+  beforeAll(async () => {
+    whisper = await fakeWhisper();
+    dir = mkdtempSync(join(tmpdir(), 'telefonist-stt-disk-'));
+    stack = await startStack('sqlite', {
+      env: { TELEFONIST_RECORDINGS_DIR: dir, TELEFONIST_RECORDINGS_FS_DIR: '/var/lib/freeswitch/recordings', TRANSCRIPTION_ENGINE: 'openai', TRANSCRIPTION_URL: whisper.url },
+      start: { transcription: { baseDelayMs: 50, scanEveryMs: 100, maxAttempts: 2 } },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await whisper.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    whisper.seen.length = 0;
+    whisper.state.answer = capturedCall;
+  });
+
+  /** The captured call replayed with `file` as its recording (FreeSWITCH's path), until its job ends. */
+  async function transcribe(file: Buffer) {
+    writeFileSync(join(dir, '07_stereo.wav'), file);
+    await playAndSettle(stack, '07_stereo_recording', { rewrite: true });
+    const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
+    await waitFor(async () => ['done', 'skipped', 'failed'].includes((await api(stack, `/calls/${id}/transcript`)).body.status), 'job ended', 15_000);
+    return { id, t: (await api(stack, `/calls/${id}/transcript`)).body };
+  }
+
+  test('an unfinalised WAV (RIFF size 0, data size 0) with 6 s of stereo audio behind it is transcribed as 6 s', async () => {
+    const data = stereo(6, voice, (t) => voice(t + 0.1));
+    const header = wavHeader(2, 8000, 0);
+    header.writeUInt32LE(0, 4); // RIFF size 0: the recorder was killed before it closed the file
+    const { t } = await transcribe(Buffer.concat([header, data]));
+    expect(t.status).toBe('done');
+    expect(t.items[0].audioSeconds).toBe(6);
+    expect(whisper.seen.map((s) => s.samples)).toEqual([96000, 96000]); // 6 s per channel at 16 kHz
+    expect(new Set(t.items[0].segments.map((s: any) => s.speaker))).toEqual(new Set(['1000', '1001']));
+  });
+
+  test('an empty file, a header without samples and 0.5 s of audio are skipped with a reason; the engine is never called', async () => {
+    const empty = await transcribe(Buffer.alloc(0));
+    expect(empty.t.items[0]).toMatchObject({ status: 'skipped', error: 'the recording file is empty (0 bytes)', segments: [] });
+    const header = await transcribe(wavHeader(2, 8000, 0));
+    expect(header.t.items[0]).toMatchObject({ status: 'skipped', error: 'the recording has no audio (a WAV header with no samples behind it)' });
+    const half = stereo(0.5, voice, voice);
+    const short = await transcribe(Buffer.concat([wavHeader(2, 8000, half.length), half]));
+    expect(short.t.items[0]).toMatchObject({ status: 'skipped', audioSeconds: 0.5, error: 'the recording is 0.5 s of audio, shorter than TRANSCRIBE_MIN_SECONDS (3 s)' });
+    expect((await api(stack, `/calls/${short.id}`)).body.transcription).toEqual({ status: 'skipped', progress: 0 });
+    // A re-run on demand sets the length rule aside, never the emptiness.
+    writeFileSync(join(dir, '07_stereo.wav'), Buffer.alloc(0));
+    expect((await api(stack, `/calls/${empty.id}/transcript`, { method: 'POST' })).status).toBe(202);
+    await waitFor(async () => (await api(stack, `/calls/${empty.id}/transcript`)).body.status === 'skipped', 'the re-run'); // queued until then
+    expect((await api(stack, `/calls/${empty.id}/transcript`)).body.items[0]).toMatchObject({ status: 'skipped', error: 'the recording file is empty (0 bytes)' });
+    expect(whisper.seen).toHaveLength(0);
+  });
+
+  test('a channel of zeros is not sent; silent stretches are cut out and what Whisper invents over them is dropped', async () => {
+    // Left: speech 0–2.5 s, line noise (−70 dBFS) 2.5–8 s, speech 8–9.6 s, noise to 10 s. Right: zeros (a one-sided call).
+    const noise = lineNoise();
+    const left = (t: number) => (t < 2.5 || (t >= 8 && t < 9.6) ? voice(t) : noise());
+    whisper.state.answer = () => [
+      // Times on what the engine gets: 0–3.0 s is the recording's 0–3.0 s, 3.0–5.5 s its 7.5–10 s.
+      { start: 0.2, end: 1.6, text: ' Алло, это склад.' },
+      { start: 1.8, end: 2.9, text: ' Минутку.' }, // ends in silence, but there is speech under it: kept
+      { start: 2.95, end: 3.45, text: ' Продолжение следует...' }, // 2.95–7.95 s: all silence
+      { start: 3.6, end: 4.9, text: ' До свидания.' }, // 8.1–9.4 s
+      { start: 5.4, end: 5.5, text: ' Субтитры сделал DimaTorzok' }, // 9.4–10 s: mostly silence, and a stock phrase
+    ];
+    const data = stereo(10, left, zeros);
+    const { t } = await transcribe(Buffer.concat([wavHeader(2, 8000, data.length), data]));
+    expect(t.status).toBe('done');
+    expect(whisper.seen).toHaveLength(1); // the left channel only
+    expect(whisper.seen[0].samples).toBe(5.5 * 16000); // 0–3.0 s and 7.5–10 s: the 4.5 s of silence between them cut out
+    expect(t.items[0].audioSeconds).toBe(10);
+    expect(t.items[0].segments).toEqual([
+      { speaker: '1000', role: 'employee', start: 0.2, end: 2.9, text: 'Алло, это склад. Минутку.' },
+      { speaker: '1000', role: 'employee', start: 8.1, end: 9.4, text: 'До свидания.' },
+    ]);
+  });
+
+  test('a call silent on both sides is skipped, not sent', async () => {
+    const noise = lineNoise();
+    const data = stereo(8, noise, zeros);
+    const { t } = await transcribe(Buffer.concat([wavHeader(2, 8000, data.length), data]));
+    expect(t.items[0]).toMatchObject({ status: 'skipped', audioSeconds: 8, error: 'no speech: every channel is silent (nothing above -50 dBFS)' });
+    expect(whisper.seen).toHaveLength(0);
   });
 });

@@ -25,38 +25,100 @@ interface WavFormat {
   align: number;
 }
 
-export function parseWav(buf: Buffer): Pcm {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new AudioFormatError('not a RIFF/WAVE file');
+/** Chunks that may follow the data chunk (metadata): a zero data size followed by one of them is really empty. */
+const KNOWN_CHUNKS = new Set(['LIST', 'INFO', 'id3 ', 'ID3 ', 'fact', 'cue ', 'bext', 'JUNK', 'junk', 'PAD ', 'FLLR', 'smpl', 'inst', 'PEAK', 'iXML', 'axml', '_PMX', 'acid', 'plst', 'labl', 'note', 'ltxt', 'DISP', 'umid', 'minf', 'elm1', 'regn', 'cart', 'fmt ', 'data']);
+
+function isChunkAt(buf: Buffer, at: number): boolean {
+  return at + 8 <= buf.length && KNOWN_CHUNKS.has(buf.toString('ascii', at, at + 4));
+}
+
+/** Where a WAV file's samples are: its format and the bytes of whole frames actually in the file. */
+export interface WavLayout {
+  format: WavFormat;
+  data: Buffer;
+  /** Whole frames in `data` (what decoding yields). */
+  frames: number;
+  /** The header's sizes were not to be trusted (unfinalised or cut short): the file's real size was used. */
+  repaired: boolean;
+}
+
+/**
+ * Finds the format and the sample bytes of a RIFF/WAVE (or RF64) file without decoding them. The file's real
+ * size wins over its header: a recorder killed before it closed the file leaves RIFF and data sizes of 0
+ * (or 0xFFFFFFFF, the streaming convention), and one cut short claims more than is there — in both cases
+ * the data runs to the end of the file, cut to whole frames. The data chunk need not be the last (LIST
+ * after data), odd-sized chunks carry a pad byte, and WAVE_FORMAT_EXTENSIBLE is read by its sub-format.
+ */
+export function wavLayout(buf: Buffer): WavLayout {
+  const magic = buf.length >= 12 ? buf.toString('ascii', 0, 4) : '';
+  if ((magic !== 'RIFF' && magic !== 'RF64') || buf.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new AudioFormatError(buf.length === 0 ? 'the file is empty (0 bytes)' : 'not a RIFF/WAVE file');
   }
   let fmt: WavFormat | null = null;
+  let data: { start: number; end: number; repaired: boolean } | null = null;
+  let ds64Data: number | null = null; // RF64: the data size lives in the ds64 chunk
+  const riffSize = buf.readUInt32LE(4);
+  const riffStale = magic === 'RIFF' && (riffSize === 0 || riffSize === 0xffffffff || riffSize + 8 < buf.length);
   let pos = 12;
   while (pos + 8 <= buf.length) {
     const id = buf.toString('ascii', pos, pos + 4);
     const size = buf.readUInt32LE(pos + 4);
     const body = pos + 8;
     if (id === 'fmt ') {
-      if (size < 16) throw new AudioFormatError('fmt chunk too short');
+      if (size < 16 || body + 16 > buf.length) throw new AudioFormatError('fmt chunk too short');
       let format = buf.readUInt16LE(body);
-      if (format === 0xfffe && size >= 40) format = buf.readUInt16LE(body + 24); // WAVE_FORMAT_EXTENSIBLE: the sub-format
+      // WAVE_FORMAT_EXTENSIBLE: the real encoding is the first two bytes of the sub-format GUID.
+      if (format === 0xfffe && size >= 40 && body + 26 <= buf.length) format = buf.readUInt16LE(body + 24);
       fmt = { format, channels: buf.readUInt16LE(body + 2), rate: buf.readUInt32LE(body + 4), align: buf.readUInt16LE(body + 12), bits: buf.readUInt16LE(body + 14) };
-    } else if (id === 'data') {
-      if (!fmt) throw new AudioFormatError('data before fmt');
-      // A recording cut short (FreeSWITCH killed) may claim more data than the file has: take what is there.
-      const end = Math.min(buf.length, body + size);
-      return decode(buf.subarray(body, end), fmt);
+    } else if (id === 'ds64' && size >= 24 && body + 24 <= buf.length) {
+      ds64Data = buf.readUInt32LE(body + 16) + buf.readUInt32LE(body + 20) * 2 ** 32;
+    } else if (id === 'data' && !data) {
+      const rest = buf.length - body;
+      const length = size === 0xffffffff && ds64Data !== null ? ds64Data : size;
+      const next = body + length + (length % 2);
+      // The header is stale when the recorder never came back to finalise it: sizes of 0 or 0xFFFFFFFF,
+      // a size past the end of the file, or (RIFF size short of the file) audio behind the claimed end
+      // where a chunk header should be. Then the data runs to the end of the file.
+      const stale = length === 0xffffffff || length > rest
+        || (riffStale && next + 8 <= buf.length && !isChunkAt(buf, next))
+        || (length === 0 && rest > 0 && !(rest >= 8 && isChunkAt(buf, body)));
+      data = { start: body, end: stale ? buf.length : body + length, repaired: stale };
+      if (stale) break;
     }
+    if (size === 0xffffffff) break; // an unsized non-data chunk: nothing after it can be found
     pos = body + size + (size % 2);
   }
-  throw new AudioFormatError('no data chunk');
+  if (!fmt) throw new AudioFormatError(data ? 'no fmt chunk before the end of the file' : 'no fmt chunk');
+  if (!data) throw new AudioFormatError('no data chunk');
+  checkFormat(fmt);
+  const align = fmt.align || (fmt.bits / 8) * fmt.channels;
+  const frames = Math.floor((data.end - data.start) / align);
+  return { format: fmt, data: buf.subarray(data.start, data.start + frames * align), frames, repaired: data.repaired };
 }
 
-function decode(data: Buffer, f: WavFormat): Pcm {
+/** Frames and seconds of audio a WAV file really holds (the same count decoding yields). */
+export function wavDuration(buf: Buffer): { frames: number; sampleRate: number; channels: number; seconds: number } {
+  const l = wavLayout(buf);
+  return { frames: l.frames, sampleRate: l.format.rate, channels: l.format.channels, seconds: l.frames / l.format.rate };
+}
+
+export function parseWav(buf: Buffer): Pcm {
+  const l = wavLayout(buf);
+  return decode(l.data, l.format);
+}
+
+function checkFormat(f: WavFormat): void {
   if (f.channels < 1 || f.channels > 8) throw new AudioFormatError(`unsupported channel count ${f.channels}`);
   if (f.rate < 1000 || f.rate > 192000) throw new AudioFormatError(`unsupported sample rate ${f.rate}`);
   const bytes = f.bits / 8;
   const align = f.align || bytes * f.channels;
   if (!Number.isInteger(bytes) || bytes < 1 || align < bytes * f.channels) throw new AudioFormatError(`unsupported sample size ${f.bits} bits`);
+  reader(f.format, f.bits);
+}
+
+function decode(data: Buffer, f: WavFormat): Pcm {
+  const bytes = f.bits / 8;
+  const align = f.align || bytes * f.channels;
   const frames = Math.floor(data.length / align);
   const read = reader(f.format, f.bits);
   const channels = Array.from({ length: f.channels }, () => new Float32Array(frames));

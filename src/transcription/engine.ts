@@ -27,6 +27,7 @@ export class OpenAiCompatibleEngine implements TranscriptionEngine {
   constructor(private readonly opts: { baseUrl: string; model: string; apiKey?: string; timeoutMs?: number }) {}
 
   async transcribe(wav16k: Buffer, opts: { language: string; signal?: AbortSignal }): Promise<Segment[]> {
+    refuseEmpty(wav16k);
     const form = new FormData();
     form.append('file', new Blob([wav16k], { type: 'audio/wav' }), 'audio.wav');
     form.append('model', this.opts.model);
@@ -55,6 +56,11 @@ export class OpenAiCompatibleEngine implements TranscriptionEngine {
     }
     return segmentsOf(body);
   }
+}
+
+/** Empty audio is never sent to an engine (the queue skips silent and empty recordings before). */
+export function refuseEmpty(wav16k: Buffer): void {
+  if (wav16k.length <= 44) throw new EngineError('empty audio is not sent to the engine', false);
 }
 
 /** `verbose_json`: `{segments: [{start, end, text}]}`; plain `{text}` becomes one segment without times. */

@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { Db } from '../db/database';
 import { JournalReader } from '../journal/journal-reader';
 import { RecordingFiles } from '../recordings/recording-files';
-import { parseWav, durationSeconds, whisperInput } from './audio';
-import { mergeDialogue, Speaker, Turn } from './dialogue';
+import { durationSeconds, encodeWav16, parseWav, resample, wavDuration } from './audio';
+import { mergeDialogue, Segment, Speaker, Turn } from './dialogue';
 import { EngineError, TranscriptionEngine } from './engine';
+import { cutToRegions, detectVoice, dropSilentSegments } from './silence';
 
 /** Which calls the installer wants transcribed. */
 export interface TranscriptionRules {
@@ -17,12 +18,22 @@ export interface TranscriptionRules {
   employees: string[];
 }
 
-export function shouldTranscribe(rec: { seconds: number | null }, call: { direction: string; employees: string[] }, rules: TranscriptionRules): boolean {
-  const s = rec.seconds ?? 0;
-  if (s < rules.minSeconds || s > rules.maxSeconds) return false;
+/**
+ * Whether the call is wanted (directions, employees): decided when its recordings finish. How long a
+ * recording is is decided later, on the audio itself (`durationRule`): the journal's seconds and the WAV
+ * header can both be wrong (a recorder killed before it finalised the file writes sizes of 0).
+ */
+export function shouldTranscribe(call: { direction: string; employees: string[] }, rules: TranscriptionRules): boolean {
   if (rules.directions.length && !rules.directions.includes(call.direction)) return false;
   if (rules.employees.length && !call.employees.some((e) => rules.employees.includes(e))) return false;
   return true;
+}
+
+/** Why a recording of `seconds` of decoded audio is not transcribed, or null when it is. */
+export function durationRule(seconds: number, rules: Pick<TranscriptionRules, 'minSeconds' | 'maxSeconds'>): string | null {
+  if (seconds < rules.minSeconds) return `the recording is ${seconds.toFixed(1)} s of audio, shorter than TRANSCRIBE_MIN_SECONDS (${rules.minSeconds} s)`;
+  if (seconds > rules.maxSeconds) return `the recording is ${seconds.toFixed(1)} s of audio, longer than TRANSCRIBE_MAX_SECONDS (${rules.maxSeconds} s)`;
+  return null;
 }
 
 export interface TranscriberOptions {
@@ -30,6 +41,8 @@ export interface TranscriberOptions {
   language: string;
   concurrency: number;
   rules: TranscriptionRules;
+  /** Frames at or below this level (dBFS) are silence (TRANSCRIBE_SILENCE_DB); see silence.ts. */
+  silenceDb?: number;
   /** First retry delay; doubles per attempt up to 10 minutes. */
   baseDelayMs?: number;
   maxAttempts?: number;
@@ -82,6 +95,8 @@ export class Transcriber extends EventEmitter {
   /** At start every finished recording without a job is looked for; after that only those of committed calls. */
   private scanAll = true;
   private readonly scanCalls = new Set<string>();
+  /** Recordings re-run on demand: the duration rule does not apply to them (until their job ends). */
+  private readonly onDemand = new Set<string>();
   /** Aborts engine calls in flight when the server stops; their jobs are queued again. */
   private readonly abort = new AbortController();
 
@@ -190,8 +205,8 @@ export class Transcriber extends EventEmitter {
   }
 
   private async enqueueWhere(filter: string, params: string[]): Promise<number> {
-    const rows = await this.db.query<{ key: string; call_id: string; seconds: number | null; direction: string; employee_list: string }>(
-      `SELECT r.key, r.call_id, r.seconds, c.direction, c.employee_list
+    const rows = await this.db.query<{ key: string; call_id: string; direction: string; employee_list: string }>(
+      `SELECT r.key, r.call_id, c.direction, c.employee_list
          FROM recordings r JOIN calls c ON c.id = r.call_id
          LEFT JOIN transcription_jobs j ON j.recording_key = r.key
         WHERE r.stopped_at IS NOT NULL AND j.recording_key IS NULL ${filter}
@@ -202,7 +217,7 @@ export class Transcriber extends EventEmitter {
     for (const r of rows) {
       const employees = r.employee_list.trim().split(' ').filter(Boolean);
       // Recordings the rules skip get a terminal row too, so they are not looked at again.
-      const wanted = shouldTranscribe(r, { direction: r.direction, employees }, this.opts.rules);
+      const wanted = shouldTranscribe({ direction: r.direction, employees }, this.opts.rules);
       await this.db.exec(
         `INSERT INTO transcription_jobs (recording_key, call_id, status, attempts, next_attempt_at, progress, error, created_at, updated_at)
          VALUES (?, ?, ?, 0, ?, 0, ?, ?, ?) ON CONFLICT (recording_key) DO NOTHING`,
@@ -217,6 +232,7 @@ export class Transcriber extends EventEmitter {
     const recs = await this.db.query<{ key: string }>('SELECT key FROM recordings WHERE call_id = ? AND stopped_at IS NOT NULL', [callId]);
     const now = BigInt(Date.now());
     for (const r of recs) {
+      this.onDemand.add(r.key);
       await this.db.exec(
         `INSERT INTO transcription_jobs (recording_key, call_id, status, attempts, next_attempt_at, progress, created_at, updated_at)
          VALUES (?, ?, 'queued', 0, ?, 0, ?, ?)
@@ -266,14 +282,33 @@ export class Transcriber extends EventEmitter {
       if (!rec) throw new EngineError('the recording is gone from the journal', false);
       const file = await this.files.open(rec.path);
       if (!file) throw new EngineError(`the recording file ${rec.path} is not in TELEFONIST_RECORDINGS_DIR (yet)`, true);
-      const pcm = parseWav(await readFile(file.path));
+      const bytes = await readFile(file.path);
+      // How long the recording is, from the audio the file really holds (not the journal, not the header).
+      const audio = bytes.length === 0 ? null : wavDuration(bytes);
+      const skip = !audio ? 'the recording file is empty (0 bytes)'
+        : audio.frames === 0 ? 'the recording has no audio (a WAV header with no samples behind it)'
+          : this.onDemand.has(key) ? null : durationRule(audio.seconds, this.opts.rules);
+      if (skip) {
+        await this.skip(key, skip, audio?.seconds ?? 0, t0);
+        this.emit('skipped', rec.call_id, key, skip);
+        return;
+      }
+      const pcm = parseWav(bytes);
       const speakers = await this.speakersOf(rec.call_id, rec.leg, pcm.channels.length);
-      const channels: Array<{ speaker: Speaker; segments: Awaited<ReturnType<TranscriptionEngine['transcribe']>> }> = [];
+      const channels: Array<{ speaker: Speaker; segments: Segment[] }> = [];
+      let threshold = -Infinity;
       for (let c = 0; c < speakers.length; c++) {
-        const segments = await this.opts.engine.transcribe(whisperInput(pcm, c), { language: this.opts.language, signal: this.abort.signal });
-        channels.push({ speaker: speakers[c], segments });
+        const ch = await this.transcribeChannel(pcm.channels[c], pcm.sampleRate);
+        if (ch.segments) channels.push({ speaker: speakers[c], segments: ch.segments });
+        threshold = Math.max(threshold, ch.thresholdDb);
         const progress = Math.round(((c + 1) / speakers.length) * 100);
         if (c + 1 < speakers.length) await this.db.exec('UPDATE transcription_jobs SET progress = ?, updated_at = ? WHERE recording_key = ?', [progress, BigInt(Date.now()), key]);
+      }
+      if (!channels.length) {
+        const reason = `no speech: ${speakers.length > 1 ? 'every channel is' : 'the recording is'} silent (nothing above ${Math.round(threshold)} dBFS)`;
+        await this.skip(key, reason, durationSeconds(pcm), t0);
+        this.emit('skipped', rec.call_id, key, reason);
+        return;
       }
       const turns = mergeDialogue(channels);
       await this.db.exec(
@@ -281,6 +316,7 @@ export class Transcriber extends EventEmitter {
            attempts = attempts + 1, updated_at = ? WHERE recording_key = ?`,
         [this.opts.engine.name, this.opts.language, JSON.stringify(turns.map(view)), durationSeconds(pcm), Date.now() - t0, BigInt(Date.now()), key],
       );
+      this.onDemand.delete(key);
       this.emit('done', rec.call_id, key);
     } catch (e) {
       if (this.stopped) {
@@ -293,12 +329,38 @@ export class Transcriber extends EventEmitter {
       const max = this.opts.maxAttempts ?? 5;
       const delay = Math.min(600_000, (this.opts.baseDelayMs ?? 5000) * 2 ** (attempts - 1));
       const final = !retryable || attempts >= max;
+      if (final) this.onDemand.delete(key);
       await this.db.exec(
         `UPDATE transcription_jobs SET status = ?, attempts = ?, next_attempt_at = ?, error = ?, updated_at = ? WHERE recording_key = ?`,
         [final ? 'failed' : 'queued', attempts, BigInt(Date.now() + delay), (e as Error).message.slice(0, 500), BigInt(Date.now()), key],
       );
       this.emit(final ? 'failed' : 'retry', rec?.call_id, key, e);
     }
+  }
+
+  /**
+   * One channel through the engine, silence left out: no segments (null) when the channel is silent
+   * throughout (it is not sent); else the engine gets the voiced stretches (long silences cut out, times shifted back) and the
+   * segments with no voice under them are dropped.
+   */
+  private async transcribeChannel(samples: Float32Array, sampleRate: number): Promise<{ segments: Segment[] | null; thresholdDb: number }> {
+    const va = detectVoice(samples, sampleRate, { silenceDb: this.opts.silenceDb });
+    if (!va.regions.length) return { segments: null, thresholdDb: va.thresholdDb };
+    const whole = va.regions.length === 1 && va.regions[0].start === 0 && va.regions[0].end === samples.length;
+    const cut = whole ? null : cutToRegions(samples, sampleRate, va.regions);
+    const wav = encodeWav16(resample(cut ? cut.samples : samples, sampleRate, 16000), 16000);
+    const raw = await this.opts.engine.transcribe(wav, { language: this.opts.language, signal: this.abort.signal });
+    const onTimeline = cut ? raw.map((s) => ({ start: cut.map.toSource(s.start, 'start'), end: cut.map.toSource(s.end, 'end'), text: s.text })) : raw;
+    return { segments: dropSilentSegments(onTimeline, va).kept, thresholdDb: va.thresholdDb };
+  }
+
+  private async skip(key: string, reason: string, seconds: number, t0: number): Promise<void> {
+    this.onDemand.delete(key);
+    await this.db.exec(
+      `UPDATE transcription_jobs SET status = 'skipped', progress = 0, error = ?, segments = NULL, engine = NULL, audio_seconds = ?, wall_ms = ?,
+         attempts = attempts + 1, updated_at = ? WHERE recording_key = ?`,
+      [reason, seconds, Date.now() - t0, BigInt(Date.now()), key],
+    );
   }
 
   /** Stereo: left is the recorded leg's party, right the other side; mono: one unlabeled speaker. */

