@@ -13,7 +13,10 @@ import { callsRouter } from './routes/calls';
 import { tokensRouter } from './routes/tokens';
 import { healthRouter } from './routes/health';
 import { openApiDocument } from './routes/openapi';
-import { errorHandler, notFound } from './routes/errors';
+import { errorHandler, methodNotAllowed, notFound } from './routes/errors';
+import { jsonClientErrors, securityHeaders } from './routes/security';
+import { checkUrl, jsonParser } from './routes/input';
+import { AuthThrottle, AuthThrottleOptions } from './auth/throttle';
 import { Logger } from './log';
 import { Directory } from './directory/directory';
 import { assertRegion } from './directory/phone';
@@ -57,13 +60,15 @@ export interface StartOptions {
   webhooks?: WebhookOptions;
   /** Transcription retry and scan timing (tests shorten it). */
   transcription?: { baseDelayMs?: number; scanEveryMs?: number; maxAttempts?: number };
+  /** Failed-authentication throttle per client (defaults: a burst of 20 per 10 s window). */
+  authThrottle?: AuthThrottleOptions;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
   const startedAt = Date.now();
   const { db, migrations } = await Db.open(config.DATABASE_URL);
   if (migrations?.applied.length) log.info('database migrated', { applied: migrations.applied });
-  const tokens = new TokenService(db);
+  const tokens = new TokenService(db, new AuthThrottle(opts.authThrottle, log));
   await tokens.bootstrapAdmin(config.TELEFONIST_ADMIN_TOKEN);
 
   const esl = new EslConnection({
@@ -105,9 +110,12 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
+  // Every response, errors included, carries the security headers; every URL is checked before routing.
+  app.use(securityHeaders);
+  app.use(checkUrl);
   // Bodies are small everywhere except 1C's bulk directory sync, which parses its own (larger) body
   // after the token is checked.
-  const smallJson = express.json({ limit: '1mb' });
+  const smallJson = jsonParser('1mb');
   app.use((req, res, next) => (req.path === `/api/v1${BULK_SYNC_PATH}` ? next() : smallJson(req, res, next)));
   const api = express.Router();
   api.use(healthRouter(db, calls, startedAt));
@@ -159,6 +167,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(webhooksRouter(tokens, webhooks));
   api.use(tokensRouter(tokens));
   app.use('/api/v1', api);
+  app.use(methodNotAllowed('/api/v1', doc.paths));
   app.use(notFound);
   app.use(errorHandler((m, e) => log.error(m, e)));
 
@@ -167,6 +176,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   await transcriber?.start();
   await summaries?.start();
   const server = createServer(app);
+  jsonClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

@@ -1,5 +1,6 @@
-import type { RequestHandler } from 'express';
-import { Principal, Role, TokenService } from '../auth/tokens';
+import type { RequestHandler, Response } from 'express';
+import { hashToken, Principal, Role, TokenService } from '../auth/tokens';
+import { AuthThrottle } from '../auth/throttle';
 import { ApiError } from './errors';
 
 declare module 'express-serve-static-core' {
@@ -8,28 +9,74 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Bearer-token authentication; `roles` lists who may call the route. */
+/** Emitted on a response whose token was revoked while it was open; long-lived handlers listen for it. */
+export const TOKEN_REVOKED = 'tokenRevoked';
+
+/** Whether the token that authorised this response has been revoked since. */
+export function tokenRevoked(res: Response): boolean {
+  return res.locals.tokenRevoked === true;
+}
+
+/** The answer to a request whose token was revoked while it waited: 401. */
+export function revokedError(): ApiError {
+  return new ApiError(401, 'unauthorized', 'the token was revoked', 'Authorization');
+}
+
+/**
+ * What revocation does to a response the token authorised: a handler that listens for TOKEN_REVOKED (the
+ * SSE stream, a long-poll) ends it itself; a body already streaming (a recording) is cut; a short request
+ * still being worked on was authorised when it began and finishes.
+ */
+function onRevoked(res: Response): void {
+  res.locals.tokenRevoked = true;
+  if (res.listenerCount(TOKEN_REVOKED) > 0) res.emit(TOKEN_REVOKED);
+  else if (res.headersSent && !res.writableEnded) res.destroy();
+}
+
+/**
+ * Bearer-token authentication; `roles` lists who may call the route. Answers 401 (missing, malformed,
+ * unknown or revoked token, `field: "Authorization"`), 403 (role may not), or 429 with `Retry-After`
+ * when this client failed to authenticate too often (see AuthThrottle). The response is held for the
+ * token until it ends, so revoking the token ends it (see TokenService.hold).
+ */
 export function requireRole(tokens: TokenService, roles: readonly Role[], opts: { queryToken?: boolean } = {}): RequestHandler {
-  return (req, _res, next) => {
+  return (req, res, next) => {
+    const client = AuthThrottle.clientKey(req.ip);
+    const throttle = tokens.throttle;
     const h = req.headers.authorization;
     let token: string | undefined;
+    let problem: string | undefined;
     if (!h && opts.queryToken && typeof req.query.access_token === 'string') {
       // Browsers' EventSource cannot send headers: the stream also takes ?access_token=.
       token = req.query.access_token;
+    } else if (!h) {
+      problem = 'missing Authorization: Bearer <token> header';
     } else {
-      if (!h) return next(new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header', 'Authorization'));
       const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-      if (!m) return next(new ApiError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"', 'Authorization'));
-      token = m[1];
+      if (m) token = m[1];
+      else problem = 'Authorization header must be "Bearer <token>"';
     }
-    tokens
-      .verify(token)
-      .then((p) => {
-        if (!p) return next(new ApiError(401, 'unauthorized', 'token is invalid or revoked', 'Authorization'));
-        if (!roles.includes(p.role)) return next(new ApiError(403, 'forbidden', `role ${p.role} may not do this; needs ${roles.join(' or ')}`));
-        req.principal = p;
-        next();
-      })
-      .catch(next);
+    const hash = token ? hashToken(token) : undefined;
+    const fail = (message: string) =>
+      throttle.failed(client, message).then(() => next(new ApiError(401, 'unauthorized', message, 'Authorization')));
+    (async () => {
+      if (!hash || !throttle.knownGood(client, hash)) {
+        const waitMs = await throttle.blockedFor(client);
+        if (waitMs > 0) {
+          const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+          res.set('Retry-After', String(seconds));
+          return next(new ApiError(429, 'too_many_requests', `too many failed authentications from this address; retry in ${seconds} s`, 'Authorization'));
+        }
+      }
+      if (problem || !token || !hash) return fail(problem ?? 'token is empty');
+      const p = await tokens.verify(token);
+      if (!p || tokens.isRevoked(p.tokenId)) return fail('token is invalid or revoked');
+      throttle.succeeded(client, hash);
+      if (!roles.includes(p.role)) return next(new ApiError(403, 'forbidden', `role ${p.role} may not do this; needs ${roles.join(' or ')}`));
+      req.principal = p;
+      const release = tokens.hold(p.tokenId, () => onRevoked(res));
+      res.once('close', release);
+      next();
+    })().catch(next);
   };
 }

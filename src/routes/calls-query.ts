@@ -1,9 +1,8 @@
 import { ALL_DIRECTIONS, ALL_STATUSES, CallDirection, CallStatus } from '../calls/types';
 import { CALL_SORTS, CallPageRequest, CallSort } from '../journal/journal-reader';
-import { bad, intParam, list, QueryParam, rejectUnknown, single } from './query';
+import { bad, dateParam, intParam, list, QueryParam, rejectUnknown, single } from './query';
 export type { QueryParam } from './query';
 
-const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const EXT_RE = /^[0-9A-Za-z_.+-]{1,32}$/;
 
 export const CALL_LIST_PARAMS: QueryParam[] = [
@@ -23,18 +22,11 @@ export const CALL_LIST_PARAMS: QueryParam[] = [
 
 const KNOWN = new Set(CALL_LIST_PARAMS.map((p) => p.name));
 
-function date(query: Record<string, unknown>, name: string): Date | undefined {
-  const v = single(query, name);
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (!ISO_RE.test(v) || Number.isNaN(t)) throw bad(name, `${name} must be an ISO 8601 date or date-time, e.g. 2026-11-24T09:00:00+03:00`);
-  return new Date(t);
-}
 
 export function parseCallListQuery(query: Record<string, unknown>): CallPageRequest {
   rejectUnknown(query, KNOWN);
-  const from = date(query, 'from');
-  const to = date(query, 'to');
+  const from = dateParam(query, 'from');
+  const to = dateParam(query, 'to');
   if (from && to && from >= to) throw bad('to', 'to must be later than from');
   const employee = single(query, 'employee');
   if (employee !== undefined && !EXT_RE.test(employee)) throw bad('employee', 'employee must be an extension (letters, digits, ._+-; up to 32)');

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
 import { ConflictError, Directory, NotFoundError } from '../directory/directory';
@@ -7,13 +7,14 @@ import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { ValidationError } from '../validation';
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
+import { jsonParser } from './input';
 import { CALL_ID_RE, visibleCall } from './call-access';
 import { employeeScope } from '../auth/scope';
 import { bad, intParam, rejectUnknown, single } from './query';
 
 /** Its body (up to 5,000 customers) may be large; it is parsed only after the token is checked. */
 export const BULK_SYNC_PATH = '/directory/sync';
-const bulkJson = express.json({ limit: '32mb' });
+const bulkJson = jsonParser('32mb');
 
 const ALL = ['admin', 'supervisor', 'operator', 'integration'] as const;
 const SYNC = ['admin', 'integration'] as const;

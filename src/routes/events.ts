@@ -2,7 +2,7 @@ import { Router, Response } from 'express';
 import { Principal, TokenService } from '../auth/tokens';
 import { employeeScope } from '../auth/scope';
 import { EVENT_TYPES, EventFilter, EventLog, LogEvent, matches } from '../events/event-log';
-import { requireRole } from './auth';
+import { requireRole, revokedError, TOKEN_REVOKED, tokenRevoked } from './auth';
 import { route } from './errors';
 import { bad, intParam, list, QueryParam, rejectUnknown, single } from './query';
 
@@ -71,10 +71,13 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
       let page = await log.page(after, filter, limit);
       if (page.events.length === 0 && wait > 0) {
         const cursorBefore = page.cursor;
-        const arrived = await waitForEvent(res, log, filter, wait * 1000);
-        if (arrived) page = await log.page(cursorBefore, filter, limit);
+        const woke = await waitForEvent(res, log, filter, wait * 1000);
+        if (woke === 'closed') return;
+        if (woke === 'revoked') throw revokedError();
+        if (woke === 'event') page = await log.page(cursorBefore, filter, limit);
         else page = { events: [], cursor: log.latest() };
       }
+      if (tokenRevoked(res)) throw revokedError();
       res.set('Cache-Control', 'no-store');
       res.json(page);
     }),
@@ -99,7 +102,7 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
       res.flushHeaders();
       req.socket.setNoDelay(true);
       const send = (e: LogEvent) => {
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (!res.writableEnded) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       };
       // Live events that arrive while the backlog is read wait in `held`; nothing is sent twice or skipped.
       let sent = BigInt(after);
@@ -115,12 +118,17 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
         }
       };
       log.on('appended', onAppended);
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const heartbeat = setInterval(() => res.writableEnded || res.write(': keep-alive\n\n'), 15_000);
       const close = () => {
         clearInterval(heartbeat);
         log.off('appended', onAppended);
       };
       res.on('close', close);
+      // Revoking the token ends the stream at once; EventSource's reconnect then gets 401 and stops.
+      res.once(TOKEN_REVOKED, () => {
+        close();
+        if (!res.writableEnded) res.end(': token revoked\n\n');
+      });
       res.write('retry: 2000\n\n');
       try {
         for (;;) {
@@ -147,21 +155,28 @@ export function eventsRouter(tokens: TokenService, log: EventLog): Router {
   return r;
 }
 
-/** Resolves true when a matching event is appended, false after `ms` or when the client goes away. */
-function waitForEvent(res: Response, log: EventLog, filter: EventFilter, ms: number): Promise<boolean> {
+/**
+ * Waits for a matching event: 'event' when one is appended, 'timeout' after `ms`, 'closed' when the client
+ * went away, 'revoked' when the token was revoked meanwhile.
+ */
+function waitForEvent(res: Response, log: EventLog, filter: EventFilter, ms: number): Promise<'event' | 'timeout' | 'closed' | 'revoked'> {
+  if (tokenRevoked(res)) return Promise.resolve('revoked');
   return new Promise((resolve) => {
-    const done = (v: boolean) => {
+    const done = (v: 'event' | 'timeout' | 'closed' | 'revoked') => {
       clearTimeout(timer);
       log.off('appended', onAppended);
       res.off('close', onClose);
+      res.off(TOKEN_REVOKED, onRevoked);
       resolve(v);
     };
     const onAppended = (events: LogEvent[]) => {
-      if (events.some((e) => matches(e, filter))) done(true);
+      if (events.some((e) => matches(e, filter))) done('event');
     };
-    const onClose = () => done(false);
-    const timer = setTimeout(() => done(false), ms);
+    const onClose = () => done('closed');
+    const onRevoked = () => done('revoked');
+    const timer = setTimeout(() => done('timeout'), ms);
     log.on('appended', onAppended);
     res.on('close', onClose);
+    res.on(TOKEN_REVOKED, onRevoked);
   });
 }

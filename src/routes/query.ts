@@ -1,3 +1,4 @@
+import { parseIsoDateTime } from '../validation';
 import { ApiError } from './errors';
 
 /** A query parameter: one definition feeds both the validator and the OpenAPI document. */
@@ -47,3 +48,15 @@ export function list<T extends string>(query: Record<string, unknown>, name: str
   return out;
 }
 
+
+/**
+ * A date or date-time query parameter (ISO 8601, checked by parseIsoDateTime: no 30 February), or 400
+ * naming it.
+ */
+export function dateParam(query: Record<string, unknown>, name: string): Date | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const d = parseIsoDateTime(v);
+  if (!d) throw bad(name, `${name} must be an existing ISO 8601 date or date-time, e.g. 2026-11-24T09:00:00+03:00; got ${JSON.stringify(v.slice(0, 40))}`);
+  return d;
+}

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { TokenService } from '../auth/tokens';
 import { JournalReader } from '../journal/journal-reader';
 import { parseRange, RecordingFiles } from '../recordings/recording-files';
-import { requireRole } from './auth';
+import { requireRole, revokedError, tokenRevoked } from './auth';
 import { ApiError, route } from './errors';
 import { audibleCall, callIdOf } from './call-access';
 
@@ -23,6 +23,7 @@ export function recordingsRouter(tokens: TokenService, reader: JournalReader, fi
       if (!files.configured) throw new ApiError(404, 'not_found', 'recordings are not served here: TELEFONIST_RECORDINGS_DIR is not set', 'n');
       const file = await files.open(rec.path);
       if (!file) throw new ApiError(404, 'not_found', 'the recording file is not in TELEFONIST_RECORDINGS_DIR', 'n');
+      if (tokenRevoked(res)) throw revokedError();
       const range = parseRange(req.headers.range, file.size);
       if (range === 'unsatisfiable') {
         res.set('Content-Range', `bytes */${file.size}`);
@@ -33,7 +34,8 @@ export function recordingsRouter(tokens: TokenService, reader: JournalReader, fi
         'Content-Type': file.contentType,
         'Last-Modified': file.modified.toUTCString(),
         ETag: `"${file.size.toString(16)}-${file.modified.getTime().toString(16)}"`,
-        'Cache-Control': 'private, no-cache',
+        // Call audio is personal data: no cache (browser or proxy) keeps a copy.
+        'Cache-Control': 'no-store',
       });
       const { start, end } = range ?? { start: 0, end: file.size - 1 };
       if (range) res.status(206).set('Content-Range', `bytes ${start}-${end}/${file.size}`);
