@@ -8,6 +8,7 @@ import { CallTracker } from './calls/tracker';
 import { CallService, skipUninterestingEvent, SUBSCRIBED_EVENTS } from './calls/call-service';
 import { JournalWriter } from './journal/journal-writer';
 import { JournalReader } from './journal/journal-reader';
+import { NumberBackfill } from './journal/number-backfill';
 import { TokenService } from './auth/tokens';
 import { callsRouter } from './routes/calls';
 import { tokensRouter } from './routes/tokens';
@@ -46,6 +47,8 @@ export interface Telefonist {
   calls: CallService;
   tokens: TokenService;
   reader: JournalReader;
+  /** Rewrites calls stored under older phone rules (resolves when the journal is searchable by every notation). */
+  numberBackfill: NumberBackfill;
   directory: Directory;
   events: EventLog;
   webhooks: WebhookDispatcher;
@@ -81,10 +84,10 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const tracker = new CallTracker({
     employeeProfiles: new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean)),
   });
-  const writer = new JournalWriter(db);
-  writer.on('error', (e) => log.error('journal write failed, will retry', e));
-  const reader = new JournalReader(db);
   const region = assertRegion(config.TELEFONIST_PHONE_REGION);
+  const writer = new JournalWriter(db, { region });
+  writer.on('error', (e) => log.error('journal write failed, will retry', e));
+  const reader = new JournalReader(db, region);
   const directory = new Directory(db, region);
   const events = await EventLog.open(db);
   events.on('error', (e) => log.error('event log write failed, will retry', e));
@@ -172,6 +175,9 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   app.use(errorHandler((m, e) => log.error(m, e)));
 
   await calls.start();
+  const numberBackfill = new NumberBackfill(db, region);
+  numberBackfill.on('done', (n: number) => n && log.info('journal numbers rewritten under the current phone rules', { calls: n }));
+  numberBackfill.run().catch((e) => log.error('journal number backfill failed (restart to resume)', e));
   await webhooks.start();
   await transcriber?.start();
   await summaries?.start();
@@ -191,6 +197,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     calls,
     tokens,
     reader,
+    numberBackfill,
     directory,
     events,
     webhooks,
@@ -201,6 +208,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await numberBackfill.stop();
       await calls.stop();
       await webhooks.stop();
       await summaries?.stop();

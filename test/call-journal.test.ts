@@ -111,8 +111,8 @@ describe.each(DB_KINDS)('call journal from captured calls (%s)', (kind) => {
     expect(kinds(c).filter((k: string) => k === 'eavesdrop_stopped')).toHaveLength(2);
     expect(c.employeeDetails).toEqual(
       expect.arrayContaining([
-        { extension: '1002', role: 'supervisor', answered: false },
-        { extension: '1003', role: 'supervisor', answered: false },
+        { extension: '1002', role: 'supervisor', answered: true },
+        { extension: '1003', role: 'supervisor', answered: true },
       ]),
     );
     expect(c.legs.filter((l: any) => l.role === 'supervisor')).toHaveLength(2);

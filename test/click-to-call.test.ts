@@ -30,7 +30,7 @@ describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(r.body.jobUuid).toBe(id);
     expect(stack.sim.commands).toContain(
-      `bgapi originate {origination_uuid=${id},origination_caller_id_number=+74951234567,origination_caller_id_name='ООО Ромашка DROP',telefonist_click_to_call=true}user/1001 +74951234567 XML default`,
+      `bgapi originate {origination_uuid=${id},origination_caller_id_number=+74951234567,origination_caller_id_name='ООО Ромашка DROP',telefonist_click_to_call=true,telefonist_dial=+74951234567}user/1001 +74951234567 XML default`,
     );
     // The simulator's 1001 is not registered: FreeSWITCH answers the job with -ERR SUBSCRIBER_ABSENT.
     await waitFor(async () => (await api(stack, `/calls/${id}`)).status === 200, 'failed click-to-call in the journal');
@@ -69,7 +69,7 @@ describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
     expect(cmd).not.toMatch(/evil|bridge/);
     const internal = await dial(stack, { employee: '1002', number: '1003' });
     expect(internal.status).toBe(202);
-    expect(stack.sim.commands[stack.sim.commands.length - 1]).toMatch(/origination_caller_id_name='1003',telefonist_click_to_call=true}user\/1002 1003 XML default$/);
+    expect(stack.sim.commands[stack.sim.commands.length - 1]).toMatch(/origination_caller_id_name='1003',telefonist_click_to_call=true,telefonist_dial=1003}user\/1002 1003 XML default$/);
   });
 
   test('FreeSWITCH not connected → 503', async () => {

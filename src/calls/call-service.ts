@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { EslConnection } from '../esl/connection';
-import { EslEvent, peekJsonString } from '../esl/event';
+import { decodeJsonEvent, EslEvent, peekJsonString } from '../esl/event';
 import { JournalWriter } from '../journal/journal-writer';
 import { JournalReader } from '../journal/journal-reader';
 import { CallRow, CallTracker, ChannelRow } from './tracker';
@@ -46,6 +46,12 @@ export function skipUninterestingEvent(body: string): boolean {
   return app !== undefined && !EXECUTE_APPS.has(app);
 }
 
+const RESYNC_RETRY_FIRST_MS = 1_000;
+const RESYNC_RETRY_MAX_MS = 30_000;
+/** At most this many `uuid_dump`s per resync (each ~10 KB); the rest are read from their rows. */
+const MAX_DUMPS = 2_000;
+const UUID_RE = /^[0-9a-fA-F-]{36}$/;
+
 export function parseRows<T>(body: string): T[] {
   const trimmed = body.trim();
   if (!trimmed.startsWith('{')) throw new Error(`unexpected reply: ${trimmed.slice(0, 120)}`);
@@ -67,8 +73,12 @@ export interface CallServiceOptions {
  * Batches go through in event order; only a cold directory lookup makes one wait (and those behind it).
  */
 export class CallService extends EventEmitter {
-  readonly stats = { events: 0, resyncs: 0, lastResyncAt: 0, lastResyncError: '' };
+  readonly stats = { events: 0, resyncs: 0, lastResyncAt: 0, lastResyncError: '', resyncFailures: 0 };
   private chain: Promise<void> | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private resyncDelayMs = RESYNC_RETRY_FIRST_MS;
+  private resyncing: Promise<void> | null = null;
 
   constructor(
     readonly esl: EslConnection,
@@ -86,8 +96,17 @@ export class CallService extends EventEmitter {
     this.tracker.restore(live.calls, live.legs);
     this.esl.on('event', (ev: EslEvent) => this.onEvent(ev));
     this.esl.on('ready', () => {
+      this.resyncDelayMs = RESYNC_RETRY_FIRST_MS;
       void this.resync();
     });
+    this.esl.on('disconnected', () => {
+      this.tracker.linkDown();
+      if (this.resyncTimer) clearTimeout(this.resyncTimer);
+      this.resyncTimer = null;
+    });
+    // Ended calls whose last legs never said CHANNEL_DESTROY are closed after a grace period.
+    this.sweepTimer = setInterval(() => this.handle(this.tracker.sweep()), 5_000);
+    this.sweepTimer.unref();
     this.esl.start();
   }
 
@@ -174,22 +193,54 @@ export class CallService extends EventEmitter {
     else this.follow(task());
   }
 
-  /** Reconciles the journal with what FreeSWITCH has up right now. */
-  async resync(): Promise<void> {
+  /**
+   * Reconciles the journal with what FreeSWITCH has up right now: `show channels`, `show calls`, then
+   * `uuid_dump` of the legs the snapshot shows that we do not know (or know less well). Events keep arriving
+   * meanwhile; the tracker leaves every leg they touch alone. A failed resync is tried again with backoff
+   * (1 s doubling to 30 s) while the link stays up.
+   */
+  resync(): Promise<void> {
+    if (!this.resyncing) this.resyncing = this.runResync().finally(() => (this.resyncing = null));
+    return this.resyncing;
+  }
+
+  private async runResync(): Promise<void> {
     try {
-      const channels = parseRows<ChannelRow>(await this.esl.api('show channels as json'));
-      const calls = parseRows<CallRow>(await this.esl.api('show calls as json'));
-      const batch = this.tracker.resync(channels, calls, Date.now());
+      this.tracker.beginSnapshot();
+      const channels = parseRows<ChannelRow>(await this.esl.apiOk('show channels as json'));
+      const bridged = parseRows<CallRow>(await this.esl.apiOk('show calls as json'));
+      const dumps = new Map<string, EslEvent>();
+      for (const uuid of this.tracker.legsToInspect(channels).slice(0, MAX_DUMPS)) {
+        if (!UUID_RE.test(uuid)) continue;
+        const body = await this.esl.api(`uuid_dump ${uuid} json`);
+        if (!body.trimStart().startsWith('{')) continue; // -ERR No such channel!: it ended meanwhile
+        try {
+          dumps.set(uuid, decodeJsonEvent(body.trim()));
+        } catch {
+          // an unreadable dump: the row alone will do
+        }
+      }
+      const batch = this.tracker.resync({ channels, bridged, dumps });
       this.handle(batch);
       await this.drained();
       await this.writer.idle();
       this.stats.resyncs++;
       this.stats.lastResyncAt = Date.now();
       this.stats.lastResyncError = '';
+      this.resyncDelayMs = RESYNC_RETRY_FIRST_MS;
       this.emit('resynced');
     } catch (e) {
+      this.stats.resyncFailures++;
       this.stats.lastResyncError = (e as Error).message;
       this.emit('resyncFailed', e);
+      if (this.esl.state === 'ready' && !this.resyncTimer) {
+        this.resyncTimer = setTimeout(() => {
+          this.resyncTimer = null;
+          if (this.esl.state === 'ready') void this.resync();
+        }, this.resyncDelayMs);
+        this.resyncTimer.unref();
+        this.resyncDelayMs = Math.min(this.resyncDelayMs * 2, RESYNC_RETRY_MAX_MS);
+      }
     }
   }
 
@@ -198,6 +249,8 @@ export class CallService extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.esl.close();
     await this.drained();
     await this.writer.close();

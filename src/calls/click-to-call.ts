@@ -72,6 +72,8 @@ export class ClickToCall {
       `origination_caller_id_number=${dial}`,
       `origination_caller_id_name='${safeName(display)}'`,
       'telefonist_click_to_call=true',
+      // The tracker reads it from the first event: the call is outbound to this number before anyone answers.
+      `telefonist_dial=${dial}`,
     ].join(',');
     const cmd = `originate {${vars}}user/${req.employee} ${dial} XML ${this.opts.context}`;
     try {

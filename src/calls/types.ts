@@ -44,6 +44,17 @@ export interface LegState {
   /** Originated by an API originate (no originator leg). */
   originated: boolean;
   hangupDisposition?: string;
+  /** CHANNEL_DESTROY seen (or FreeSWITCH no longer lists it): no more events will come for this leg. */
+  destroyed?: boolean;
+  /** Last moment (FreeSWITCH clock, ms) an event or a snapshot showed this leg alive. */
+  lastSeenAt?: number;
+  /**
+   * The leg was first seen in the middle of its life (a snapshot, a leg opened by a late event): the first
+   * Caller-Transfer-Source we read is its baseline, not a transfer we saw happen.
+   */
+  transferBaselineUnknown?: boolean;
+  /** Click-to-call: FreeSWITCH rings this employee first, then dials `number` (variable_telefonist_click_to_call). */
+  clickToCall?: { number: string };
 }
 
 export type EavesdropMode = 'listen' | 'whisper' | 'whisper_other' | 'barge';
@@ -78,6 +89,18 @@ export interface CallState {
   identity?: CallIdentity;
   /** The raw external number the identity was looked up for. */
   identifiedNumber?: string;
+  /**
+   * Closed: every leg is destroyed (or the closing grace period passed), so no late event (RECORD_STOP,
+   * HANGUP_COMPLETE, BACKGROUND_JOB) can change it any more. The journal's `final` flag.
+   */
+  closed?: boolean;
+  /**
+   * Part of this call happened while Telefonist was not listening (a reconnect, a restart): what the journal
+   * says comes from FreeSWITCH's snapshot and is marked, not guessed.
+   */
+  uncertain?: boolean;
+  /** Recording file paths of this call and what became of them. */
+  recordings?: Record<string, 'recording' | 'stopped' | 'discarded'>;
 }
 
 export interface CallIdentity {
@@ -103,6 +126,7 @@ export type TimelineKind =
   | 'eavesdrop_stopped'
   | 'recording_started'
   | 'recording_stopped'
+  | 'recording_discarded'
   | 'leg_hangup'
   | 'ended'
   | 'originate_failed'
@@ -127,6 +151,12 @@ export interface RecordingInfo {
   stoppedAt?: number;
   seconds?: number;
   stereo: boolean;
+  /**
+   * FreeSWITCH threw the file away (RECORD_STOP with Record-Completion-Cause `empty-file`,
+   * variable_RECORD_DISCARDED=true: an unanswered call with RECORD_ANSWER_REQ, captures 10, 11, 16):
+   * the journal deletes the recording.
+   */
+  discarded?: boolean;
 }
 
 /** What the tracker asks the journal to persist after an event. */

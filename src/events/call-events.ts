@@ -83,11 +83,15 @@ function eventOf(t: TimelineEntry, c: CallState): LogEventInput | null {
       if (party?.employee) {
         return { ...base, type: 'call.ringing', employees: [party.employee], data: { ...callSummary(c), leg: t.leg ?? null, role: 'callee' } };
       }
-      // The outside party's phone rings (an outbound call): tell the employees who placed it.
-      return { ...base, type: 'call.ringing', employees: everyone, data: { ...callSummary(c), leg: t.leg ?? null, role: 'caller' } };
+      // The outside party's phone rings (an outbound call): the employee who placed it was told when the call
+      // started (with the number), so this is not news: one call.ringing per employee and call (captures 13, 15).
+      return null;
     }
     case 'answered': {
       const party = partyOf(t.data.party);
+      // The first leg's answer is the caller's own leg answered by the PBX (IVR, bridge), or the employee
+      // picking up a click-to-call: the call is answered when the other side does (once per call).
+      if (t.leg === c.firstLeg) return null;
       if (party?.employee) {
         return {
           ...base,
@@ -96,9 +100,8 @@ function eventOf(t: TimelineEntry, c: CallState): LogEventInput | null {
           data: { ...callSummary(c), leg: t.leg ?? null, answeredBy: party.employee, screenPop: screenPop(c) },
         };
       }
-      // An inbound caller's own leg is answered by the PBX (IVR, bridge): not news. An outside party
-      // answering an outbound call is.
-      if (c.direction === 'inbound' || t.leg === c.firstLeg) return null;
+      // An outside party answering an outbound call is news; on an inbound call it is a forward, not an answer.
+      if (c.direction === 'inbound') return null;
       return { ...base, type: 'call.answered', employees: everyone, data: { ...callSummary(c), leg: t.leg ?? null, answeredBy: null, screenPop: screenPop(c) } };
     }
     case 'transfer': {

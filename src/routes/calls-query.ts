@@ -11,10 +11,16 @@ export const CALL_LIST_PARAMS: QueryParam[] = [
   { name: 'direction', description: 'Comma-separated: inbound, outbound, internal.', schema: { type: 'string', example: 'inbound,outbound' } },
   { name: 'status', description: `Comma-separated: ${ALL_STATUSES.join(', ')}.`, schema: { type: 'string', example: 'missed,abandoned' } },
   { name: 'employee', description: 'Extension of an employee who took part (rang, answered, transferred, listened).', schema: { type: 'string', pattern: EXT_RE.source } },
-  { name: 'number', description: 'Digits found anywhere in the external, caller or destination number; punctuation is ignored.', schema: { type: 'string', example: '495 123' } },
+  {
+    name: 'number',
+    description: 'A phone number as people write it: a whole number in any notation (+79161234567, 79161234567, 8 (916) 123-45-67, '
+      + '916 123-45-67) finds every call with that number as external, caller or destination number, whichever form FreeSWITCH '
+      + 'reported it in; fewer digits (1234567, 4567) are found anywhere in those numbers. Spaces and + ( ) - . are allowed.',
+    schema: { type: 'string', example: '8 (916) 123-45-67' },
+  },
   { name: 'customer', description: 'Customer id (1C reference) the call is linked to.', schema: { type: 'string' } },
   { name: 'hasRecording', description: 'true: only calls with a recording; false: only without.', schema: { type: 'boolean' } },
-  { name: 'q', description: 'Free text: number, name, employee, status, hangup cause, call id.', schema: { type: 'string', maxLength: 200 } },
+  { name: 'q', description: 'Free text: number (in any notation, as for `number`), name, employee, status, hangup cause, call id.', schema: { type: 'string', maxLength: 200 } },
   { name: 'sort', description: 'startedAt, -startedAt (default), duration, -duration, talk, -talk.', schema: { type: 'string', enum: CALL_SORTS } },
   { name: 'limit', description: 'Page size, 1..500 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
   { name: 'cursor', description: 'nextCursor of the previous page; pages stay stable while new calls arrive.', schema: { type: 'string' } },
@@ -33,8 +39,9 @@ export function parseCallListQuery(query: Record<string, unknown>): CallPageRequ
   let number = single(query, 'number');
   if (number !== undefined) {
     if (!/^[\d\s()+\-.]+$/.test(number)) throw bad('number', 'number may contain only digits, spaces and + ( ) - .');
-    number = number.replace(/\D/g, '');
-    if (number.length === 0 || number.length > 20) throw bad('number', 'number must contain 1 to 20 digits');
+    const digits = number.replace(/\D/g, '').length;
+    if (digits === 0 || digits > 20) throw bad('number', 'number must contain 1 to 20 digits');
+    number = number.trim();
   }
   const customer = single(query, 'customer');
   if (customer !== undefined && (customer.length === 0 || customer.length > 100)) throw bad('customer', 'customer must be 1..100 characters');

@@ -1,0 +1,522 @@
+import { EslEvent, header } from '../esl/event';
+import { employeeFromEvent } from './party';
+import { eventTimestamp, microsToMs } from './fs-clock';
+import { TrackerCore } from './tracker-core';
+import { EavesdropMode, JournalBatch, LegState } from './types';
+
+/** Channel events that may introduce a leg we have not seen yet. */
+const LEG_OPENING_EVENTS = new Set([
+  'CHANNEL_CREATE',
+  'CHANNEL_OUTGOING',
+  'CHANNEL_ORIGINATE',
+  'CHANNEL_PROGRESS',
+  'CHANNEL_PROGRESS_MEDIA',
+  'CHANNEL_ANSWER',
+  'CHANNEL_BRIDGE',
+  'CHANNEL_CALLSTATE',
+  'CHANNEL_EXECUTE',
+  'CHANNEL_HOLD',
+  'CHANNEL_PARK',
+  'RECORD_START',
+  'CHANNEL_HANGUP',
+  'CHANNEL_HANGUP_COMPLETE',
+]);
+/** Events that start a leg's life: a leg opened by anything else was first seen in the middle of it. */
+const LEG_BIRTH_EVENTS = new Set(['CHANNEL_CREATE', 'CHANNEL_OUTGOING', 'CHANNEL_ORIGINATE']);
+/**
+ * Events FreeSWITCH sends after a call's last CHANNEL_HANGUP (captures 09, 12, 13, 15, 17: RECORD_STOP comes
+ * after both hangups and the first leg's HANGUP_COMPLETE / DESTROY): they still update the ended call.
+ */
+const LATE_EVENTS = new Set(['RECORD_STOP', 'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_DESTROY', 'CHANNEL_UNBRIDGE']);
+
+/** Eavesdrop DTMF keys (mod_dptools): 0 listen only, 1 talk to the other half, 2 talk to the target, 3 three-way. */
+const EAVESDROP_KEYS: Record<string, EavesdropMode> = { '0': 'listen', '1': 'whisper_other', '2': 'whisper', '3': 'barge' };
+
+/**
+ * Turns FreeSWITCH channel events into calls. Deterministic: the same events give the same calls, legs and
+ * timeline keys, so the journal can upsert idempotently. Every `apply` returns what changed.
+ */
+export class EventTracker extends TrackerCore {
+  private seen = new Set<string>();
+  private seenOrder: string[] = [];
+  /** Legs any event touched since the last snapshot was requested (a resync must not undo them). */
+  protected touched = new Set<string>();
+  /** Uuids whose CHANNEL_DESTROY / HANGUP we saw without knowing the leg (a snapshot may still list them). */
+  protected gone = new Set<string>();
+  /** Latest event time (FreeSWITCH clock): while the link is up, every live leg is known alive until then. */
+  protected lastEventAt = 0;
+
+  /** Applies one event; returns the journal changes it caused (empty when the event changes nothing). */
+  apply(ev: EslEvent): JournalBatch {
+    const eventKey = this.eventKey(ev);
+    if (eventKey) {
+      if (this.seen.has(eventKey)) return this.flush();
+      this.remember(eventKey);
+    }
+    const ts = eventTimestamp(ev);
+    if (ts !== undefined) {
+      this.clock.observe(ts);
+      if (ts > this.lastEventAt) this.lastEventAt = ts;
+    }
+    this.dispatch(ev, eventKey ?? `${ev.name}:${header(ev, 'Unique-ID') ?? ''}:${ts ?? this.clock.now()}`);
+    return this.flush();
+  }
+
+  private eventKey(ev: EslEvent): string | undefined {
+    const core = header(ev, 'Core-UUID');
+    const seq = header(ev, 'Event-Sequence');
+    return core && seq ? `${core}:${seq}` : undefined;
+  }
+
+  private remember(key: string): void {
+    this.seen.add(key);
+    this.seenOrder.push(key);
+    if (this.seenOrder.length > 200_000) {
+      for (const k of this.seenOrder.splice(0, 100_000)) this.seen.delete(k);
+    }
+  }
+
+  protected eventTime(ev: EslEvent): number {
+    return eventTimestamp(ev) ?? this.clock.now();
+  }
+
+  protected dispatch(ev: EslEvent, key: string): void {
+    if (ev.name === 'BACKGROUND_JOB') return this.onBackgroundJob(ev, key);
+    const uuid = header(ev, 'Unique-ID');
+    if (!uuid) return;
+    this.touched.add(uuid);
+    const at = this.eventTime(ev);
+    const closing = this.closingLegs.get(uuid);
+    if (closing) return this.onLateEvent(closing, ev, at, key);
+    let leg = this.legs.get(uuid);
+    if (!leg) {
+      if (this.recentlyEnded.has(uuid)) return; // stragglers after the call closed
+      if (ev.name === 'CHANNEL_DESTROY' || ev.name === 'CHANNEL_HANGUP_COMPLETE') this.rememberGone(uuid);
+      if (!LEG_OPENING_EVENTS.has(ev.name)) return;
+      leg = this.openLeg(ev, uuid, key);
+    }
+    leg.lastSeenAt = Math.max(leg.lastSeenAt ?? 0, at);
+    this.touchLeg(leg, ev);
+    this.trackTransferSource(leg, ev, key);
+    switch (ev.name) {
+      case 'CHANNEL_ANSWER':
+        this.onAnswer(leg, at, key);
+        break;
+      case 'CHANNEL_BRIDGE':
+        this.onBridge(ev, at, key);
+        break;
+      case 'CHANNEL_UNBRIDGE':
+        this.onUnbridge(ev, at, key);
+        break;
+      case 'CHANNEL_HOLD':
+      case 'CHANNEL_UNHOLD':
+        this.onHold(leg, ev.name === 'CHANNEL_HOLD', at, key);
+        break;
+      case 'CHANNEL_EXECUTE':
+        this.onExecute(leg, ev, at, key);
+        break;
+      case 'DTMF':
+        this.onDtmf(leg, ev, at, key);
+        break;
+      case 'RECORD_START':
+      case 'RECORD_STOP':
+        this.onRecord(leg, ev, at, key);
+        break;
+      case 'CHANNEL_HANGUP':
+      case 'CHANNEL_HANGUP_COMPLETE':
+      case 'CHANNEL_DESTROY':
+        this.onHangup(leg, ev, at, key);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private rememberGone(uuid: string): void {
+    this.gone.add(uuid);
+    if (this.gone.size > 20_000) this.gone.delete(this.gone.values().next().value!);
+  }
+
+  // Overridden by the full tracker (originate results).
+  protected onBackgroundJob(_ev: EslEvent, _key: string): void {}
+
+  // ---- legs ---------------------------------------------------------------------------------------
+
+  protected openLeg(ev: EslEvent, uuid: string, key: string): LegState {
+    const channelName = header(ev, 'Channel-Name') ?? header(ev, 'Caller-Channel-Name') ?? '';
+    const fsDirection = header(ev, 'Call-Direction') === 'inbound' ? 'inbound' : 'outbound';
+    const createdAt = microsToMs(header(ev, 'Caller-Channel-Created-Time')) ?? this.eventTime(ev);
+    const employee = employeeFromEvent(ev, channelName, this.rules);
+    const originator = header(ev, 'variable_originating_leg_uuid') ??
+      (header(ev, 'Other-Type') === 'originator' ? header(ev, 'Other-Leg-Unique-ID') : undefined);
+    const leg: LegState = {
+      uuid,
+      callId: uuid,
+      fsDirection,
+      channelName,
+      employee,
+      number: fsDirection === 'inbound'
+        ? header(ev, 'Caller-Caller-ID-Number')
+        : header(ev, 'Caller-Destination-Number') ?? header(ev, 'Caller-Callee-ID-Number'),
+      name: fsDirection === 'inbound' ? header(ev, 'Caller-Caller-ID-Name') : undefined,
+      destination: header(ev, 'Caller-Destination-Number'),
+      createdAt,
+      role: 'party',
+      held: false,
+      originated: fsDirection === 'outbound' && !originator,
+      lastSeenAt: this.eventTime(ev),
+    };
+    if (!LEG_BIRTH_EVENTS.has(ev.name)) leg.transferBaselineUnknown = true;
+    const c2c = clickToCallOf(ev);
+    if (c2c && leg.originated) leg.clickToCall = c2c;
+    this.legs.set(uuid, leg);
+    const parentLeg = originator ? this.legs.get(originator) : undefined;
+    if (parentLeg) {
+      this.attachLeg(this.callOf(parentLeg), leg);
+      this.addTimeline(parentLeg.callId, `${key}:leg`, createdAt, 'leg_ringing', leg.uuid, { party: this.party(leg) });
+    } else {
+      this.newCall(leg, key);
+    }
+    this.noteOriginatedLeg(leg);
+    // A leg first seen at hangup (started while we were disconnected) still has its times in the profile.
+    const answered = microsToMs(header(ev, 'Caller-Channel-Answered-Time'));
+    if (answered && !leg.answeredAt) this.onAnswer(leg, answered, `${key}:answered`);
+    return leg;
+  }
+
+  // Overridden by the full tracker (originate results).
+  protected noteOriginatedLeg(_leg: LegState): void {}
+
+  private touchLeg(leg: LegState, ev: EslEvent): void {
+    if (!leg.employee) {
+      const e = employeeFromEvent(ev, leg.channelName, this.rules);
+      if (e) {
+        leg.employee = e;
+        this.noteEmployee(this.callOf(leg), leg);
+        this.markLeg(leg);
+      }
+    }
+  }
+
+  // ---- late events of an ended call ----------------------------------------------------------------
+
+  /** RECORD_STOP, the other leg's HANGUP_COMPLETE, DESTROY after the call ended: they still count. */
+  private onLateEvent(leg: LegState, ev: EslEvent, at: number, key: string): void {
+    if (!LATE_EVENTS.has(ev.name)) return;
+    if (ev.name === 'RECORD_STOP') this.onRecord(leg, ev, at, key);
+    else if (ev.name !== 'CHANNEL_UNBRIDGE') this.onHangup(leg, ev, at, key);
+  }
+
+  // ---- event handlers ----------------------------------------------------------------------------
+
+  private onBridge(ev: EslEvent, at: number, key: string): void {
+    const aId = header(ev, 'Bridge-A-Unique-ID') ?? header(ev, 'Unique-ID');
+    const bId = header(ev, 'Bridge-B-Unique-ID') ?? header(ev, 'Other-Leg-Unique-ID');
+    if (!aId || !bId) return;
+    const a = this.legs.get(aId);
+    let b = this.legs.get(bId);
+    if (!a) return;
+    if (!b) {
+      if (this.recentlyEnded.has(bId) || this.closingLegs.has(bId)) return;
+      // The other leg started while we were not listening: build it from the Other-Leg-* profile.
+      b = this.openLegFromOther(ev, bId, key);
+    }
+    let call = this.callOf(a);
+    const other = this.callOf(b);
+    if (call !== other) call = this.mergeCalls(call, other);
+    for (const l of [a, b]) {
+      if (l.employee && call.employees[l.employee] && l.role === 'party') call.employees[l.employee].answered = true;
+    }
+    a.partner = b.uuid;
+    b.partner = a.uuid;
+    this.markLeg(a);
+    this.markLeg(b);
+    this.recomputeParties(call);
+    this.addTimeline(call.id, `${key}:bridge`, at, 'bridged', a.uuid, { a: this.party(a), b: this.party(b) });
+    const anchor = call.anchorLeg;
+    if (a.uuid === anchor || b.uuid === anchor) {
+      const anchorLeg = a.uuid === anchor ? a : b;
+      const newPartner = a.uuid === anchor ? b : a;
+      const prev = anchorLeg.lastPartner ? this.liveLeg(anchorLeg.lastPartner) : undefined;
+      if (anchorLeg.lastPartner && anchorLeg.lastPartner !== newPartner.uuid && !call.pendingBlind) {
+        // (A blind transfer was announced when it was made; the bridge only completes it.)
+        this.addTimeline(call.id, `${key}:transfer`, at, 'transfer', newPartner.uuid, {
+          type: 'attended',
+          from: this.party(prev) ?? { leg: anchorLeg.lastPartner },
+          to: this.party(newPartner),
+        });
+      }
+      call.pendingBlind = undefined;
+      call.attendedPending = false;
+      anchorLeg.lastPartner = newPartner.uuid;
+    } else {
+      // Two legs other than the anchor talk: the agent consults a colleague while the customer waits.
+      this.addTimeline(call.id, `${key}:consult`, at, 'consultation', a.uuid, { a: this.party(a), b: this.party(b) });
+    }
+    this.markAnswered(call, at);
+  }
+
+  private openLegFromOther(ev: EslEvent, uuid: string, key: string): LegState {
+    const synthetic: EslEvent = {
+      name: 'CHANNEL_BRIDGE',
+      headers: {
+        'Unique-ID': uuid,
+        'Channel-Name': header(ev, 'Other-Leg-Channel-Name') ?? '',
+        'Call-Direction': header(ev, 'Other-Leg-Direction') ?? 'outbound',
+        'Caller-Caller-ID-Number': header(ev, 'Other-Leg-Caller-ID-Number') ?? '',
+        'Caller-Caller-ID-Name': header(ev, 'Other-Leg-Caller-ID-Name') ?? '',
+        'Caller-Destination-Number': header(ev, 'Other-Leg-Destination-Number') ?? '',
+        'Caller-Channel-Created-Time': header(ev, 'Other-Leg-Channel-Created-Time') ?? '',
+        'Event-Date-Timestamp': header(ev, 'Event-Date-Timestamp') ?? '',
+      },
+    };
+    return this.openLeg(synthetic, uuid, `${key}:other`);
+  }
+
+  private onUnbridge(ev: EslEvent, at: number, key: string): void {
+    const aId = header(ev, 'Bridge-A-Unique-ID') ?? header(ev, 'Unique-ID');
+    const bId = header(ev, 'Bridge-B-Unique-ID');
+    const a = aId ? this.legs.get(aId) : undefined;
+    const b = bId ? this.legs.get(bId) : undefined;
+    if (a && a.partner === bId) a.partner = undefined;
+    if (b && b.partner === aId) b.partner = undefined;
+    if (a) this.markLeg(a);
+    if (b) this.markLeg(b);
+    if (a && b && !a.endedAt && !b.endedAt) {
+      this.addTimeline(a.callId, `${key}:unbridge`, at, 'unbridged', a.uuid, { a: this.party(a), b: this.party(b) });
+    }
+  }
+
+  /**
+   * CHANNEL_HOLD / UNHOLD come on the held leg, whoever asked: a desk phone pressing hold (its own leg) or
+   * `uuid_hold <leg>` from the API (capture 14 holds the customer's leg). `held` is that leg; `by` is the
+   * employee whose phone held, else nobody we know.
+   */
+  private onHold(leg: LegState, held: boolean, at: number, key: string): void {
+    if (leg.held === held) return;
+    leg.held = held;
+    this.markLeg(leg);
+    this.addTimeline(leg.callId, `${key}:hold`, at, held ? 'held' : 'resumed', leg.uuid, {
+      held: this.party(leg),
+      by: leg.employee ? this.party(leg) : null,
+    });
+  }
+
+  private onExecute(leg: LegState, ev: EslEvent, at: number, key: string): void {
+    const app = header(ev, 'Application');
+    const data = header(ev, 'Application-Data') ?? '';
+    if (app === 'eavesdrop' || app === 'three_way') {
+      const target = this.legs.get(data.trim());
+      if (!target || target.uuid === leg.uuid) return;
+      let call = this.callOf(target);
+      const own = this.callOf(leg);
+      leg.role = 'supervisor';
+      leg.eavesdropTarget = target.uuid;
+      leg.eavesdropMode = app === 'three_way' ? 'barge' : 'listen';
+      if (own !== call) call = this.mergeCalls(call, own);
+      if (leg.employee) call.employees[leg.employee] = { role: 'supervisor', answered: leg.answeredAt !== undefined };
+      this.recomputeParties(call);
+      this.markLeg(leg);
+      this.addTimeline(call.id, `${key}:eavesdrop`, at, 'eavesdrop_started', leg.uuid, {
+        supervisor: this.party(leg),
+        target: this.party(target),
+        mode: leg.eavesdropMode,
+      });
+    } else if (app === 'att_xfer') {
+      const call = this.callOf(leg);
+      call.attendedPending = true;
+      this.markCall(call);
+      this.addTimeline(call.id, `${key}:att_xfer`, at, 'consultation', leg.uuid, {
+        by: this.party(leg),
+        target: this.dialTargetOf(data),
+        method: 'att_xfer',
+      });
+    } else if (app === 'uuid_bridge') {
+      const call = this.callOf(leg);
+      call.attendedPending = true;
+      this.markCall(call);
+    }
+  }
+
+  protected dialTargetOf(_data: string): unknown {
+    return undefined;
+  }
+
+  private onDtmf(leg: LegState, ev: EslEvent, at: number, key: string): void {
+    if (leg.role !== 'supervisor' || !leg.eavesdropTarget) return;
+    const mode = EAVESDROP_KEYS[header(ev, 'DTMF-Digit') ?? ''];
+    if (!mode || mode === leg.eavesdropMode) return;
+    leg.eavesdropMode = mode;
+    this.markLeg(leg);
+    const target = this.legs.get(leg.eavesdropTarget);
+    const other = target?.partner ? this.legs.get(target.partner) : undefined;
+    const heardBy =
+      mode === 'listen' ? [] :
+      mode === 'whisper' ? [this.party(target)] :
+      mode === 'whisper_other' ? [this.party(other)] :
+      [this.party(target), this.party(other)];
+    this.addTimeline(leg.callId, `${key}:dtmf`, at, 'eavesdrop_mode', leg.uuid, {
+      supervisor: this.party(leg),
+      mode,
+      heardBy: heardBy.filter(Boolean),
+    });
+  }
+
+  /**
+   * RECORD_START comes while the call still rings (early media, even with RECORD_ANSWER_REQ); RECORD_STOP
+   * comes late, and on an unanswered call says the file was thrown away (`empty-file`,
+   * variable_RECORD_DISCARDED=true: captures 10, 11, 16). The length is the recorder's own
+   * (variable_record_ms): held stretches are not recorded (capture 14), so it is not the talk time.
+   */
+  private onRecord(leg: LegState, ev: EslEvent, at: number, key: string): void {
+    const path = header(ev, 'Record-File-Path');
+    if (!path) return;
+    const call = this.callOf(leg);
+    const stereo = /^true$/i.test(header(ev, 'variable_RECORD_STEREO') ?? header(ev, 'variable_record_stereo') ?? '');
+    const recKey = `${call.id}:${path}`;
+    const recordings = (call.recordings ??= {});
+    if (ev.name === 'RECORD_START') {
+      if (recordings[path]) return;
+      recordings[path] = 'recording';
+      call.hasRecording = true;
+      this.markCall(call);
+      this.batch.recordings.push({ key: recKey, callId: call.id, leg: leg.uuid, path, startedAt: at, stereo });
+      this.addTimeline(call.id, `${key}:rec`, at, 'recording_started', leg.uuid, { path, stereo });
+      return;
+    }
+    const cause = header(ev, 'Record-Completion-Cause');
+    const discarded = /^true$/i.test(header(ev, 'variable_RECORD_DISCARDED') ?? '') || cause === 'empty-file';
+    if (discarded) {
+      recordings[path] = 'discarded';
+      call.hasRecording = Object.values(recordings).some((s) => s !== 'discarded');
+      this.markCall(call);
+      this.batch.recordings.push({ key: recKey, callId: call.id, leg: leg.uuid, path, startedAt: at, stoppedAt: at, stereo, discarded: true });
+      this.addTimeline(call.id, `${key}:rec`, at, 'recording_discarded', leg.uuid, { path, cause: cause ?? null });
+      return;
+    }
+    const ms = header(ev, 'variable_record_ms');
+    const secs = header(ev, 'variable_record_seconds');
+    const seconds = ms && /^\d+$/.test(ms) ? Number(ms) / 1000 : secs && /^\d+$/.test(secs) ? Number(secs) : undefined;
+    recordings[path] = 'stopped';
+    call.hasRecording = true;
+    this.markCall(call);
+    this.batch.recordings.push({
+      key: recKey,
+      callId: call.id,
+      leg: leg.uuid,
+      path,
+      startedAt: at - Math.round((seconds ?? 0) * 1000),
+      stoppedAt: at,
+      seconds,
+      stereo,
+    });
+    this.addTimeline(call.id, `${key}:rec`, at, 'recording_stopped', leg.uuid, { path, seconds, cause: cause ?? null });
+  }
+
+  /**
+   * A blind transfer is a *change* of the leg's Caller-Transfer-Source that we saw happen. The DID routing of
+   * every inbound call leaves `…:bl_xfer:1001/default/XML` before anyone answers (captures 09–16), and a leg
+   * first seen in the middle of its life brings an old value: neither is a transfer.
+   */
+  private trackTransferSource(leg: LegState, ev: EslEvent, key: string): void {
+    const src = header(ev, 'Caller-Transfer-Source');
+    if (!src || src === leg.transferSource) return;
+    leg.transferSource = src;
+    this.markLeg(leg);
+    if (leg.transferBaselineUnknown) {
+      leg.transferBaselineUnknown = false;
+      return;
+    }
+    const call = this.callOf(leg);
+    const m = /^\d+:[^:]*:([a-z_]+):(.*)$/.exec(src);
+    if (!m) return;
+    const [, kind, rest] = m;
+    if (kind === 'uuid_br') {
+      call.attendedPending = true;
+      this.markCall(call);
+      return;
+    }
+    if (kind !== 'bl_xfer' || leg.uuid !== call.anchorLeg) return;
+    // A blind transfer of the anchor: from the employee it talked to, or the ones whose phones rang.
+    const prev = leg.partner ? this.legs.get(leg.partner) : leg.lastPartner ? this.liveLeg(leg.lastPartner) : undefined;
+    const ringing = call.legs
+      .map((u) => this.legs.get(u))
+      .filter((l): l is LegState => !!l && l.uuid !== leg.uuid && !l.answeredAt && l.role === 'party');
+    const from = prev ?? ringing[0];
+    if (!from) return; // the dialplan routing a call (DID → extension, click-to-call), not a transfer by a person
+    const to = rest.split('/')[0];
+    if (from.employee !== undefined && from.employee === to) return;
+    call.pendingBlind = { from: from.employee, to };
+    this.markCall(call);
+    this.addTimeline(call.id, `${key}:blind`, this.eventTime(ev), 'transfer', leg.uuid, {
+      type: 'blind',
+      from: this.party(from),
+      to: { number: to },
+      whileRinging: !prev,
+    });
+  }
+
+  /**
+   * CHANNEL_HANGUP, then HANGUP_COMPLETE (with FreeSWITCH's CDR: variable_answer_uepoch, end_uepoch,
+   * hangup_cause) and DESTROY. The call ends when its last leg hangs up; it closes when every leg is
+   * destroyed. The CDR fills what the events did not say (an answer we did not see).
+   */
+  private onHangup(leg: LegState, ev: EslEvent, at: number, key: string): void {
+    const cause = header(ev, 'Hangup-Cause') ?? header(ev, 'variable_hangup_cause');
+    if (cause && !leg.hangupCause) {
+      leg.hangupCause = cause;
+      this.markLeg(leg);
+    }
+    const disposition = header(ev, 'variable_sip_hangup_disposition');
+    if (disposition && disposition !== leg.hangupDisposition) {
+      leg.hangupDisposition = disposition;
+      this.markLeg(leg);
+    }
+    const call = this.callOf(leg);
+    if (!leg.answeredAt && call.endedAt === undefined) {
+      const answered = microsToMs(header(ev, 'variable_answer_uepoch')) ?? microsToMs(header(ev, 'Caller-Channel-Answered-Time'));
+      if (answered) this.onAnswer(leg, answered, `${key}:cdr`);
+    }
+    if (ev.name === 'CHANNEL_DESTROY' && !leg.destroyed) {
+      leg.destroyed = true;
+      this.markLeg(leg);
+    }
+    if (!leg.endedAt) {
+      leg.endedAt = Math.max(microsToMs(header(ev, 'Caller-Channel-Hangup-Time')) ?? at, leg.createdAt);
+      this.markLeg(leg);
+      this.addTimeline(call.id, `${key}:hangup`, leg.endedAt, 'leg_hangup', leg.uuid, {
+        party: this.party(leg),
+        cause: leg.hangupCause,
+        role: leg.role,
+      });
+      if (leg.role === 'supervisor' && leg.eavesdropTarget) {
+        this.addTimeline(call.id, `${key}:eavesdrop_end`, leg.endedAt, 'eavesdrop_stopped', leg.uuid, { supervisor: this.party(leg) });
+      }
+      this.noteLegHangup(leg);
+    }
+    if (call.endedAt === undefined) {
+      const live = call.legs.some((u) => {
+        const l = this.legs.get(u);
+        return l && !l.endedAt;
+      });
+      if (!live) this.endCall(call, leg.endedAt, key);
+      return;
+    }
+    this.markCall(call);
+    if (!call.closed && call.legs.every((u) => this.closingLegs.get(u)?.destroyed ?? true)) this.closeCall(call);
+  }
+
+  // Overridden by the full tracker (originate results).
+  protected noteLegHangup(_leg: LegState): void {}
+}
+
+/**
+ * A click-to-call leg: we set `telefonist_click_to_call=true` and the number on the originate
+ * (src/calls/click-to-call.ts; capture 13 shows them as channel variables from the first event), so the
+ * call is outbound to that number before the employee even picks up.
+ */
+export function clickToCallOf(ev: EslEvent): { number: string } | undefined {
+  if (header(ev, 'variable_telefonist_click_to_call') !== 'true') return undefined;
+  const n = header(ev, 'variable_telefonist_dial') ?? header(ev, 'variable_origination_caller_id_number');
+  return n && /^\+?[0-9]{2,20}$/.test(n) ? { number: n } : undefined;
+}
