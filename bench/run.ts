@@ -28,7 +28,7 @@ import { CallTracker } from '../src/calls/tracker';
 import { CallService, skipUninterestingEvent, SUBSCRIBED_EVENTS } from '../src/calls/call-service';
 import { Db } from '../src/db/database';
 import { migrate } from '../src/db/migrate';
-import { JournalWriter } from '../src/journal/journal-writer';
+import { callNumbers, JournalWriter, searchText } from '../src/journal/journal-writer';
 import { CallPageRequest, JournalReader } from '../src/journal/journal-reader';
 import { directoryBench, screenPopBench } from './directory';
 import { transcriptionBench } from './transcription';
@@ -181,20 +181,30 @@ function* generatedCalls(count: number) {
   }
 }
 
+/** The number and search columns exactly as the journal writer stores them (phone forms included). */
+function stored(c: GeneratedCall) {
+  const n = callNumbers({ direction: c.direction, externalNumber: c.external, callerNumber: c.caller, destinationNumber: c.dest }, 'RU');
+  const search = searchText({ id: c.id, callerName: c.name ?? undefined, hangupCause: c.cause, status: c.status, direction: c.direction }, c.employees, n);
+  return { ...n, search, externalE164: n.externalE164 ?? null, callerE164: n.callerE164 ?? null, destinationE164: n.destinationE164 ?? null };
+}
+type GeneratedCall = ReturnType<typeof generatedCalls> extends Generator<infer T> ? T : never;
+
 async function fillSqlite(url: string): Promise<void> {
   await migrate(url);
   const db = new Database(url.replace(/^file:/, ''));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const ins = db.prepare(`INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
-    external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`);
+    external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at,
+    external_e164, caller_e164, destination_e164, numbers_norm)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`);
   const emp = db.prepare('INSERT INTO call_employees (call_id, extension, role, answered, started_at) VALUES (?, ?, ?, ?, ?)');
   let batch: ReturnType<typeof generatedCalls> extends Generator<infer T> ? T[] : never = [];
   const flush = db.transaction((rows: typeof batch) => {
     for (const c of rows) {
+      const n = stored(c);
       ins.run(c.id, c.direction, c.status, c.started, c.answered, c.ended, c.ring, c.talk, c.ended - c.started, c.external, c.caller, c.name, c.dest,
-        c.cause, ` ${c.employees.join(' ')} `, c.rec ? 1 : 0, [c.external, c.caller, c.dest].filter(Boolean).join(' '), [c.id, c.external, c.caller, c.name, c.dest, c.cause, c.status, c.direction, ...c.employees].filter(Boolean).join(' ').toLowerCase(), Date.now());
+        c.cause, ` ${c.employees.join(' ')} `, c.rec ? 1 : 0, n.numbers, n.search, Date.now(), n.externalE164, n.callerE164, n.destinationE164, n.norm);
       for (const e of c.employees) emp.run(c.id, e, 'callee', c.status === 'answered' ? 1 : 0, c.started);
     }
   });
@@ -220,14 +230,15 @@ async function fillPostgres(url: string): Promise<void> {
   const flush = async () => {
     if (!rows.length) return;
     await c.query(`INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms, external_number,
-      caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at) VALUES ${rows.join(',')}`);
+      caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording, final, numbers, search, updated_at,
+      external_e164, caller_e164, destination_e164, numbers_norm) VALUES ${rows.join(',')}`);
     await c.query(`INSERT INTO call_employees (call_id, extension, role, answered, started_at) VALUES ${emps.join(',')}`);
     rows = [];
     emps = [];
   };
   for (const x of generatedCalls(CALLS)) {
-    const search = [x.id, x.external, x.caller, x.name, x.dest, x.cause, x.status, x.direction, ...x.employees].filter(Boolean).join(' ').toLowerCase();
-    rows.push(`(${[x.id, x.direction, x.status, x.started, x.answered, x.ended, x.ring, x.talk, x.ended - x.started, x.external, x.caller, x.name, x.dest, x.cause, ` ${x.employees.join(' ')} `].map(q).join(',')},${x.rec},true,${q([x.external, x.caller, x.dest].filter(Boolean).join(' '))},${q(search)},${Date.now()})`);
+    const n = stored(x);
+    rows.push(`(${[x.id, x.direction, x.status, x.started, x.answered, x.ended, x.ring, x.talk, x.ended - x.started, x.external, x.caller, x.name, x.dest, x.cause, ` ${x.employees.join(' ')} `].map(q).join(',')},${x.rec},true,${q(n.numbers)},${q(n.search)},${Date.now()},${[n.externalE164, n.callerE164, n.destinationE164, n.norm].map(q).join(',')})`);
     for (const e of x.employees) emps.push(`(${q(x.id)},${q(e)},'callee',${x.status === 'answered'},${x.started})`);
     if (rows.length === 5000) await flush();
   }

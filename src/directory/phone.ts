@@ -10,6 +10,9 @@ export interface NormalizedPhone {
 
 export class PhoneError extends Error {}
 
+/** TELEFONIST_PHONE_REGION's default: the country of numbers written without one. */
+export const DEFAULT_PHONE_REGION: CountryCode = 'RU';
+
 export function assertRegion(region: string): CountryCode {
   if (!isSupportedCountry(region)) throw new PhoneError(`unknown phone region ${JSON.stringify(region)} (use an ISO code such as RU)`);
   return region as CountryCode;
@@ -63,13 +66,66 @@ export function lookupKey(raw: string | undefined, region: CountryCode): string 
   }
 }
 
+/** The national dialling digits of an E.164 number (+79161234567 → 89161234567); '' when unknown. */
+export function nationalDigits(e164: string): string {
+  const p = parsePhoneNumberFromString(e164);
+  return p ? p.formatNational().replace(/\D/g, '') : '';
+}
+
+/**
+ * Changes whenever the rules below would store a different text for the same raw number: the journal
+ * keeps it beside each call's stored forms, and a start-up backfill redoes calls stored under another.
+ */
+export function phoneFormsVersion(region: CountryCode): string {
+  return `1:${region}`;
+}
+
+/**
+ * The forms a stored number is found by: the raw text as FreeSWITCH reported it and, when it is a real
+ * phone number, its E.164 digits (79161234567) and national digits (89161234567); a form that is
+ * already inside another is left out. `e164` is the lookup key (lookupKey).
+ */
+export function phoneForms(raw: string | undefined, region: CountryCode): { e164?: string; forms: string[] } {
+  if (!raw) return { forms: [] };
+  const e164 = lookupKey(raw, region);
+  if (!e164) return { forms: [raw] };
+  return { e164, forms: withoutContained([raw, e164.slice(1), nationalDigits(e164)]) };
+}
+
+/** Distinct, non-empty texts, each not a substring of another (the first of equal texts stays). */
+export function withoutContained(texts: Array<string | undefined>): string[] {
+  const list = texts.filter((t): t is string => !!t);
+  return list.filter((t, i) => !list.some((o, j) => j !== i && o.includes(t) && (o.length > t.length || j < i)));
+}
+
+/** What a person types to search numbers: digits, spaces and + ( ) - . only. */
+export const PHONE_QUERY_RE = /^[\d\s()+\-.]+$/;
+
+/**
+ * The digits to look for inside stored number forms (phoneForms) for what a person typed: a whole
+ * number in any notation (+7 916 123-45-67, 79161234567, 8 (916) 123-45-67, 916 123 45 67) becomes its
+ * E.164 digits, which every stored form of that number contains; anything else (1234567, 4567) is
+ * searched as the digits typed. Undefined when the text holds no digits or is not number-like.
+ */
+export function phoneQueryDigits(typed: string, region: CountryCode): string | undefined {
+  if (!PHONE_QUERY_RE.test(typed)) return undefined;
+  const digits = typed.replace(/\D/g, '');
+  if (!digits) return undefined;
+  const e164 = lookupKey(typed.trim().replace(/[.\s]+/g, ' '), region);
+  if (!e164) return digits;
+  const e = e164.slice(1);
+  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? '';
+  // Only a number the typed digits end with (not one picked out of the middle of a longer string).
+  if (!national || !digits.endsWith(national)) return digits;
+  // Typed digits inside the E.164 digits (9161234567) already match every form of it, and more: as typed.
+  return e.includes(digits) ? digits : e;
+}
+
 export type DialFormat = 'e164' | 'national' | 'digits';
 
 /** The number as the installer's dialplan expects it: +74951234567, 84951234567 (national) or 74951234567. */
 export function dialNumber(e164: string, format: DialFormat): string {
   if (format === 'e164') return e164;
   if (format === 'digits') return e164.slice(1);
-  const p = parsePhoneNumberFromString(e164);
-  const national = p ? p.formatNational().replace(/\D/g, '') : '';
-  return national || e164.slice(1);
+  return nationalDigits(e164) || e164.slice(1);
 }

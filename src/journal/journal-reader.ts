@@ -1,4 +1,6 @@
+import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
+import { DEFAULT_PHONE_REGION, phoneQueryDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
 
 export type CallSort = 'startedAt' | '-startedAt' | 'duration' | '-duration' | 'talk' | '-talk';
@@ -9,7 +11,11 @@ export interface CallFilter {
   direction?: CallDirection[];
   status?: CallStatus[];
   employee?: string;
-  /** Digits; matches anywhere in the external, caller or destination number. */
+  /**
+   * A number as a person types it (digits, spaces, + ( ) - .): a whole number in any notation finds
+   * every call with that number in any of the forms it was reported in; other digits match anywhere in
+   * the external, caller or destination number (phoneQueryDigits).
+   */
   number?: string;
   customer?: string;
   hasRecording?: boolean;
@@ -121,7 +127,11 @@ export function summaryFromRow(r: Row): CallSummary {
 
 /** Reads the journal: filtered, keyset-paginated call lists for 1C, call details, live state for restore. */
 export class JournalReader {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** TELEFONIST_PHONE_REGION: how typed numbers are read (the writer stores under the same). */
+    private readonly region: CountryCode = DEFAULT_PHONE_REGION,
+  ) {}
 
   async listCalls(req: CallPageRequest): Promise<CallPage> {
     const { filter } = req;
@@ -160,15 +170,17 @@ export class JournalReader {
       where.push(`${noIdx}calls.status IN (${filter.status.map(() => '?').join(', ')})`);
       params.push(...filter.status);
     }
-    if (filter.number) {
-      // Digits only (validated): no LIKE escaping needed. SQLite answers 3+ characters from the trigram
-      // FTS index; PostgreSQL's planner uses the pg_trgm index on its own.
-      if (sqlite && filter.number.length >= 3) {
+    const digits = filter.number === undefined ? undefined : phoneQueryDigits(filter.number, this.region) ?? filter.number.replace(/\D/g, '');
+    if (digits) {
+      // Digits only: no LIKE escaping needed. One pattern, however the number was typed: the stored
+      // forms hold every number's E.164 digits. SQLite answers 3+ characters from the trigram FTS
+      // index; PostgreSQL's planner uses the pg_trgm index on its own.
+      if (sqlite && digits.length >= 3) {
         where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.numbers LIKE ?)');
       } else {
         where.push('calls.numbers LIKE ?');
       }
-      params.push(`%${filter.number}%`);
+      params.push(`%${digits}%`);
     }
     if (filter.customer) {
       where.push('calls.customer_id = ?');
@@ -179,7 +191,8 @@ export class JournalReader {
       params.push(sqlite ? (filter.hasRecording ? 1 : 0) : filter.hasRecording);
     }
     if (filter.q) {
-      const q = filter.q.toLowerCase();
+      // A number typed in any notation is searched the way the number filter searches it.
+      const q = phoneQueryDigits(filter.q, this.region) ?? filter.q.toLowerCase();
       if (sqlite && q.length >= 3 && !/[%_\\]/.test(q)) {
         where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.search LIKE ?)');
         params.push(`%${q}%`);

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Db, SqlValue } from '../db/database';
+import type { CountryCode } from 'libphonenumber-js';
 import { absorbTimelineEntry, CallState, FINAL_STATUSES, JournalBatch, LegState, RecordingInfo, TimelineEntry } from '../calls/types';
+import { DEFAULT_PHONE_REGION, phoneForms, phoneFormsVersion, withoutContained } from '../directory/phone';
 
 interface Pending {
   calls: Map<string, CallState>;
@@ -22,6 +24,8 @@ export interface JournalWriterOptions {
   maxDelayMs?: number;
   /** Commit at once when this many tracker batches are waiting. */
   maxBatches?: number;
+  /** TELEFONIST_PHONE_REGION: the country of numbers written without one (the stored E.164 forms). */
+  region?: CountryCode;
 }
 
 /**
@@ -35,6 +39,7 @@ export class JournalWriter extends EventEmitter {
   private flushing: Promise<void> | null = null;
   private readonly maxDelayMs: number;
   private readonly maxBatches: number;
+  private readonly region: CountryCode;
   private closed = false;
   lastError: Error | null = null;
   readonly stats = { flushes: 0, commitMs: 0, batches: 0, failures: 0 };
@@ -46,6 +51,7 @@ export class JournalWriter extends EventEmitter {
     super();
     this.maxDelayMs = opts.maxDelayMs ?? 20;
     this.maxBatches = opts.maxBatches ?? 2000;
+    this.region = opts.region ?? DEFAULT_PHONE_REGION;
   }
 
   /** Queues a batch; the promise resolves once it is committed. */
@@ -174,9 +180,11 @@ export class JournalWriter extends EventEmitter {
     const rows: SqlValue[][] = [];
     const empRows: SqlValue[][] = [];
     for (const c of calls) {
-      const final = FINAL_STATUSES.includes(c.status) && c.endedAt !== undefined;
+      // Final in the journal = closed by the tracker: no late event (RECORD_STOP, HANGUP_COMPLETE) can come.
+      const final = c.closed === true && FINAL_STATUSES.includes(c.status) && c.endedAt !== undefined;
       const ringEnd = c.answeredAt ?? c.endedAt;
       const employees = Object.keys(c.employees).sort();
+      const n = callNumbers(c, this.region);
       rows.push([
         c.id,
         c.direction,
@@ -197,13 +205,16 @@ export class JournalWriter extends EventEmitter {
         c.originJob ?? null,
         final,
         final ? null : JSON.stringify(c),
-        numbersText(c),
-        searchText(c, employees),
+        n.numbers,
+        searchText(c, employees, n),
         BigInt(now),
         c.identity?.customerId ?? null,
         c.identity?.contactId ?? null,
         c.identity?.kind ?? null,
-        c.externalE164 ?? null,
+        n.externalE164 ?? c.externalE164 ?? null,
+        n.callerE164 ?? null,
+        n.destinationE164 ?? null,
+        n.norm,
       ]);
       for (const e of employees) {
         const info = c.employees[e];
@@ -213,8 +224,9 @@ export class JournalWriter extends EventEmitter {
     await this.db.execMany(
             `INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
         external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording,
-        origin_job, final, live_state, numbers, search, updated_at, customer_id, contact_id, identification, external_e164)`,
-      26,
+        origin_job, final, live_state, numbers, search, updated_at, customer_id, contact_id, identification, external_e164,
+        caller_e164, destination_e164, numbers_norm)`,
+      29,
       rows,
       `ON CONFLICT (id) DO UPDATE SET direction = excluded.direction, status = excluded.status,
         started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
@@ -224,7 +236,8 @@ export class JournalWriter extends EventEmitter {
         hangup_cause = excluded.hangup_cause, employee_list = excluded.employee_list,
         has_recording = excluded.has_recording, origin_job = COALESCE(excluded.origin_job, calls.origin_job),
         final = excluded.final, live_state = excluded.live_state, numbers = excluded.numbers, search = excluded.search, updated_at = excluded.updated_at,
-        external_e164 = excluded.external_e164,
+        external_e164 = excluded.external_e164, caller_e164 = excluded.caller_e164,
+        destination_e164 = excluded.destination_e164, numbers_norm = excluded.numbers_norm,
         customer_id = CASE WHEN excluded.identification IS NULL THEN calls.customer_id ELSE excluded.customer_id END,
         contact_id = CASE WHEN excluded.identification IS NULL THEN calls.contact_id ELSE excluded.contact_id END,
         identification = COALESCE(excluded.identification, calls.identification)
@@ -275,6 +288,9 @@ export class JournalWriter extends EventEmitter {
   }
 
   private async upsertRecordings(tx: Parameters<Db['exec']>[2], recs: RecordingInfo[]): Promise<void> {
+    // A recording FreeSWITCH discarded (empty-file on an unanswered call) is not a recording.
+    for (const r of recs.filter((x) => x.discarded)) await this.db.exec('DELETE FROM recordings WHERE key = ?', [r.key], tx);
+    recs = recs.filter((x) => !x.discarded);
     if (recs.length === 0) return;
     const rows: SqlValue[][] = recs.map((r) => [r.key, r.callId, r.leg, r.path, BigInt(r.startedAt), big(r.stoppedAt), r.seconds ?? null, r.stereo]);
     await this.db.execMany(
@@ -294,14 +310,50 @@ function isEmpty(b: JournalBatch): boolean {
   return !b.calls.length && !b.legs.length && !b.timeline.length && !b.recordings.length && !b.merges.length;
 }
 
-/** The numbers the digits filter searches (external, caller, destination). */
-export function numbersText(c: CallState): string {
-  return [c.externalNumber, c.callerNumber, c.destinationNumber].filter((x): x is string => !!x).join(' ');
+/** The numbers a call is stored and found by, under one set of phone rules (src/directory/phone.ts). */
+export interface CallNumbers {
+  /** The external party in E.164 (not for internal calls): what calls are linked to customers by. */
+  externalE164?: string;
+  callerE164?: string;
+  destinationE164?: string;
+  /** What the number filter searches: each number as reported, with its E.164 and national digits. */
+  numbers: string;
+  /** The same forms, for the free-text search. */
+  forms: string[];
+  /** phoneFormsVersion: the rules these were computed under. */
+  norm: string;
+}
+
+/** A call's raw numbers as the journal keeps them (a CallState, or a stored row for the backfill). */
+export interface RawCallNumbers {
+  direction: string;
+  externalNumber?: string | null;
+  callerNumber?: string | null;
+  destinationNumber?: string | null;
+}
+
+export function callNumbers(c: RawCallNumbers, region: CountryCode): CallNumbers {
+  const ext = phoneForms(c.externalNumber ?? undefined, region);
+  const caller = phoneForms(c.callerNumber ?? undefined, region);
+  const dest = phoneForms(c.destinationNumber ?? undefined, region);
+  const forms = withoutContained([...ext.forms, ...caller.forms, ...dest.forms]);
+  return {
+    externalE164: c.direction === 'internal' ? undefined : ext.e164,
+    callerE164: caller.e164,
+    destinationE164: dest.e164,
+    numbers: forms.join(' '),
+    forms,
+    norm: phoneFormsVersion(region),
+  };
 }
 
 /** Lower-case text the free-text filter `q` searches. */
-export function searchText(c: CallState, employees: string[]): string {
-  return [c.id, c.externalNumber, c.callerNumber, c.callerName, c.destinationNumber, c.hangupCause, c.status, c.direction,
+export function searchText(
+  c: Pick<CallState, 'id' | 'callerName' | 'hangupCause' | 'identity'> & { status: string; direction: string },
+  employees: string[],
+  n: Pick<CallNumbers, 'forms'>,
+): string {
+  return [c.id, ...n.forms, c.callerName, c.hangupCause, c.status, c.direction,
     c.identity?.customerName, c.identity?.contactName, ...employees]
     .filter((x): x is string => !!x)
     .join(' ')
