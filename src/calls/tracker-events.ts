@@ -4,10 +4,13 @@ import { eventTimestamp, microsToMs } from './fs-clock';
 import { TrackerCore } from './tracker-core';
 import { EavesdropMode, JournalBatch, LegState } from './types';
 
-/** Channel events that may introduce a leg we have not seen yet. */
+/**
+ * Channel events that may introduce a leg we have not seen yet. Not CHANNEL_OUTGOING: FreeSWITCH fires it
+ * before CHANNEL_CREATE without any channel variable (capture 13), and the variables decide what the call is
+ * (originating_leg_uuid, telefonist_click_to_call); CHANNEL_CREATE follows in the same millisecond.
+ */
 const LEG_OPENING_EVENTS = new Set([
   'CHANNEL_CREATE',
-  'CHANNEL_OUTGOING',
   'CHANNEL_ORIGINATE',
   'CHANNEL_PROGRESS',
   'CHANNEL_PROGRESS_MEDIA',
@@ -503,7 +506,11 @@ export class EventTracker extends TrackerCore {
       return;
     }
     this.markCall(call);
-    if (!call.closed && call.legs.every((u) => this.closingLegs.get(u)?.destroyed ?? true)) this.closeCall(call);
+    const allDestroyed = call.legs.every((u) => {
+      const l = this.closingLegs.get(u);
+      return !l || l.destroyed === true;
+    });
+    if (!call.closed && allDestroyed) this.closeCall(call);
   }
 
   // Overridden by the full tracker (originate results).
