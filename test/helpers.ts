@@ -49,7 +49,7 @@ export interface Stack {
 
 export async function startStack(
   kind: DbKind,
-  opts: { dbUrl?: string; sim?: FreeSwitchSimulator; password?: string; env?: Record<string, string>; start?: StartOptions } = {},
+  opts: { dbUrl?: string; sim?: FreeSwitchSimulator; password?: string; env?: Record<string, string>; start?: StartOptions; log?: Logger } = {},
 ): Promise<Stack> {
   const sim = opts.sim ?? new FreeSwitchSimulator('ClueCon');
   if (!sim.port) await sim.listen(0);
@@ -69,7 +69,7 @@ export async function startStack(
     { dotenv: false },
   );
   const boot = async () => {
-    const app = await startTelefonist(config, new Logger('error'), opts.start);
+    const app = await startTelefonist(config, opts.log ?? new Logger('error'), opts.start);
     if (!opts.password || opts.password === 'ClueCon') await waitFor(() => app.calls.stats.resyncs > 0, 'first resync');
     return app;
   };

@@ -181,7 +181,8 @@ export const directoryPaths = {
   },
   '/customers': {
     post: {
-      summary: 'Create a customer from an unknown number (or from a call): every earlier call from the number is linked to it in the same transaction.',
+      summary: 'Create a customer from an unknown number (or from a call): every earlier call from the number is linked to it in the same transaction. '
+        + 'An operator may name only a call they took part in (403 naming `callId` otherwise), and `linkedCalls` counts only their calls.',
       security,
       requestBody: {
         required: true,
@@ -253,7 +254,7 @@ export const directoryPaths = {
   },
   '/customers/{id}/history': {
     get: {
-      summary: 'The customer\'s calls (later: chats), newest first, cursor-paginated.',
+      summary: 'The customer\'s calls (later: chats), newest first, cursor-paginated. An operator sees only the calls they took part in, as in `GET /calls`.',
       security,
       parameters: [
         idParam,

@@ -15,13 +15,21 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Body too large.',
   415: 'Body is not application/json.',
   416: 'The byte range is outside the file (Content-Range: bytes */<size>).',
+  429: 'Too many failed authentications from this client: wait `Retry-After` seconds (tokens this client already used keep working).',
   502: 'FreeSWITCH refused the command.',
   503: 'FreeSWITCH is not connected.',
 };
 
-/** The documented error answers, each an `Error` body. */
+/** The documented error answers, each an `Error` body; every route that may answer 401 may also answer 429. */
 export const errorResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: json(ref('Error')) }]));
+  Object.fromEntries((codes.includes(401) && !codes.includes(429) ? [...codes, 429] : codes).map((c) => [
+    String(c),
+    {
+      description: ERROR_TEXT[c],
+      content: json(ref('Error')),
+      ...(c === 429 ? { headers: { 'Retry-After': { description: 'Seconds until this client may try again.', schema: { type: 'integer' } } } } : {}),
+    },
+  ]));
 
 export const queryParams = (params: QueryParam[]) =>
   params.map((p) => ({ name: p.name, in: 'query', required: false, description: p.description, schema: p.schema }));

@@ -37,7 +37,12 @@ export function openApiDocument(version: string) {
     info: {
       title: 'Telefonist API for 1C:KA',
       version,
-      description: 'Call journal and control plane over FreeSWITCH. Every error is `{"error": {"code", "message", "field"?}}`.',
+      description: 'Call journal and control plane over FreeSWITCH. Every error, from any layer, is `{"error": {"code", "message", "field"?}}`: '
+        + 'besides those listed per operation, 400 for a malformed path or query escape, 405 (with `Allow`) for a method a path does not have, '
+        + '413 for a body over the limit, 415 for a body that is not UTF-8 JSON, 431 for a request line and headers over 16 KB. '
+        + 'Failed authentication is limited per client address: a burst of 20 failures per 10 s, then 429 with `Retry-After`. '
+        + 'Every response carries `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and '
+        + 'a `Content-Security-Policy` of `default-src \'none\'; frame-ancestors \'none\'`.',
     },
     servers: [{ url: '/api/v1' }],
     components: {
