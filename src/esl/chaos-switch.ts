@@ -294,9 +294,21 @@ const FAILED_CAUSES = new Set([
 ]);
 
 /**
+ * When the call was answered by FreeSWITCH's CDR: two parties talked, i.e. the earliest answer of a leg
+ * other than the first (the callee of an inbound or internal call, the customer of a click-to-call, the
+ * carrier leg of an outbound call); a call of one leg is answered when that leg is. Capture time, µs; 0: never.
+ */
+export function answeredUs(t: CallTemplate): number {
+  const others = t.cdr.filter((c) => c.leg !== t.idIndex && c.answerUs > 0).map((c) => c.answerUs);
+  if (others.length) return Math.min(...others);
+  const first = t.cdr.find((c) => c.leg === t.idIndex);
+  return first && t.legs.length === 1 && first.answerUs > 0 ? first.answerUs : 0;
+}
+
+/**
  * The final status from FreeSWITCH's CDR alone (the call's first leg and the legs created for it), written
- * independently of src/calls/status.ts so that the bench cross-checks it: answered when the first leg was
- * answered; otherwise busy / failed by any leg's cause (or the originate job's -ERR when no channel came
+ * independently of src/calls/status.ts so that the bench cross-checks it: answered when two parties talked
+ * (answeredUs); otherwise busy / failed by any leg's cause (or the originate job's -ERR when no channel came
  * up); no_answer when FreeSWITCH originated the first leg (click-to-call) or it was an outbound call;
  * missed when the callee leg timed out; abandoned when the caller hung up (recv_cancel/recv_bye) first.
  */
@@ -306,7 +318,7 @@ export function expectedStatus(t: CallTemplate): ExpectedStatus {
     if (t.jobError === 'USER_BUSY') return 'busy';
     return 'failed';
   }
-  if (first.answerUs > 0) return 'answered';
+  if (answeredUs(t) > 0) return 'answered';
   const causes = t.cdr.map((c) => c.cause);
   if (causes.includes('USER_BUSY') || t.jobError === 'USER_BUSY') return 'busy';
   if (causes.some((c) => FAILED_CAUSES.has(c))) return 'failed';
@@ -334,12 +346,16 @@ export interface CallTruth {
   startedAt: number;
   answeredAt?: number;
   endedAt: number;
-  /** The first leg's billsec, as ms (compressed like every time). */
+  /** From the answer (answeredAt) to the end of the call, ms (compressed like every time). */
   talkMs: number;
   /** Events the client's subscription wanted, and how many were handed to a connected subscribed client. */
   wanted: number;
   delivered: number;
   allDelivered: boolean;
+  /** How many `show channels` replies listing one of its channels reached the client in full. */
+  snapshots: number;
+  /** Nothing of it reached the client: no event, and no snapshot listing it (unknowable over ESL). */
+  invisible: boolean;
   /** Cuts and glitches that happened while the call was running. */
   cuts: CutKind[];
   glitches: GlitchKind[];
@@ -356,6 +372,7 @@ export class CallInstance {
   wanted = 0;
   delivered = 0;
   pending = 0;
+  snapshots = 0;
   readonly cuts = new Set<CutKind>();
   readonly glitches = new Set<GlitchKind>();
   readonly missReasons: Record<string, number> = {};
@@ -454,9 +471,10 @@ export class CallInstance {
     if (first) {
       startedAt = ms(first.startUs);
       endedAt = Math.max(...t.cdr.map((c) => ms(c.endUs)));
-      if (first.answerUs > 0) {
-        answeredAt = ms(first.answerUs);
-        talkMs = ms(first.endUs) - answeredAt;
+      const answered = answeredUs(t);
+      if (answered > 0) {
+        answeredAt = ms(answered);
+        talkMs = endedAt - answeredAt;
       }
     } else {
       // An originate that created no channel: the job result is the whole call.
@@ -468,13 +486,15 @@ export class CallInstance {
       template: t.name,
       uuids: [...new Set([...t.legs, ...t.jobs].map((i) => this.uuids[i]))],
       status: t.expected,
-      startedAt,
-      answeredAt,
-      endedAt,
-      talkMs,
+      startedAt: Math.round(startedAt),
+      answeredAt: answeredAt === undefined ? undefined : Math.round(answeredAt),
+      endedAt: Math.round(endedAt),
+      talkMs: Math.round(talkMs),
       wanted: this.wanted,
       delivered: this.delivered,
       allDelivered: this.pending === 0 && this.delivered >= this.wanted,
+      snapshots: this.snapshots,
+      invisible: this.delivered === 0 && this.snapshots === 0,
       cuts: [...this.cuts],
       glitches: [...this.glitches],
       missed: { ...this.missReasons },
@@ -927,6 +947,11 @@ export class ChaosSwitch {
     };
   }
 
+  /** The calls that have a channel in the table now. */
+  private listedCalls(): Set<CallInstance> {
+    return new Set([...this.channels.values()].map((ch) => ch.inst));
+  }
+
   /** `api show channels as json`, exactly as 1.10.12 shapes it (02_show_channels_midcall.json). */
   showChannels(): string {
     if (this.channels.size === 0) return '{"row_count": 0}\n';
@@ -1215,12 +1240,16 @@ export class ChaosSwitch {
       }
       // The snapshot is taken now; with chaos the reply may go out later, after more events.
       const body = channels ? this.showChannels() : this.showCalls();
+      const listed = channels ? this.listedCalls() : new Set<CallInstance>();
       if (channels && ch && this.rand() < (ch.showDelayRate ?? 0.2)) {
         const [lo, hi] = ch.showDelayMs ?? [50, 1500];
         this.glitch('show-delayed');
         await new Promise((r) => setTimeout(r, lo + this.rand() * (hi - lo)));
       }
-      respond(body);
+      if (!c.alive) return;
+      c.socket.write(apiFrame(body), (err) => {
+        if (!err) for (const inst of listed) inst.snapshots++;
+      });
       if (channels && c.plan === 'resync-between' && this.mayCut()) this.cut(c, 'resync-between');
       return;
     }
