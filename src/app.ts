@@ -174,8 +174,10 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   app.use(notFound);
   app.use(errorHandler((m, e) => log.error(m, e)));
 
-  await calls.start();
+  // Before the call service writes anything under the current phone rules; the rest runs in the background.
   const numberBackfill = new NumberBackfill(db, region);
+  await numberBackfill.prepare();
+  await calls.start();
   numberBackfill.on('done', (n: number) => n && log.info('journal numbers rewritten under the current phone rules', { calls: n }));
   numberBackfill.run().catch((e) => log.error('journal number backfill failed (restart to resume)', e));
   await webhooks.start();

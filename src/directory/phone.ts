@@ -102,23 +102,33 @@ export function withoutContained(texts: Array<string | undefined>): string[] {
 export const PHONE_QUERY_RE = /^[\d\s()+\-.]+$/;
 
 /**
- * The digits to look for inside stored number forms (phoneForms) for what a person typed: a whole
- * number in any notation (+7 916 123-45-67, 79161234567, 8 (916) 123-45-67, 916 123 45 67) becomes its
- * E.164 digits, which every stored form of that number contains; anything else (1234567, 4567) is
- * searched as the digits typed. Undefined when the text holds no digits or is not number-like.
+ * The digits to look for inside stored number forms (phoneForms) when a person typed a whole number in
+ * any notation (+7 916 123-45-67, 79161234567, 8 (916) 123-45-67, 916 123 45 67): its E.164 digits, which
+ * every stored form of that number contains, or the typed digits when they already lie inside those
+ * (9161234567 matches every form, and more, as typed). Undefined when the text is not a whole number.
  */
-export function phoneQueryDigits(typed: string, region: CountryCode): string | undefined {
+export function wholePhoneDigits(typed: string, region: CountryCode): string | undefined {
   if (!PHONE_QUERY_RE.test(typed)) return undefined;
   const digits = typed.replace(/\D/g, '');
-  if (!digits) return undefined;
+  if (digits.length < 5) return undefined;
   const e164 = lookupKey(typed.trim().replace(/[.\s]+/g, ' '), region);
-  if (!e164) return digits;
+  if (!e164) return undefined;
   const e = e164.slice(1);
-  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? '';
   // Only a number the typed digits end with (not one picked out of the middle of a longer string).
-  if (!national || !digits.endsWith(national)) return digits;
-  // Typed digits inside the E.164 digits (9161234567) already match every form of it, and more: as typed.
+  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? '';
+  if (!national || !digits.endsWith(national)) return undefined;
   return e.includes(digits) ? digits : e;
+}
+
+/**
+ * The number filter: a whole number in any notation as wholePhoneDigits reads it; anything else (1234567,
+ * 4567, 123-45) as the digits typed, found anywhere. Undefined when the text holds no digits.
+ */
+export function phoneQueryDigits(typed: string, region: CountryCode): string | undefined {
+  const whole = wholePhoneDigits(typed, region);
+  if (whole) return whole;
+  const digits = typed.replace(/\D/g, '');
+  return digits || undefined;
 }
 
 export type DialFormat = 'e164' | 'national' | 'digits';

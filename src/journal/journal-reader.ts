@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
-import { DEFAULT_PHONE_REGION, phoneQueryDigits } from '../directory/phone';
+import { DEFAULT_PHONE_REGION, phoneQueryDigits, wholePhoneDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
 
 export type CallSort = 'startedAt' | '-startedAt' | 'duration' | '-duration' | 'talk' | '-talk';
@@ -170,7 +170,7 @@ export class JournalReader {
       where.push(`${noIdx}calls.status IN (${filter.status.map(() => '?').join(', ')})`);
       params.push(...filter.status);
     }
-    const digits = filter.number === undefined ? undefined : phoneQueryDigits(filter.number, this.region) ?? filter.number.replace(/\D/g, '');
+    const digits = filter.number === undefined ? undefined : phoneQueryDigits(filter.number, this.region);
     if (digits) {
       // Digits only: no LIKE escaping needed. One pattern, however the number was typed: the stored
       // forms hold every number's E.164 digits. SQLite answers 3+ characters from the trigram FTS
@@ -191,8 +191,9 @@ export class JournalReader {
       params.push(sqlite ? (filter.hasRecording ? 1 : 0) : filter.hasRecording);
     }
     if (filter.q) {
-      // A number typed in any notation is searched the way the number filter searches it.
-      const q = phoneQueryDigits(filter.q, this.region) ?? filter.q.toLowerCase();
+      // A whole number typed in any notation is searched the way the number filter searches it; any
+      // other text (partial digits and call-id fragments included) as typed.
+      const q = wholePhoneDigits(filter.q, this.region) ?? filter.q.toLowerCase();
       if (sqlite && q.length >= 3 && !/[%_\\]/.test(q)) {
         where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.search LIKE ?)');
         params.push(`%${q}%`);

@@ -31,6 +31,7 @@ export interface NumberBackfillOptions {
  */
 export class NumberBackfill extends EventEmitter {
   private stopped = false;
+  private prepared: Promise<void> | null = null;
   private running: Promise<number> | null = null;
   private readonly chunk: number;
   private readonly pauseMs: number;
@@ -47,6 +48,16 @@ export class NumberBackfill extends EventEmitter {
     this.norm = phoneFormsVersion(region);
   }
 
+  /**
+   * Marks the calls written under another TELEFONIST_PHONE_REGION as stale. Call it before the journal
+   * writer writes anything (before the call service starts): afterwards every row is either stale or
+   * written under the current rules, and stays so.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= this.forgetOtherRules();
+    return this.prepared;
+  }
+
   /** Starts (once); resolves with the number of calls rewritten. */
   run(): Promise<number> {
     this.running ??= this.work();
@@ -59,7 +70,7 @@ export class NumberBackfill extends EventEmitter {
   }
 
   private async work(): Promise<number> {
-    await this.forgetOtherRules();
+    await this.prepare();
     let done = 0;
     // Rounds: a call changed under our feet is left stale by its guarded UPDATE and read again next round.
     for (let round = 0; round < 5 && !this.stopped; round++) {
@@ -87,12 +98,13 @@ export class NumberBackfill extends EventEmitter {
   }
 
   /**
-   * Calls written under another region (TELEFONIST_PHONE_REGION changed) are marked stale in one
-   * statement; the newest call tells whether that is needed, so an up-to-date journal costs one row read.
+   * Calls written under other rules (TELEFONIST_PHONE_REGION changed) are marked stale in one statement.
+   * Every call that has rules has the same (this runs before anything is written under new ones), so the
+   * newest such call tells whether that is needed: an up-to-date journal costs one row read.
    */
   private async forgetOtherRules(): Promise<void> {
     const [newest] = await this.db.query<{ numbers_norm: string | null }>(
-      'SELECT numbers_norm FROM calls ORDER BY started_at DESC, id DESC LIMIT 1',
+      'SELECT numbers_norm FROM calls WHERE numbers_norm IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1',
     );
     if (!newest?.numbers_norm || newest.numbers_norm === this.norm) return;
     await this.db.exec('UPDATE calls SET numbers_norm = NULL WHERE numbers_norm IS NOT NULL AND numbers_norm <> ?', [this.norm]);
