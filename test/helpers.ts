@@ -44,6 +44,10 @@ export interface Stack {
   dbUrl: string;
   /** Stops the server (not the simulator or database) and starts a new one on the same database. */
   restart(): Promise<void>;
+  /** Stops the server only (a crash or an upgrade: FreeSWITCH and the database go on). */
+  down(): Promise<void>;
+  /** Starts the server again after `down()`, on the same database; waits for its first resync. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,8 +95,15 @@ export async function startStack(
       stack.app = await boot();
       stack.base = `http://127.0.0.1:${stack.app.port}/api/v1`;
     },
-    async stop() {
+    async down() {
       await stack.app.close();
+    },
+    async up() {
+      stack.app = await boot();
+      stack.base = `http://127.0.0.1:${stack.app.port}/api/v1`;
+    },
+    async stop() {
+      await stack.app.close().catch(() => undefined);
       if (!opts.sim) await sim.close();
       await db.drop();
     },

@@ -2,6 +2,7 @@ import { EslEvent, header } from '../esl/event';
 import { employeeFromEvent } from './party';
 import { eventTimestamp, microsToMs } from './fs-clock';
 import { TrackerCore } from './tracker-core';
+import { finalStatus } from './status';
 import { EavesdropMode, JournalBatch, LegState } from './types';
 
 /**
@@ -169,13 +170,26 @@ export class EventTracker extends TrackerCore {
       originated: fsDirection === 'outbound' && !originator,
       lastSeenAt: this.eventTime(ev),
     };
-    if (!LEG_BIRTH_EVENTS.has(ev.name)) leg.transferBaselineUnknown = true;
+    if (!LEG_BIRTH_EVENTS.has(ev.name)) {
+      // First seen in the middle of its life: what the opening event says (a uuid_dump, a late hangup) is the
+      // leg's state now, so its transfer source is the baseline; without one we cannot tell.
+      const src = header(ev, 'Caller-Transfer-Source');
+      if (src) leg.transferSource = src;
+      else leg.transferBaselineUnknown = true;
+    }
     const c2c = clickToCallOf(ev);
     if (c2c && leg.originated) leg.clickToCall = c2c;
     this.legs.set(uuid, leg);
-    const parentLeg = originator ? this.legs.get(originator) : undefined;
+    const parentLeg = originator ? this.legs.get(originator) ?? this.closingLegs.get(originator) : undefined;
     if (parentLeg) {
-      this.attachLeg(this.callOf(parentLeg), leg);
+      const call = this.callOf(parentLeg);
+      // A leg of a call that already ended here: we saw that call only in part (its start was missed).
+      if (call.endedAt !== undefined) {
+        call.uncertain = true;
+        this.closingLegs.set(uuid, leg);
+        this.legs.delete(uuid);
+      }
+      this.attachLeg(call, leg);
       this.addTimeline(parentLeg.callId, `${key}:leg`, createdAt, 'leg_ringing', leg.uuid, { party: this.party(leg) });
     } else {
       this.newCall(leg, key);
@@ -504,6 +518,15 @@ export class EventTracker extends TrackerCore {
       });
       if (!live) this.endCall(call, leg.endedAt, key);
       return;
+    }
+    if (!call.closed && call.uncertain) {
+      // A call seen only in part: its legs' late facts may still change the outcome.
+      const legs = call.legs.map((u) => this.closingLegs.get(u)).filter((l): l is LegState => !!l);
+      if (call.answeredAt === undefined) {
+        const answered = legs.filter((l) => l.uuid !== call.firstLeg && l.role === 'party' && l.answeredAt).map((l) => l.answeredAt!);
+        if (answered.length) call.answeredAt = Math.max(call.startedAt, Math.min(...answered));
+      }
+      call.status = finalStatus(call, legs);
     }
     this.markCall(call);
     const allDestroyed = call.legs.every((u) => {

@@ -34,6 +34,8 @@ export interface PlayOptions {
   rewrite?: boolean;
   /** Replay at this multiple of real time (1 = as captured); 0 or absent = as fast as possible. */
   speed?: number;
+  /** With `rewrite`: FreeSWITCH's clock runs this many ms ahead of ours (clock-skew tests). */
+  clockOffsetMs?: number;
   /** Stop before this many events (to cut a call in the middle). */
   limit?: number;
   /**
@@ -51,6 +53,8 @@ export class FreeSwitchSimulator {
   private channels = new Map<string, ChannelRow>();
   private bridges = new Map<string, string>();
   private destroyed = new Set<string>();
+  /** Each live channel's latest event headers with its variables: what `uuid_dump <uuid> json` answers. */
+  private dumps = new Map<string, EslHeaders>();
   private seq = 1_000_000;
   readonly coreUuid = randomUUID();
   readonly commands: string[] = [];
@@ -93,6 +97,7 @@ export class FreeSwitchSimulator {
   /** Forgets live channels (FreeSWITCH restarted: everything that was up is gone). */
   resetChannels(): void {
     this.channels.clear();
+    this.dumps.clear();
     this.destroyed.clear();
     this.bridges.clear();
   }
@@ -113,7 +118,9 @@ export class FreeSwitchSimulator {
     let events = typeof source === 'string' ? loadFixtureEvents(source) : source;
     if (opts.limit !== undefined) events = events.slice(0, opts.limit);
     if (opts.outside) events = asOutsideParty(events, opts.outside.extension, opts.outside.number);
-    const rw = opts.rewrite ? captureRewriter(events, { coreUuid: this.coreUuid, nextSeq: () => ++this.seq }) : null;
+    const rw = opts.rewrite
+      ? captureRewriter(events, { coreUuid: this.coreUuid, nextSeq: () => ++this.seq }, Date.now() + (opts.clockOffsetMs ?? 0))
+      : null;
     let prevTs: number | undefined;
     let sent = 0;
     for (const fe of events) {
@@ -277,6 +284,12 @@ export class FreeSwitchSimulator {
         if (a === 'channels as json') return this.showChannels();
         if (a === 'calls as json') return this.showCalls();
         return '-ERR Unsupported by the simulator\n';
+      case 'uuid_dump': {
+        // As FreeSWITCH 1.10.12 answers it (capture 02): the channel as a CHANNEL_DATA event.
+        const d = this.channels.has(rest[0] ?? '') ? this.dumps.get(rest[0] ?? '') : undefined;
+        if (!d) return '-ERR No such channel!\n';
+        return JSON.stringify({ ...d, 'Event-Name': 'CHANNEL_DATA' });
+      }
       case 'uuid_kill':
       case 'uuid_transfer':
       case 'uuid_hold':
@@ -324,6 +337,7 @@ export class FreeSwitchSimulator {
     if (!uuid) return;
     if (ev.name === 'CHANNEL_DESTROY') {
       this.destroyed.add(uuid);
+      this.dumps.delete(uuid);
       this.channels.delete(uuid);
       const b = this.bridges.get(uuid);
       this.bridges.delete(uuid);
@@ -364,6 +378,7 @@ export class FreeSwitchSimulator {
     row.accountcode = header(ev, 'variable_accountcode') ?? row.accountcode;
     row.call_uuid = header(ev, 'Channel-Call-UUID') ?? row.call_uuid;
     this.channels.set(uuid, row);
+    if (header(ev, 'variable_uuid')) this.dumps.set(uuid, ev.headers);
     if (ev.name === 'CHANNEL_BRIDGE') {
       const a = header(ev, 'Bridge-A-Unique-ID');
       const b = header(ev, 'Bridge-B-Unique-ID');

@@ -46,6 +46,8 @@ export interface CallSummary {
   hangupCause: string | null;
   employees: string[];
   hasRecording: boolean;
+  /** Part of the call happened while Telefonist was not listening; its facts come from FreeSWITCH's snapshot. */
+  uncertain: boolean;
   customerId: string | null;
   /** customer, contact, unknown; null for internal calls. */
   identification: string | null;
@@ -71,7 +73,7 @@ const SORTS: Record<CallSort, { expr: string; dir: 'ASC' | 'DESC' }> = {
 export const CALL_SORTS = Object.keys(SORTS) as CallSort[];
 
 const LIST_COLUMNS = ['id', 'direction', 'status', 'started_at', 'answered_at', 'ended_at', 'ring_ms', 'talk_ms', 'duration_ms',
-  'external_number', 'caller_number', 'caller_name', 'destination_number', 'hangup_cause', 'employee_list', 'has_recording', 'customer_id', 'contact_id', 'identification']
+  'external_number', 'caller_number', 'caller_name', 'destination_number', 'hangup_cause', 'employee_list', 'has_recording', 'uncertain', 'customer_id', 'contact_id', 'identification']
   .map((c) => `calls.${c}`)
   .join(', ') + ', cust.name AS customer_name, cont.name AS contact_name';
 const NAME_JOINS = 'LEFT JOIN customers cust ON cust.id = calls.customer_id LEFT JOIN contact_persons cont ON cont.id = calls.contact_id';
@@ -118,6 +120,7 @@ export function summaryFromRow(r: Row): CallSummary {
     hangupCause: str(r.hangup_cause),
     employees: String(r.employee_list ?? '').trim().split(' ').filter(Boolean),
     hasRecording: bool(r.has_recording),
+    uncertain: bool(r.uncertain),
     customerId: str(r.customer_id),
     identification: str(r.identification),
     customer: r.customer_id ? { id: String(r.customer_id), name: str(r.customer_name) } : null,
@@ -257,6 +260,7 @@ export class JournalReader {
       hangup_cause: call.hangupCause,
       employee_list: call.employeeList,
       has_recording: call.hasRecording,
+      uncertain: call.uncertain,
       customer_id: call.customerId,
       contact_id: call.contactId,
       identification: call.identification,

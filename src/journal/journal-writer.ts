@@ -70,7 +70,8 @@ export class JournalWriter extends EventEmitter {
     for (const t of batch.timeline) p.timeline.push(t);
     for (const r of batch.recordings) {
       const prev = p.recordings.get(r.key);
-      p.recordings.set(r.key, prev ? { ...prev, ...r, startedAt: prev.startedAt } : r);
+      // RECORD_STOP's start (stop − record_ms) is when audio began; RECORD_START comes early (while ringing).
+      p.recordings.set(r.key, prev ? { ...prev, ...r, startedAt: r.seconds !== undefined ? r.startedAt : prev.startedAt } : r);
     }
     p.events++;
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
@@ -215,6 +216,7 @@ export class JournalWriter extends EventEmitter {
         n.callerE164 ?? null,
         n.destinationE164 ?? null,
         n.norm,
+        c.uncertain === true,
       ]);
       for (const e of employees) {
         const info = c.employees[e];
@@ -225,8 +227,8 @@ export class JournalWriter extends EventEmitter {
             `INSERT INTO calls (id, direction, status, started_at, answered_at, ended_at, ring_ms, talk_ms, duration_ms,
         external_number, caller_number, caller_name, destination_number, hangup_cause, employee_list, has_recording,
         origin_job, final, live_state, numbers, search, updated_at, customer_id, contact_id, identification, external_e164,
-        caller_e164, destination_e164, numbers_norm)`,
-      29,
+        caller_e164, destination_e164, numbers_norm, uncertain)`,
+      30,
       rows,
       `ON CONFLICT (id) DO UPDATE SET direction = excluded.direction, status = excluded.status,
         started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
@@ -237,7 +239,7 @@ export class JournalWriter extends EventEmitter {
         has_recording = excluded.has_recording, origin_job = COALESCE(excluded.origin_job, calls.origin_job),
         final = excluded.final, live_state = excluded.live_state, numbers = excluded.numbers, search = excluded.search, updated_at = excluded.updated_at,
         external_e164 = excluded.external_e164, caller_e164 = excluded.caller_e164,
-        destination_e164 = excluded.destination_e164, numbers_norm = excluded.numbers_norm,
+        destination_e164 = excluded.destination_e164, numbers_norm = excluded.numbers_norm, uncertain = excluded.uncertain,
         customer_id = CASE WHEN excluded.identification IS NULL THEN calls.customer_id ELSE excluded.customer_id END,
         contact_id = CASE WHEN excluded.identification IS NULL THEN calls.contact_id ELSE excluded.contact_id END,
         identification = COALESCE(excluded.identification, calls.identification)
@@ -297,7 +299,8 @@ export class JournalWriter extends EventEmitter {
             'INSERT INTO recordings (key, call_id, leg, path, started_at, stopped_at, seconds, stereo)',
       8,
       rows,
-      `ON CONFLICT (key) DO UPDATE SET call_id = excluded.call_id, stopped_at = COALESCE(excluded.stopped_at, recordings.stopped_at),
+      `ON CONFLICT (key) DO UPDATE SET call_id = excluded.call_id,
+        started_at = CASE WHEN excluded.seconds IS NOT NULL THEN excluded.started_at ELSE recordings.started_at END, stopped_at = COALESCE(excluded.stopped_at, recordings.stopped_at),
         seconds = COALESCE(excluded.seconds, recordings.seconds), stereo = excluded.stereo`, tx);
   }
 }

@@ -24,6 +24,10 @@ const CallSummary = {
     hangupCause: nullable({ type: 'string', description: 'FreeSWITCH hangup cause, e.g. NORMAL_CLEARING, USER_BUSY.' }),
     employees: { type: 'array', items: { type: 'string' }, description: 'Extensions that took part.' },
     hasRecording: { type: 'boolean' },
+    uncertain: {
+      type: 'boolean',
+      description: 'Part of the call happened while Telefonist was not connected to FreeSWITCH (a reconnect, a restart): its times and status come from FreeSWITCH\'s snapshot; a call that ended meanwhile ends at the last moment it was known alive.',
+    },
     customerId: nullable({ type: 'string' }),
     identification: nullable({ type: 'string', enum: ['customer', 'contact', 'unknown'], description: 'Who the external number belongs to; null for internal calls.' }),
     customer: nullable({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } }),

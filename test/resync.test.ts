@@ -1,0 +1,172 @@
+/**
+ * Restarts, reconnects and resyncs on the real capture bytes (issue 9, items 5–8): the snapshot is older
+ * than the events that race it; a crash leaves calls that changed while the server was down; FreeSWITCH's
+ * clock is not ours. Every value is checked against what FreeSWITCH's CDR says.
+ */
+import { header } from '../src/esl/event';
+import { FixtureEvent, loadFixtureEvents } from '../src/esl/fixtures';
+import { ADMIN_TOKEN, api, DB_KINDS, settle, SseClient, Stack, startStack, waitFor } from './helpers';
+
+const C09 = { a: '0d9a032a-f54b-494d-870b-f513566b0ed8', b: '8008fec4-35f7-4fa8-b987-12cb9c1a729c' };
+const C12 = { a: '990229cc-ae55-43ca-b7de-2ca610cb45bb', e1001: 'a37c4993-11ce-4956-b491-a31deef4122e' };
+
+const t = (iso: string | null) => (iso ? Date.parse(iso) : undefined);
+
+function upTo(events: FixtureEvent[], name: string, uuid?: string, nth = 1): number {
+  let seen = 0;
+  const i = events.findIndex((e) => e.event.name === name && (!uuid || header(e.event, 'Unique-ID') === uuid) && ++seen === nth);
+  if (i < 0) throw new Error(`no ${name}`);
+  return i + 1;
+}
+
+function cdrOf(events: FixtureEvent[], uuid: string): Record<string, number> {
+  const ev = events.find((e) => e.event.name === 'CHANNEL_HANGUP_COMPLETE' && header(e.event, 'Unique-ID') === uuid)!.event;
+  const ms = (k: string) => Math.floor(Number(header(ev, k)) / 1000);
+  return { start: ms('variable_start_uepoch'), answer: ms('variable_answer_uepoch'), end: ms('variable_end_uepoch') };
+}
+
+async function reconnect(stack: Stack, before = stack.app.calls.stats.resyncs): Promise<void> {
+  stack.sim.dropClients();
+  await waitFor(() => stack.app.calls.stats.resyncs > before, 'resync after reconnect', 15_000);
+  await settle(stack);
+}
+
+describe.each(DB_KINDS)('resync and restarts (%s)', (kind) => {
+  let stack: Stack;
+  beforeEach(async () => {
+    stack = await startStack(kind);
+  });
+  afterEach(async () => {
+    await stack?.stop();
+  });
+
+  test('item 6: after a crash, the call that ended while down ends at the last moment known alive; the new one keeps its DID, times, answer and recording; no phantom transfer', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const e12 = loadFixtureEvents('12_did_blind_transfer');
+    const bridged09 = upTo(e09, 'CHANNEL_BRIDGE');
+    await stack.sim.play(e09.slice(0, bridged09));
+    await settle(stack);
+    await stack.down(); // the server is gone; FreeSWITCH goes on
+    await stack.sim.play(e09.slice(bridged09)); // call 09 ends while nobody listens
+    const bridged12 = upTo(e12, 'CHANNEL_BRIDGE');
+    await stack.sim.play(e12.slice(0, bridged12)); // call 12 starts, is routed by its DID, is answered
+    await stack.up();
+    const sse = await SseClient.open(`${stack.base}/events/stream?after=0`, { Authorization: `Bearer ${ADMIN_TOKEN}` });
+
+    const ended = (await api(stack, `/calls/${C09.a}`)).body;
+    const bridgeAt = Math.floor(Number(header(e09[bridged09 - 1].event, 'Event-Date-Timestamp')) / 1000);
+    expect(ended).toMatchObject({ status: 'answered', uncertain: true });
+    // Not the restart time: the last moment the journal knew the call alive (its bridge), never after the true end.
+    expect(t(ended.endedAt)).toBeGreaterThanOrEqual(bridgeAt);
+    expect(t(ended.endedAt)).toBeLessThanOrEqual(cdrOf(e09, C09.a).end);
+
+    const live = (await api(stack, `/calls/${C12.a}`)).body;
+    const cdr12 = cdrOf(e12, C12.a);
+    expect(live).toMatchObject({ status: 'active', direction: 'inbound', destinationNumber: '74950000000', uncertain: true });
+    expect(t(live.startedAt)).toBe(cdr12.start); // µs from uuid_dump, not the second of created_epoch
+    expect(Math.abs(t(live.answeredAt)! - cdrOf(e12, C12.e1001).answer)).toBeLessThan(50);
+    expect(live.employeeDetails).toEqual([{ extension: '1001', role: 'callee', answered: true }]);
+    await waitFor(() => sse.events.some((e) => e.event === 'call.answered' && e.data.callId === C12.a), 'call.answered of the call found by the resync');
+
+    await stack.sim.play(e12.slice(bridged12)); // the rest arrives live: a real transfer to 1002, then hangup
+    await settle(stack);
+    const done = (await api(stack, `/calls/${C12.a}`)).body;
+    expect(done.status).toBe('answered');
+    expect(done.transferRoute).toEqual([expect.objectContaining({ type: 'blind', from: expect.objectContaining({ employee: '1001' }), to: { number: '1002' } })]);
+    expect(done.hasRecording).toBe(true); // RECORD_START was missed; the late RECORD_STOP brings it
+    expect(done.recordings[0].stoppedAt).not.toBeNull();
+    expect((await api(stack, '/calls')).body.items).toHaveLength(2);
+    sse.close();
+  });
+});
+
+describe('snapshot races and clocks (sqlite)', () => {
+  let stack: Stack;
+  beforeEach(async () => {
+    stack = await startStack('sqlite');
+  });
+  afterEach(async () => {
+    await stack?.stop();
+  });
+
+  test('item 5: a call that starts while the snapshot is in flight is one answered call, not two lost ones', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const created = upTo(e09, 'CHANNEL_CREATE');
+    stack.sim.apiHandlers.set('show', (a) => {
+      if (a === 'channels as json') return '{"row_count": 0}\n';
+      // Between the two replies FreeSWITCH sends the new call's CHANNEL_CREATE.
+      for (const fe of e09.slice(0, created)) stack.sim.emitEvent(fe.event);
+      return '{"row_count": 0}\n';
+    });
+    await reconnect(stack);
+    stack.sim.apiHandlers.delete('show');
+    await stack.sim.play(e09.slice(created));
+    await settle(stack);
+    const all = (await api(stack, '/calls')).body.items;
+    expect(all).toHaveLength(1);
+    const c = (await api(stack, `/calls/${C09.a}`)).body;
+    expect(c).toMatchObject({ status: 'answered', hangupCause: 'NORMAL_CLEARING', uncertain: false });
+    expect(c.legs.map((l: any) => l.hangupCause)).toEqual(['NORMAL_CLEARING', 'NORMAL_CLEARING']);
+    expect(c.durationSeconds).toBeLessThan(10);
+  });
+
+  test('item 8: a leg the snapshot lists but that is destroyed before `show calls` answers is not added back', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const bridged = upTo(e09, 'CHANNEL_BRIDGE');
+    stack.sim.dropClients();
+    await waitFor(() => stack.app.calls.esl.state !== 'ready', 'disconnect');
+    await stack.sim.play(e09.slice(0, bridged)); // the call starts while we are away
+    const before = stack.app.calls.stats.resyncs;
+    stack.sim.apiHandlers.set('show', (a) => {
+      if (a === 'channels as json') return JSON.stringify({ row_count: 2, rows: [row(C09.a, 'inbound'), row(C09.b, 'outbound', C09.a)] });
+      for (const fe of e09.slice(bridged)) stack.sim.emitEvent(fe.event); // ...and ends before the second reply
+      return '{"row_count": 0}\n';
+    });
+    await waitFor(() => stack.app.calls.stats.resyncs > before, 'resync', 15_000);
+    stack.sim.apiHandlers.delete('show');
+    await settle(stack);
+    const live = await api(stack, '/calls?status=ringing,active');
+    expect(live.body.items).toEqual([]);
+    const c = (await api(stack, `/calls/${C09.a}`)).body;
+    expect(c).toMatchObject({ status: 'answered', hangupCause: 'NORMAL_CLEARING', uncertain: true }); // seen only from its hangups
+    expect((await api(stack, '/calls')).body.items).toHaveLength(1); // its B-leg joined it: not split in two
+  });
+
+  test('item 8: a resync FreeSWITCH answers with -ERR is tried again', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const bridged = upTo(e09, 'CHANNEL_BRIDGE');
+    await stack.sim.play(e09.slice(0, bridged));
+    await settle(stack);
+    let refusals = 1;
+    stack.sim.apiHandlers.set('show', (a) => (refusals-- > 0 ? '-ERR not now\n' : a === 'channels as json' ? '{"row_count": 0}\n' : '{"row_count": 0}\n'));
+    stack.sim.dropClients();
+    await waitFor(() => stack.app.calls.stats.resyncFailures > 0, 'failed resync');
+    const before = stack.app.calls.stats.resyncs;
+    await waitFor(() => stack.app.calls.stats.resyncs > before, 'retried resync', 10_000);
+    await settle(stack);
+    const c = (await api(stack, `/calls/${C09.a}`)).body;
+    expect(c).toMatchObject({ status: 'answered', uncertain: true });
+    expect(c.endedAt).not.toBeNull();
+  });
+
+  test('item 7: FreeSWITCH\'s clock 90 s ahead: a call ended by a resync never ends before it starts', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const bridged = upTo(e09, 'CHANNEL_BRIDGE');
+    await stack.sim.play(e09.slice(0, bridged), { rewrite: true, clockOffsetMs: 90_000 });
+    await settle(stack);
+    stack.sim.resetChannels(); // FreeSWITCH restarted: the call is gone without a hangup
+    await reconnect(stack);
+    const all = (await api(stack, '/calls')).body.items;
+    expect(all).toHaveLength(1);
+    const c = (await api(stack, `/calls/${all[0].id}`)).body;
+    expect(c.status).toBe('answered');
+    expect(t(c.answeredAt)!).toBeGreaterThanOrEqual(t(c.startedAt)!);
+    expect(t(c.endedAt)!).toBeGreaterThanOrEqual(t(c.answeredAt)!);
+    // Ended on FreeSWITCH's clock (≈ 90 s ahead of ours), at the last moment it was known alive.
+    expect(t(c.endedAt)! - Date.now()).toBeGreaterThan(60_000);
+  });
+});
+
+function row(uuid: string, direction: string, callUuid = uuid): Record<string, string> {
+  return { uuid, direction, created_epoch: '1796046852', name: direction === 'inbound' ? 'sofia/external/+79161234567@127.0.0.1' : 'sofia/internal/1001@127.0.0.1:5090', cid_num: '+79161234567', dest: direction === 'inbound' ? '74950000000' : '1001', callstate: 'ACTIVE', call_uuid: callUuid, presence_id: direction === 'inbound' ? '' : '1001@127.0.0.1' };
+}
