@@ -85,12 +85,26 @@ export function phoneFormsVersion(region: CountryCode): string {
  * phone number, its E.164 digits (79161234567) and national digits (89161234567); a form that is
  * already inside another is left out. `e164` is the lookup key (lookupKey).
  */
-export function phoneForms(raw: string | undefined, region: CountryCode): { e164?: string; forms: string[] } {
-  if (!raw) return { forms: [] };
+export function phoneForms(raw: string | undefined, region: CountryCode): PhoneForms {
+  if (!raw) return NO_FORMS;
+  const key = `${region}|${raw}`;
+  const hit = formsCache.get(key);
+  if (hit) return hit;
   const e164 = lookupKey(raw, region);
-  if (!e164) return { forms: [raw] };
-  return { e164, forms: withoutContained([raw, e164.slice(1), nationalDigits(e164)]) };
+  const out: PhoneForms = e164 ? { e164, forms: withoutContained([raw, e164.slice(1), nationalDigits(e164)]) } : { forms: [raw] };
+  // The journal writes a live call's numbers on every change: parse each number once, not every time.
+  if (formsCache.size >= FORMS_CACHE_SIZE) formsCache.delete(formsCache.keys().next().value as string);
+  formsCache.set(key, out);
+  return out;
 }
+
+export interface PhoneForms {
+  readonly e164?: string;
+  readonly forms: readonly string[];
+}
+const NO_FORMS: PhoneForms = { forms: [] };
+const FORMS_CACHE_SIZE = 10_000;
+const formsCache = new Map<string, PhoneForms>();
 
 /** Distinct, non-empty texts, each not a substring of another (the first of equal texts stays). */
 export function withoutContained(texts: Array<string | undefined>): string[] {
