@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Config } from './config';
 import { Db } from './db/database';
-import { EslConnection } from './esl/connection';
+import { EslConnection, EslConnectionOptions } from './esl/connection';
 import { CallTracker } from './calls/tracker';
 import { CallService, skipUninterestingEvent, SUBSCRIBED_EVENTS } from './calls/call-service';
 import { JournalWriter } from './journal/journal-writer';
@@ -65,6 +65,8 @@ export interface StartOptions {
   transcription?: { baseDelayMs?: number; scanEveryMs?: number; maxAttempts?: number };
   /** Failed-authentication throttle per client (defaults: a burst of 20 per 10 s window). */
   authThrottle?: AuthThrottleOptions;
+  /** ESL reconnect and link-watch timing (tests shorten it; defaults in EslConnection). */
+  esl?: Pick<EslConnectionOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'commandTimeoutMs' | 'handshakeTimeoutMs' | 'idleProbeMs' | 'probeTimeoutMs'>;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -80,6 +82,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     password: config.FREESWITCH_ESL_PASSWORD,
     events: SUBSCRIBED_EVENTS,
     skipEvent: skipUninterestingEvent,
+    ...opts.esl,
   });
   const tracker = new CallTracker({
     employeeProfiles: new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean)),
@@ -108,6 +111,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   esl.on('disconnected', (reason) => log.warn('FreeSWITCH connection lost, reconnecting', { reason }));
   esl.on('authFailed', (reply) => log.error('FreeSWITCH rejected the ESL password (FREESWITCH_ESL_PASSWORD)', { reply }));
   esl.on('malformed', (e) => log.warn('malformed ESL data', e));
+  esl.on('link', (link) => link === 'stale' && log.warn('FreeSWITCH link quiet, probing with api status', { lastByteAt: esl.stats.lastByteAt }));
   calls.on('resyncFailed', (e) => log.warn('resync with FreeSWITCH failed', e));
 
   const app = express();

@@ -18,9 +18,32 @@ export interface EslConnectionOptions {
   jobTimeoutMs?: number;
   /** Called with each JSON event body before it is decoded; true skips the event (cheap pre-filter). */
   skipEvent?: (body: string) => boolean;
+  /**
+   * TCP connect + `auth/request` greeting + auth reply + subscription reply must all happen within this
+   * long, ms (default 10 s; covers a SYN that never completes and a server that accepts and never greets).
+   */
+  handshakeTimeoutMs?: number;
+  /** While ready, send `api status` once nothing (no complete frame) has arrived for this long, ms (default 30 s; 0 = never). */
+  idleProbeMs?: number;
+  /** The probe's reply must come within this long, or the link is dropped as dead, ms (default 10 s). */
+  probeTimeoutMs?: number;
+  /**
+   * Also subscribe HEARTBEAT (default true), so a healthy idle FreeSWITCH keeps the link busy and is not
+   * probed. Heartbeats we added ourselves are counted, not emitted as events.
+   */
+  heartbeat?: boolean;
 }
 
 export type EslState = 'disconnected' | 'connecting' | 'authenticating' | 'ready' | 'closed';
+
+/**
+ * How the link looks from here: `live` (ready, and either traffic within the idle window or the last probe
+ * answered), `stale` (ready, but quiet: a probe is out and nothing has arrived since), `down` (not ready).
+ */
+export type EslLink = 'live' | 'stale' | 'down';
+
+/** Production defaults of the link watch (see EslConnection). */
+export const ESL_LINK_DEFAULTS = { handshakeTimeoutMs: 10_000, idleProbeMs: 30_000, probeTimeoutMs: 10_000 } as const;
 
 export class EslCommandError extends Error {
   constructor(
@@ -45,6 +68,20 @@ interface PendingJob {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Runs fn after the I/O that is already waiting has been read. Timers run before the poll phase, so after a
+ * busy stretch of the event loop a timeout would otherwise fire while the bytes that answer it sit unread.
+ */
+function afterIo(fn: () => void): void {
+  setImmediate(fn);
+}
+
+/** `api status`, `bgapi originate`, `auth` (never its password), `event`: for error messages. */
+function commandName(text: string): string {
+  const [verb, arg] = text.split(/[ \n]/, 2);
+  return (verb === 'api' || verb === 'bgapi') && arg ? `${verb} ${arg}` : verb;
+}
+
 /** FreeSWITCH reads a command up to the blank line: a newline inside an argument would start a new command. */
 export function assertSafeCommand(cmd: string): void {
   if (/[\r\n\0]/.test(cmd)) throw new EslCommandError('command contains a line break or NUL');
@@ -56,7 +93,25 @@ export function assertSafeCommand(cmd: string): void {
  * correlated), reconnect with exponential backoff forever. Emits:
  *  - 'ready' after every (re)connect and subscription (the owner resyncs live state then);
  *  - 'event' (EslEvent) for each event; 'malformed' (Error) for an event it could not decode;
- *  - 'state' (EslState); 'disconnected' (reason); 'authFailed'.
+ *  - 'state' (EslState); 'disconnected' (reason); 'authFailed'; 'link' (EslLink) when live/stale/down changes.
+ *
+ * The link is watched, because TCP alone says nothing about a peer that went away without a FIN/RST (a
+ * half-open connection can look established for hours; keepalive probes take minutes):
+ *  - Handshake timeout (default 10 s, `handshakeTimeoutMs`): from the connect attempt to the subscription
+ *    reply. FreeSWITCH greets with `Content-Type: auth/request` as soon as it accepts and answers `auth` and
+ *    `event json …` at once (captures 01/08b: all within a few ms on loopback), so 10 s is only ever hit by
+ *    a dead or wrong peer: a SYN that never completes, a port that accepts and never greets, a reply lost.
+ *  - Idle probe (default after 30 s of silence, `idleProbeMs`): `api status`, whose reply (api/response,
+ *    capture 01_auth_api_bgapi) shares the reply FIFO with other commands. It must come within 10 s
+ *    (`probeTimeoutMs`, the same budget as any command reply), else the connection is dropped and reconnected
+ *    with the usual backoff. Any complete frame counts as traffic, so a busy link is never probed; bytes of an
+ *    unfinished frame do not (a Content-Length that promises more and then silence is exactly the half-open
+ *    case, and the probe's reply can't be read behind it).
+ *  - HEARTBEAT: FreeSWITCH fires it every 20 s by default (the captures show a HEARTBEAT/RE_SCHEDULE pair
+ *    20 s apart), so we subscribe it and a healthy idle FreeSWITCH never needs a probe at 30 s. The interval
+ *    is configurable in FreeSWITCH (`event-heartbeat-interval`) and the 1.10.12 event carries no interval
+ *    header, so heartbeats only count as traffic; the probe is what decides.
+ * All timers are per socket and cleared on close, on every drop and on `close()`.
  */
 export class EslConnection extends EventEmitter {
   private socket: Socket | null = null;
@@ -67,15 +122,55 @@ export class EslConnection extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private _state: EslState = 'disconnected';
   private authResolve: ((ok: boolean) => void) | null = null;
-  readonly stats = { connects: 0, events: 0, skipped: 0, malformed: 0, authFailures: 0, lastError: '' as string, connectedAt: 0 };
+  private greeted = false;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** When the outstanding probe was sent (0: none out). */
+  private probeSentAt = 0;
+  private lastLink: EslLink = 'down';
+  private readonly handshakeTimeoutMs: number;
+  private readonly idleProbeMs: number;
+  private readonly probeTimeoutMs: number;
+  /** HEARTBEAT was added to the subscription by us (not asked for by the owner): count it, don't emit it. */
+  private readonly ownHeartbeat: boolean;
+  readonly stats = {
+    connects: 0,
+    events: 0,
+    skipped: 0,
+    malformed: 0,
+    authFailures: 0,
+    lastError: '' as string,
+    connectedAt: 0,
+    /** Epoch ms: any bytes from FreeSWITCH / the last complete frame / the last event / the last HEARTBEAT. */
+    lastByteAt: 0,
+    lastFrameAt: 0,
+    lastEventAt: 0,
+    lastHeartbeatAt: 0,
+    heartbeats: 0,
+    /** Idle probes sent, and those that got no reply in time (each dropped the connection). */
+    probes: 0,
+    probeFailures: 0,
+    /** Connection attempts that did not reach `ready` within the handshake timeout. */
+    handshakeTimeouts: 0,
+  };
 
   constructor(private readonly opts: EslConnectionOptions) {
     super();
     this.backoff = opts.initialBackoffMs ?? 500;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? ESL_LINK_DEFAULTS.handshakeTimeoutMs;
+    this.idleProbeMs = opts.idleProbeMs ?? ESL_LINK_DEFAULTS.idleProbeMs;
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? ESL_LINK_DEFAULTS.probeTimeoutMs;
+    this.ownHeartbeat = opts.heartbeat !== false && !opts.events.some((e) => e === 'ALL' || e === 'HEARTBEAT');
   }
 
   get state(): EslState {
     return this._state;
+  }
+
+  /** live / stale (quiet, probe out, nothing since) / down (not ready). */
+  get link(): EslLink {
+    if (this._state !== 'ready') return 'down';
+    return this.probeSentAt > 0 && this.stats.lastFrameAt < this.probeSentAt ? 'stale' : 'live';
   }
 
   start(): void {
@@ -86,6 +181,9 @@ export class EslConnection extends EventEmitter {
   async close(): Promise<void> {
     this.setState('closed');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.clearWatch();
+    this.updateLink();
     this.failPending(new EslCommandError('connection closed'));
     const s = this.socket;
     this.socket = null;
@@ -148,18 +246,20 @@ export class EslConnection extends EventEmitter {
     if (!text.startsWith('+OK')) throw new EslCommandError(text, text);
   }
 
-  private send(text: string, kind: 'api' | 'command', allowBeforeReady = false): Promise<EslFrame> {
+  private send(text: string, kind: 'api' | 'command', allowBeforeReady = false, timeoutMs = this.opts.commandTimeoutMs ?? 10_000): Promise<EslFrame> {
     const s = this.socket;
     if (!s || (!allowBeforeReady && this._state !== 'ready')) {
       return Promise.reject(new EslCommandError(`FreeSWITCH is not connected (${this._state})`));
     }
     return new Promise<EslFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.replies.findIndex((r) => r.timer === timer);
+      // afterIo: a reply already waiting in the socket (the event loop was busy) is read before we give up.
+      const timer = setTimeout(() => afterIo(() => {
+        if (!this.replies.some((r) => r.timer === timer)) return; // answered, or failed with the connection
+        const err = new EslCommandError(`no reply to "${commandName(text)}" within ${timeoutMs} ms`);
         // A reply that never comes desynchronises the FIFO: drop the connection and start clean.
-        if (i >= 0) this.drop('command timed out');
-        reject(new EslCommandError(`no reply to "${text.split(' ')[0]}" within ${this.opts.commandTimeoutMs ?? 10_000} ms`));
-      }, this.opts.commandTimeoutMs ?? 10_000);
+        this.drop(err.message);
+        reject(err);
+      }), timeoutMs);
       this.replies.push({ kind, resolve, reject, timer });
       s.write(`${text}\n\n`);
     });
@@ -175,10 +275,17 @@ export class EslConnection extends EventEmitter {
     if (this._state === 'closed') return;
     this.setState('connecting');
     this.parser = new FrameParser();
+    this.greeted = false;
     const socket = connect({ host: this.opts.host, port: this.opts.port });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
+    const handshakeTimer = setTimeout(() => afterIo(() => {
+      if (this.handshakeTimer !== handshakeTimer) return; // ready, dropped or closed meanwhile
+      this.handshakeTimer = null;
+      this.onHandshakeTimeout(socket);
+    }), this.handshakeTimeoutMs);
+    this.handshakeTimer = handshakeTimer;
     socket.on('connect', () => {
       this.setState('authenticating');
       void this.handshake(socket);
@@ -190,9 +297,11 @@ export class EslConnection extends EventEmitter {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.clearWatch();
       this.failPending(new EslCommandError('connection lost'));
       if (this._state === 'closed') return;
       this.setState('disconnected');
+      this.updateLink();
       this.emit('disconnected', this.stats.lastError);
       this.scheduleReconnect();
     });
@@ -212,25 +321,106 @@ export class EslConnection extends EventEmitter {
         socket.destroy();
         return;
       }
-      const sub = await this.send(`event json ${this.opts.events.join(' ')}`, 'command', true);
+      // HEARTBEAT goes first: FreeSWITCH reads every name after CUSTOM as a subclass.
+      const names = this.ownHeartbeat ? ['HEARTBEAT', ...this.opts.events] : this.opts.events;
+      const sub = await this.send(`event json ${names.join(' ')}`, 'command', true);
       if (!(sub.headers['Reply-Text'] ?? '').startsWith('+OK')) {
         this.stats.lastError = `subscription refused: ${sub.headers['Reply-Text'] ?? ''}`;
         socket.destroy();
         return;
       }
+      if (this.socket !== socket) return;
+      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = null;
       this.stats.connects++;
       this.stats.connectedAt = Date.now();
       this.backoff = this.opts.initialBackoffMs ?? 500;
       this.setState('ready');
+      this.armIdle(this.idleProbeMs);
       this.emit('ready');
+      this.updateLink();
     } catch (e) {
-      this.stats.lastError = (e as Error).message;
+      // A connection already dropped (handshake timeout, lost) keeps the reason it was dropped for.
+      if (this.socket === socket) this.stats.lastError = (e as Error).message;
       socket.destroy();
     }
   }
 
+  private onHandshakeTimeout(socket: Socket): void {
+    if (this.socket !== socket || this._state === 'ready' || this._state === 'closed') return;
+    this.stats.handshakeTimeouts++;
+    const within = `within ${this.handshakeTimeoutMs} ms`;
+    const where = `${this.opts.host}:${this.opts.port}`;
+    this.drop(
+      this._state === 'connecting'
+        ? `TCP connect to ${where} did not complete ${within}`
+        : !this.greeted
+          ? `${where} accepted but sent no auth/request greeting ${within}`
+          : `auth and event subscription not completed ${within}`,
+    );
+  }
+
+  /** Checks for silence at lastFrameAt + idleProbeMs; a busy link only pays a Date.now() per chunk. */
+  private armIdle(delayMs: number): void {
+    if (this.idleProbeMs <= 0) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const socket = this.socket;
+    const idleTimer = setTimeout(() => afterIo(() => {
+      if (this.idleTimer !== idleTimer) return; // re-armed, dropped or closed meanwhile
+      this.idleTimer = null;
+      this.onIdle(socket);
+    }), Math.max(1, delayMs));
+    this.idleTimer = idleTimer;
+  }
+
+  private onIdle(socket: Socket | null): void {
+    if (!socket || this.socket !== socket || this._state !== 'ready' || this.probeSentAt) return;
+    const quiet = Date.now() - this.stats.lastFrameAt;
+    if (quiet < this.idleProbeMs) {
+      this.armIdle(this.idleProbeMs - quiet);
+      return;
+    }
+    const sentAt = Date.now();
+    this.probeSentAt = sentAt;
+    const quietS = Math.round(quiet / 1000);
+    this.stats.probes++;
+    this.updateLink();
+    this.send('api status', 'api', false, this.probeTimeoutMs).then(
+      () => {
+        if (this.socket !== socket || this.probeSentAt !== sentAt) return;
+        this.probeSentAt = 0;
+        this.updateLink();
+        this.armIdle(this.idleProbeMs);
+      },
+      (e: Error) => {
+        // No reply in time: send() has already dropped the connection, and its close reconnects with backoff.
+        // Any other rejection (connection lost, closed) has its own reason already.
+        if (!e.message.startsWith('no reply')) return;
+        this.stats.probeFailures++;
+        this.stats.lastError = `link dead: ${e.message} (probe sent after ${quietS} s of silence)`;
+      },
+    );
+  }
+
+  private updateLink(): void {
+    const l = this.link;
+    if (l === this.lastLink) return;
+    this.lastLink = l;
+    this.emit('link', l);
+  }
+
+  private clearWatch(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.handshakeTimer = null;
+    this.idleTimer = null;
+    this.probeSentAt = 0;
+  }
+
   private onData(socket: Socket, chunk: Buffer): void {
     if (this.socket !== socket) return;
+    const now = Date.now();
+    this.stats.lastByteAt = now;
     let frames: EslFrame[];
     try {
       frames = this.parser.push(chunk);
@@ -241,12 +431,16 @@ export class EslConnection extends EventEmitter {
       this.drop((e as Error).message);
       return;
     }
+    if (frames.length === 0) return;
+    this.stats.lastFrameAt = now;
     for (const f of frames) this.onFrame(f);
+    if (this.probeSentAt && this.socket === socket) this.updateLink();
   }
 
   private onFrame(f: EslFrame): void {
     const ct = f.headers['Content-Type'];
     if (ct === 'auth/request') {
+      this.greeted = true;
       this.authResolve?.(true);
       this.authResolve = null;
       return;
@@ -263,6 +457,7 @@ export class EslConnection extends EventEmitter {
       return;
     }
     if (isEventFrame(f)) {
+      this.stats.lastEventAt = this.stats.lastFrameAt;
       if (this.opts.skipEvent && f.body && f.headers['Content-Type'] === 'text/event-json' && this.opts.skipEvent(f.body)) {
         this.stats.events++;
         this.stats.skipped++;
@@ -275,6 +470,11 @@ export class EslConnection extends EventEmitter {
         this.stats.malformed++;
         this.emit('malformed', e);
         return;
+      }
+      if (ev.name === 'HEARTBEAT') {
+        this.stats.heartbeats++;
+        this.stats.lastHeartbeatAt = this.stats.lastFrameAt;
+        if (this.ownHeartbeat) return;
       }
       this.stats.events++;
       if (ev.name === 'BACKGROUND_JOB') {
@@ -292,6 +492,7 @@ export class EslConnection extends EventEmitter {
 
   private drop(reason: string): void {
     this.stats.lastError = reason;
+    this.clearWatch();
     this.socket?.destroy();
   }
 
