@@ -15,9 +15,12 @@
  * (then the journal must be exact), or some were missed while the client was away (then the journal must be
  * exact or say `uncertain: true` on the call; a missing field counts as false). Problems counted per call:
  * lost (no journal entry), split (more than one entry for one conversation, e.g. a B-leg as its own call),
- * under another id, left live (ringing/active after everything ended), wrong status, wrong times (endedAt
- * before startedAt, answeredAt outside [start, end], start/answer/end or talk off by more than 1 s of call
- * time vs the CDR). Target: 0 in the first group, 0 "wrong and not uncertain" in the second.
+ * under another id, mixed with another call (its entry holds another call's legs or click-to-call job),
+ * left live (ringing/active after everything ended), wrong status, wrong times (endedAt before startedAt,
+ * answeredAt outside [start, end], start/answer/end or talk off by more than 1 s of call time vs the CDR).
+ * Target: 0 in the first group, 0 "wrong and not uncertain" in the second. A third group is reported but
+ * not judged: calls of which nothing reached the client (no event, no `show channels` listing), e.g. a busy
+ * call that began and ended during a cut; no ESL client can know them.
  *
  * Before the chaos a calibration plays every template once with no chaos and checks it the same way: that
  * cross-checks the CDR-derived truth against the server on a clean link.
@@ -27,9 +30,9 @@
  * --window CHAOS_WINDOW_S (60: calls start at random moments within it), --storm CHAOS_STORM (5: mean
  * cuts per storm), --reconnect-ms CHAOS_RECONNECT_MS (50: the ESL client's first reconnect backoff, so a
  * few hundred cuts fit in a minute; 0 keeps the client's default), --templates (comma list of template
- * names or prefixes, e.g. 09,12), --examples (8 per problem), --no-calibrate. Exit code 0 always.
+ * names or prefixes, e.g. 09,12), --examples (8 per problem), --no-calibrate, --dump FILE (truth, journal and verdicts as JSON). Exit code 0 always.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +54,8 @@ export interface ChaosBenchOptions {
   templates: string[];
   examples: number;
   calibrate: boolean;
+  /** Write the truth, the journal and the verdicts as JSON here (for digging into one call). */
+  dump?: string;
 }
 
 export function chaosOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ChaosBenchOptions {
@@ -79,6 +84,7 @@ export function chaosOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     templates,
     examples: Math.round(num('examples', 'CHAOS_EXAMPLES', 8)),
     calibrate: !argv.includes('--no-calibrate') && env.CHAOS_CALIBRATE !== '0',
+    dump: arg('dump') ?? env.CHAOS_DUMP,
   };
 }
 
@@ -143,12 +149,13 @@ async function readJournal(base: string): Promise<JournalEntry[]> {
 
 // ---- comparison ---------------------------------------------------------------------------------------
 
-type Problem = 'lost' | 'split' | 'other-id' | 'live' | 'status' | 'times';
-const PROBLEMS: Problem[] = ['lost', 'split', 'other-id', 'live', 'status', 'times'];
+type Problem = 'lost' | 'split' | 'other-id' | 'crossed' | 'live' | 'status' | 'times';
+const PROBLEMS: Problem[] = ['lost', 'split', 'other-id', 'crossed', 'live', 'status', 'times'];
 const PROBLEM_LABEL: Record<Problem, string> = {
   lost: 'lost (no journal entry)',
   split: 'split (>1 entry for one call)',
   'other-id': 'under another id',
+  crossed: 'mixed with another call',
   live: 'left live (ringing/active)',
   status: 'wrong status',
   times: 'wrong times',
@@ -171,15 +178,13 @@ function judge(truths: CallTruth[], journal: JournalEntry[], allTruths: CallTrut
   allTruths.forEach((t, i) => t.uuids.concat(t.id).forEach((u) => owner.set(u, i)));
   const related = new Map<number, JournalEntry[]>();
   const phantoms: JournalEntry[] = [];
-  const entryOwners = new Map<JournalEntry, Set<number>>();
   for (const e of journal) {
     const set = new Set<number>();
-    for (const u of [e.id, ...e.legs, ...(e.originJob ? [e.originJob] : [])]) {
+    for (const u of [e.id, ...e.legs]) {
       const o = owner.get(u);
       if (o !== undefined) set.add(o);
     }
-    if (set.size === 0) phantoms.push(e);
-    entryOwners.set(e, set);
+    if (set.size === 0 && !(e.originJob && owner.has(e.originJob))) phantoms.push(e);
     for (const o of set) {
       const list = related.get(o) ?? [];
       list.push(e);
@@ -188,15 +193,20 @@ function judge(truths: CallTruth[], journal: JournalEntry[], allTruths: CallTrut
   }
   const verdicts = truths.map((t) => {
     const problems = new Map<Problem, string>();
-    const rel = related.get(allTruths.indexOf(t)) ?? [];
+    const me = allTruths.indexOf(t);
+    const rel = related.get(me) ?? [];
     const main = rel.find((e) => e.id === t.id) ?? rel[0];
     if (!main) {
       problems.set('lost', 'no journal entry has its id or any of its legs');
     } else {
       if (rel.length > 1) problems.set('split', `${rel.length} entries: ${rel.map((e) => `${e.id.slice(0, 8)}(${e.status})`).join(', ')}`);
       if (!rel.some((e) => e.id === t.id)) problems.set('other-id', `journal id ${main.id.slice(0, 8)} instead of ${t.id.slice(0, 8)}`);
-      const merged = [...(entryOwners.get(main) ?? [])].filter((o) => allTruths[o] !== t);
-      if (merged.length) problems.set('split', `${problems.get('split') ?? ''} merged with ${merged.length} other call(s)`.trim());
+      const foreignLegs = main.legs.filter((u) => owner.has(u) && owner.get(u) !== me);
+      const jobOwner = main.originJob ? owner.get(main.originJob) : undefined;
+      const crossed: string[] = [];
+      if (foreignLegs.length) crossed.push(`has leg(s) of ${[...new Set(foreignLegs.map((u) => allTruths[owner.get(u)!].id.slice(0, 8)))].join(', ')}`);
+      if (jobOwner !== undefined && jobOwner !== me) crossed.push(`originJob ${main.originJob!.slice(0, 8)} is the click-to-call job of ${allTruths[jobOwner].id.slice(0, 8)}`);
+      if (crossed.length) problems.set('crossed', crossed.join('; '));
       if (main.status === 'ringing' || main.status === 'active') {
         problems.set('live', `status ${main.status}, expected ${t.status}`);
       } else if (main.status !== t.status) {
@@ -415,6 +425,15 @@ export async function chaosBench(argv: string[] = process.argv.slice(2)): Promis
           for (const v of ex) console.log(`    ${describe(v)}`);
         }
       }
+    }
+    if (o.dump) {
+      writeFileSync(o.dump, JSON.stringify({
+        options: o,
+        stats: st,
+        verdicts: verdicts.map((v) => ({ ...v.truth, uncertainInJournal: v.uncertain, failed: v.failed, problems: Object.fromEntries(v.problems) })),
+        journal,
+      }, null, 1));
+      console.log(`\ntruth, journal and verdicts written to ${o.dump}`);
     }
     console.log(`\nchaos bench total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
