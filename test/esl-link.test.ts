@@ -4,7 +4,8 @@
  * written in the test, speaking bytes cut from the FreeSWITCH 1.10.12 captures in fixtures/freeswitch.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, Server, Socket } from 'node:net';
+import { connect, createServer, Server, Socket } from 'node:net';
+import { spawn } from 'node:child_process';
 import { fixturePath, loadFixtureEvents } from '../src/esl/fixtures';
 import { EslConnection, EslConnectionOptions, EslLink } from '../src/esl/connection';
 import { loadConfig } from '../src/config';
@@ -266,6 +267,42 @@ describe('ESL link watch against real TCP peers', () => {
     expect(events).toEqual(['HEARTBEAT']);
     expect(fs.current.commands[1]).toBe('event json ALL');
     expect(c.stats.heartbeats).toBe(1);
+  });
+
+  test('a SYN that never completes: the connect attempt is given up after the handshake timeout', async () => {
+    // A listener whose accept queue is full: another process listens with a backlog of 1 and never accepts
+    // (its event loop is blocked), two fillers take the queue, and the kernel drops further SYNs.
+    const child = spawn(process.execPath, ['-e', `
+      const s = require('node:net').createServer();
+      s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+        process.stdout.write(s.address().port + '\\n');
+        setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000), 20);
+      });`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const fillers: Socket[] = [];
+    try {
+      const port = await new Promise<number>((r) => child.stdout!.once('data', (d) => r(Number(String(d).trim()))));
+      await sleep(100);
+      for (let i = 0; i < 2; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => undefined));
+      await sleep(100);
+      const check = connect(port, '127.0.0.1').on('error', () => undefined);
+      fillers.push(check);
+      await sleep(200);
+      // A kernel that refuses instead of dropping (tcp_abort_on_overflow) can't show this; nothing to test then.
+      if (!check.connecting) return;
+
+      const c = new EslConnection({ host: '127.0.0.1', port, password: 'ClueCon', events: ['CHANNEL_CREATE'], handshakeTimeoutMs: 150, initialBackoffMs: 20 });
+      conn = c;
+      const states: string[] = [];
+      c.on('state', (st) => states.push(st));
+      c.start();
+      await waitFor(() => c.stats.handshakeTimeouts >= 2, 'two connect timeouts');
+      expect(c.stats.lastError).toBe(`TCP connect to 127.0.0.1:${port} did not complete within 150 ms`);
+      expect(states).not.toContain('authenticating');
+      expect(c.link).toBe('down');
+    } finally {
+      for (const f of fillers) f.destroy();
+      child.kill('SIGKILL');
+    }
   });
 
   test('close() during a handshake and during a probe leaves no timer behind', async () => {

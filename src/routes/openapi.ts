@@ -159,7 +159,21 @@ export function openApiDocument(version: string) {
           properties: {
             status: { type: 'string', enum: ['ok', 'degraded'] },
             uptimeSeconds: { type: 'integer' },
-            freeswitch: { type: 'object', additionalProperties: true, properties: { connected: { type: 'boolean' }, state: { type: 'string' } } },
+            freeswitch: {
+              type: 'object',
+              additionalProperties: true,
+              properties: {
+                connected: { type: 'boolean' },
+                state: { type: 'string' },
+                link: {
+                  type: 'string',
+                  enum: ['live', 'stale', 'down'],
+                  description: 'stale: connected, but nothing arrived for 30 s and the `api status` probe (10 s to answer) is out; no answer drops and reconnects.',
+                },
+                lastByteAt: nullable({ type: 'string', format: 'date-time' }),
+                lastEventAt: nullable({ type: 'string', format: 'date-time' }),
+              },
+            },
             database: { type: 'object', additionalProperties: true, properties: { ok: { type: 'boolean' }, kind: { type: 'string' } } },
             liveCalls: { type: 'integer' },
           },
