@@ -107,10 +107,12 @@ export function assertSafeCommand(cmd: string): void {
  *    with the usual backoff. Any complete frame counts as traffic, so a busy link is never probed; bytes of an
  *    unfinished frame do not (a Content-Length that promises more and then silence is exactly the half-open
  *    case, and the probe's reply can't be read behind it).
- *  - HEARTBEAT: FreeSWITCH fires it every 20 s by default (the captures show a HEARTBEAT/RE_SCHEDULE pair
- *    20 s apart), so we subscribe it and a healthy idle FreeSWITCH never needs a probe at 30 s. The interval
- *    is configurable in FreeSWITCH (`event-heartbeat-interval`) and the 1.10.12 event carries no interval
- *    header, so heartbeats only count as traffic; the probe is what decides.
+ *  - HEARTBEAT: FreeSWITCH fires it every 20 s by default (fixtures README; one HEARTBEAT/RE_SCHEDULE pair
+ *    each in captures 03, 05b, 06, `Task-Desc: heartbeat`), so we subscribe it and a healthy idle FreeSWITCH
+ *    never needs a probe at 30 s. The interval is configurable (`event-heartbeat-interval` in switch.conf.xml)
+ *    and the 1.10.12 event carries no interval header, so heartbeats only count as traffic; the probe decides.
+ *  - Timeouts are checked after pending socket input is read (afterIo), so a busy event loop does not drop a
+ *    link whose answer is already waiting.
  * All timers are per socket and cleared on close, on every drop and on `close()`.
  */
 export class EslConnection extends EventEmitter {
