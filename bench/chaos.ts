@@ -27,7 +27,7 @@
  *
  * Options (argv `--name value` or env): --calls CHAOS_CALLS (1250), --cuts CHAOS_CUTS (250), --seed
  * CHAOS_SEED (1), --speed CHAOS_SPEED (4: call time runs 4× faster, timestamps compressed alike),
- * --window CHAOS_WINDOW_S (60: calls start at random moments within it), --storm CHAOS_STORM (5: mean
+ * --window CHAOS_WINDOW_S (55: calls start at random moments within it), --storm CHAOS_STORM (5: mean
  * cuts per storm), --reconnect-ms CHAOS_RECONNECT_MS (50: the ESL client's first reconnect backoff, so a
  * few hundred cuts fit in a minute; 0 keeps the client's default), --templates (comma list of template
  * names or prefixes, e.g. 09,12), --examples (8 per problem), --no-calibrate, --dump FILE (truth, journal and verdicts as JSON). Exit code 0 always.
@@ -78,7 +78,7 @@ export function chaosOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     cuts: Math.round(num('cuts', 'CHAOS_CUTS', 250)),
     seed: Math.round(num('seed', 'CHAOS_SEED', 1)),
     speed: Math.max(0.1, num('speed', 'CHAOS_SPEED', 4)),
-    windowS: num('window', 'CHAOS_WINDOW_S', 60),
+    windowS: num('window', 'CHAOS_WINDOW_S', 55),
     storm: Math.max(1, num('storm', 'CHAOS_STORM', 5)),
     reconnectMs: num('reconnect-ms', 'CHAOS_RECONNECT_MS', 50),
     templates,
