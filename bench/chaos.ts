@@ -4,33 +4,37 @@
  * What it checks. The real server (src/app.ts startTelefonist, temp SQLite journal, in this process) is
  * connected to the chaos stand-in (src/esl/chaos-switch.ts): a FreeSWITCH that runs hundreds of concurrent
  * calls built from the real 1.10.12 captures (02, 09–16, 17 split in four), keeps its channel table while
- * the client is away and answers `show channels/calls as json` from it, and cuts the connection a few
- * hundred times: mid-frame, in the middle of the `show channels` reply, between the `show channels` and
- * `show calls` replies, right after auth; it also answers a `show` with -ERR now and then and holds some
- * `show channels` replies back while events keep flowing (the snapshot race). When every call has ended
- * and the journal has settled, the bench reads the journal over HTTP (GET /calls pages, GET /calls/{id})
- * and compares it with the stand-in's own truth per call: the id (the first leg's UUID), the final status
- * and the times from FreeSWITCH's CDR (each leg's CHANNEL_HANGUP_COMPLETE start/answer/end epochs, mapped
- * like the events). Calls are split into two groups: every subscribed event was handed to a connected client
- * (then the journal must be exact), or some were missed while the client was away (then the journal must be
- * exact or say `uncertain: true` on the call; a missing field counts as false). Problems counted per call:
- * lost (no journal entry), split (more than one entry for one conversation, e.g. a B-leg as its own call),
- * under another id, mixed with another call (its entry holds another call's legs or click-to-call job),
- * left live (ringing/active after everything ended), wrong status, wrong times (endedAt before startedAt,
- * answeredAt outside [start, end], start/answer/end or talk off by more than 1 s of call time vs the CDR).
- * Target: 0 in the first group, 0 "wrong and not uncertain" in the second. A third group is reported but
- * not judged: calls of which nothing reached the client (no event, no `show channels` listing), e.g. a busy
- * call that began and ended during a cut; no ESL client can know them.
+ * the client is away and answers `show channels/calls as json` and `uuid_dump` from it, and cuts the
+ * connection a few hundred times: mid-frame, in the middle of a resync reply (show channels, show calls or
+ * uuid_dump), between the `show channels` and `show calls` replies, right after auth. It also answers a
+ * `show` with -ERR now and then and holds some `show channels` replies back while events keep flowing (the
+ * snapshot race). When every call has ended and the journal has settled, the bench reads the journal over
+ * HTTP (GET /calls pages, GET /calls/{id}) and compares it with the stand-in's own truth per call: the id
+ * (the first leg's UUID), the final status and the times from FreeSWITCH's CDR (each leg's
+ * CHANNEL_HANGUP_COMPLETE start/answer/end epochs, mapped like the events).
+ *
+ * Calls fall in three groups: every subscribed event was handed to a connected client (the journal must be
+ * exact); some were missed while the client was away (the journal must be exact or say `uncertain: true`
+ * on the call; a missing field counts as false); nothing reached the client (no event, no resync snapshot
+ * listing it, e.g. a busy call that began and ended during a cut: no ESL client can know it; reported, not
+ * judged). Problems counted per call: lost (no journal entry), split (more than one entry for one
+ * conversation, e.g. a B-leg as its own call), under another id, mixed with another call (its entry holds
+ * another call's legs or click-to-call job), left live (ringing/active after everything ended), wrong
+ * status, wrong times (endedAt before startedAt, answeredAt outside [start, end], start/answer/end or talk
+ * off by more than 1 s of call time vs the CDR). Target: 0 in the first group, 0 "wrong and not uncertain"
+ * in the second.
  *
  * Before the chaos a calibration plays every template once with no chaos and checks it the same way: that
  * cross-checks the CDR-derived truth against the server on a clean link.
  *
  * Options (argv `--name value` or env): --calls CHAOS_CALLS (1250), --cuts CHAOS_CUTS (250), --seed
- * CHAOS_SEED (1), --speed CHAOS_SPEED (4: call time runs 4× faster, timestamps compressed alike),
- * --window CHAOS_WINDOW_S (55: calls start at random moments within it), --storm CHAOS_STORM (5: mean
- * cuts per storm), --reconnect-ms CHAOS_RECONNECT_MS (50: the ESL client's first reconnect backoff, so a
- * few hundred cuts fit in a minute; 0 keeps the client's default), --templates (comma list of template
- * names or prefixes, e.g. 09,12), --examples (8 per problem), --no-calibrate, --dump FILE (truth, journal and verdicts as JSON). Exit code 0 always.
+ * CHAOS_SEED (1: templates, start times, UUIDs and chaos draws; the cut moments also depend on timing),
+ * --speed CHAOS_SPEED (4: call time runs 4× faster, timestamps compressed alike), --window CHAOS_WINDOW_S
+ * (55: calls start at random moments within it), --storm CHAOS_STORM (5: mean cuts per storm),
+ * --reconnect-ms CHAOS_RECONNECT_MS (50: the ESL client's first reconnect backoff, so a few hundred cuts
+ * fit in a minute; 0 keeps the client's default), --templates (comma list of template names or prefixes,
+ * e.g. 09,12), --examples (8 per problem), --no-calibrate, --dump FILE (truth, journal and verdicts as
+ * JSON). Exit code 0 always.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -248,7 +252,7 @@ function describe(v: Verdict): string {
   const why = Object.entries(t.missed).map(([k, n]) => `${k}×${n}`).join(', ');
   const ctx = [
     t.allDelivered ? 'all events arrived' : `missed ${t.wanted - t.delivered}/${t.wanted} events (${why})`,
-    t.snapshots ? `in ${t.snapshots} show-channels snapshot(s)` : '',
+    t.snapshots ? `listed in ${t.snapshots} resync snapshot(s)` : '',
     t.cuts.length ? `cuts during the call: ${t.cuts.join(', ')}` : 'no cut during the call',
     t.glitches.length ? `glitches: ${t.glitches.join(', ')}` : '',
     v.uncertain ? 'marked uncertain' : '',
@@ -271,7 +275,7 @@ function table(title: string, verdicts: Verdict[]): void {
   row('  marked uncertain', (vs) => vs.filter((v) => v.uncertain).length);
   row('  of the wrong ones, uncertain', (vs) => vs.filter((v) => v.problems.size && v.uncertain).length);
   row('FAILED (target 0)', (vs) => vs.filter((v) => v.failed).length);
-  console.log('* no event and no `show channels` listing reached the client: unknowable over ESL, not counted as failures');
+  console.log('* no event and no resync snapshot (show channels + show calls) listing it reached the client: unknowable over ESL, not judged');
 }
 
 // ---- the run ------------------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ describe('chaos stand-in', () => {
     const rows = JSON.parse((await c.command('api show channels as json')).body!).rows;
     expect(rows.map((r: any) => r.uuid).sort()).toEqual([a, b].sort());
     expect(rows.find((r: any) => r.uuid === a).callstate).toBe('HELD');
+    expect(JSON.parse((await c.command('api show calls as json')).body!).rows[0]).toMatchObject({ uuid: a, b_uuid: b, callstate: 'HELD' });
     await until(() => c.events().filter((e) => e['Event-Name'] === 'CHANNEL_DESTROY').length === 2, 'the end of the call');
     const names = c.events().map((e) => e['Event-Name']);
     expect(names).toContain('CHANNEL_UNHOLD');

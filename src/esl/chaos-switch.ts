@@ -12,8 +12,9 @@ import { loadFixtureEvents } from './fixtures';
  * events are simply not delivered, as FreeSWITCH would do. `api show channels as json` / `show calls as
  * json` / `uuid_dump <uuid> json` are answered from that live table in the shapes of the captures.
  *
- * With chaos on it cuts the client's connection at random points (mid-frame, in the middle of the resync
- * replies, right after auth), answers a `show …` with -ERR now and then, and delays `show channels`
+ * With chaos on it cuts the client's connection at random points (mid-frame, in the middle of a resync
+ * reply: show channels, show calls or a uuid_dump; between the show channels and show calls replies;
+ * right after auth), answers a `show …` with -ERR now and then, and delays `show channels`
  * replies (snapshot taken at the request) while events keep flowing. It keeps its own truth per call: what
  * FreeSWITCH's CDR says (from the template's CHANNEL_HANGUP_COMPLETE variables, mapped like the events) and
  * whether every event the client subscribed to was handed to a connected client.
@@ -352,7 +353,7 @@ export interface CallTruth {
   wanted: number;
   delivered: number;
   allDelivered: boolean;
-  /** How many `show channels` replies listing one of its channels reached the client in full. */
+  /** How many resync snapshots (a `show channels` listing one of its channels, then the `show calls`) reached the client. */
   snapshots: number;
   /** Nothing of it reached the client: no event, and no snapshot listing it (unknowable over ESL). */
   invisible: boolean;
@@ -549,6 +550,12 @@ interface Client {
   /** The cut planned for this connection (chaos on), and for mid-frame the moment from which it fires. */
   plan: CutKind | null;
   cutAt: number;
+  /** resync-mid-reply: which api reply of the resync to cut (0 show channels, 1 show calls, 2 the first uuid_dump). */
+  cutReply: number;
+  /** api replies since the last `show channels` (the resync's). */
+  apiReplies: number;
+  /** The calls the last `show channels` reply listed, until the `show calls` reply completes the pair. */
+  listed: Set<CallInstance> | null;
 }
 
 interface LiveChannel {
@@ -1022,7 +1029,8 @@ export class ChaosSwitch {
       const sample = now - this.lastCut.at;
       this.reconnectMs = this.reconnectMs ? 0.7 * this.reconnectMs + 0.3 * sample : sample;
     }
-    const c: Client = { id: this.nextClientId++, socket, alive: true, authed: false, sub: null, buf: '', queue: Promise.resolve(), plan: null, cutAt: 0 };
+    const c: Client = { id: this.nextClientId++, socket, alive: true, authed: false, sub: null, buf: '', queue: Promise.resolve(), plan: null, cutAt: 0,
+      cutReply: 0, apiReplies: 0, listed: null };
     this.plan(c);
     this.clients.add(c);
     socket.setNoDelay(true);
@@ -1071,6 +1079,8 @@ export class ChaosSwitch {
     if (this.stormLeft > 0) {
       this.stormLeft--;
       c.plan = kind;
+      const r = this.rand();
+      c.cutReply = r < 0.5 ? 0 : r < 0.75 ? 1 : 2;
       if (kind === 'mid-frame') c.cutAt = -this.rand() * 100 - 1; // armed when the client subscribes
       return;
     }
@@ -1221,39 +1231,46 @@ export class ChaosSwitch {
   }
 
   private async api(c: Client, args: string): Promise<void> {
-    const respond = (body: string) => this.write(c, apiFrame(body));
     const trimmed = args.trim();
-    if (trimmed === 'show channels as json' || trimmed === 'show calls as json') {
-      this.stats.shows++;
-      const channels = trimmed === 'show channels as json';
-      if (channels && c.plan === 'resync-mid-reply' && this.mayCut()) {
-        const f = apiFrame(this.showChannels());
-        this.write(c, f.subarray(0, 1 + Math.floor(this.rand() * (f.length - 1))));
-        this.cut(c, 'resync-mid-reply');
-        return;
-      }
-      const ch = this.chaos;
-      if (ch && this.rand() < (ch.showErrorRate ?? 0.05)) {
-        this.glitch('show-err');
-        respond('-ERR Unable to query the core database\n');
-        return;
-      }
-      // The snapshot is taken now; with chaos the reply may go out later, after more events.
-      const body = channels ? this.showChannels() : this.showCalls();
-      const listed = channels ? this.listedCalls() : new Set<CallInstance>();
-      if (channels && ch && this.rand() < (ch.showDelayRate ?? 0.2)) {
-        const [lo, hi] = ch.showDelayMs ?? [50, 1500];
-        this.glitch('show-delayed');
-        await new Promise((r) => setTimeout(r, lo + this.rand() * (hi - lo)));
-      }
-      if (!c.alive) return;
-      c.socket.write(apiFrame(body), (err) => {
-        if (!err) for (const inst of listed) inst.snapshots++;
-      });
-      if (channels && c.plan === 'resync-between' && this.mayCut()) this.cut(c, 'resync-between');
+    const channels = trimmed === 'show channels as json';
+    const show = channels || trimmed === 'show calls as json';
+    if (channels) c.apiReplies = 0; // a resync starts
+    const n = c.apiReplies++;
+    if (c.plan === 'resync-mid-reply' && n === c.cutReply && this.mayCut()) {
+      // Half of this resync reply (show channels, show calls or a uuid_dump), then the connection is gone.
+      const f = apiFrame(channels ? this.showChannels() : show ? this.showCalls() : this.runApi(args));
+      this.write(c, f.subarray(0, 1 + Math.floor(this.rand() * (f.length - 1))));
+      this.cut(c, 'resync-mid-reply');
       return;
     }
-    respond(this.runApi(args));
+    if (!show) {
+      this.write(c, apiFrame(this.runApi(args)));
+      return;
+    }
+    this.stats.shows++;
+    const ch = this.chaos;
+    if (ch && this.rand() < (ch.showErrorRate ?? 0.05)) {
+      this.glitch('show-err');
+      this.write(c, apiFrame('-ERR Unable to query the core database\n'));
+      return;
+    }
+    // The snapshot is taken now; with chaos the reply may go out later, after more events.
+    const body = channels ? this.showChannels() : this.showCalls();
+    const listed = channels ? this.listedCalls() : null;
+    if (channels && ch && this.rand() < (ch.showDelayRate ?? 0.2)) {
+      const [lo, hi] = ch.showDelayMs ?? [50, 1500];
+      this.glitch('show-delayed');
+      await new Promise((r) => setTimeout(r, lo + this.rand() * (hi - lo)));
+    }
+    if (!c.alive) return;
+    // A listing counts as seen once the snapshot pair (show channels + show calls) reached the client.
+    if (listed) c.listed = listed;
+    const pair = !channels ? c.listed : null;
+    if (!channels) c.listed = null;
+    c.socket.write(apiFrame(body), (err) => {
+      if (!err && pair) for (const inst of pair) inst.snapshots++;
+    });
+    if (channels && c.plan === 'resync-between' && this.mayCut()) this.cut(c, 'resync-between');
   }
 
   private runApi(args: string): string {
