@@ -148,6 +148,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
         directions: config.TRANSCRIBE_DIRECTIONS.split(',').filter(Boolean),
         employees: config.TRANSCRIBE_EMPLOYEES.split(',').filter(Boolean),
       },
+      silenceDb: config.TRANSCRIBE_SILENCE_DB,
       ...opts.transcription,
     })
     : null;

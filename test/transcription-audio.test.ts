@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AudioFormatError, durationSeconds, encodeWav16, parseWav, resample, whisperInput } from '../src/transcription/audio';
+import { AudioFormatError, durationSeconds, encodeWav16, parseWav, resample, wavDuration, wavLayout, whisperInput } from '../src/transcription/audio';
 import { dialogueText, mergeDialogue, Speaker } from '../src/transcription/dialogue';
 
 const WAV = readFileSync(join(__dirname, '..', 'fixtures', 'freeswitch', '07_stereo.wav'));
@@ -95,5 +95,101 @@ describe('dialogue', () => {
       ['employee', 3.2, 5.0, 'Здравствуйте, сейчас выставлю.'],
     ]);
     expect(dialogueText(turns)).toBe('[00:00] Анна (1001): Алло.\n[00:00] ООО «Ромашка»: Добрый день, мне нужен счёт.\n[00:03] Анна (1001): Здравствуйте, сейчас выставлю.');
+  });
+});
+
+/** A stereo 16-bit WAV built chunk by chunk, so headers can be wrong the way real files are. */
+function chunk(id: string, body: Buffer, size = body.length): Buffer {
+  const h = Buffer.alloc(8);
+  h.write(id, 0, 'ascii');
+  h.writeUInt32LE(size, 4);
+  return Buffer.concat([h, body, body.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+}
+function fmtBody(channels = 2, rate = 8000, bits = 16, format = 1): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(format, 0);
+  b.writeUInt16LE(channels, 2);
+  b.writeUInt32LE(rate, 4);
+  b.writeUInt32LE((rate * channels * bits) / 8, 8);
+  b.writeUInt16LE((channels * bits) / 8, 12);
+  b.writeUInt16LE(bits, 14);
+  return b;
+}
+function riff(chunks: Buffer[], riffSize?: number): Buffer {
+  const body = Buffer.concat([Buffer.from('WAVE', 'ascii'), ...chunks]);
+  const h = Buffer.alloc(8);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(riffSize ?? body.length, 4);
+  return Buffer.concat([h, body]);
+}
+/** `n` stereo frames counting up (left i, right −i, modulo 30000), so where each frame came from is visible. */
+function frames(n: number): Buffer {
+  const b = Buffer.alloc(n * 4);
+  for (let i = 0; i < n; i++) {
+    b.writeInt16LE(i % 30000, i * 4);
+    b.writeInt16LE(-(i % 30000), i * 4 + 2);
+  }
+  return b;
+}
+const left = (pcm: { channels: Float32Array[] }) => Array.from(pcm.channels[0], (v) => Math.round(v * 32768));
+
+describe('WAV length: the file, not a stale header', () => {
+  const audio = frames(48000); // 6 s of 8 kHz stereo
+
+  test('RIFF size 0 and data size 0 (a recorder killed before it closed the file): all 6 s are read', () => {
+    const wav = riff([chunk('fmt ', fmtBody()), chunk('data', audio, 0)], 0);
+    expect(wavDuration(wav)).toMatchObject({ frames: 48000, seconds: 6, channels: 2, sampleRate: 8000 });
+    expect(wavLayout(wav).repaired).toBe(true);
+    expect(durationSeconds(parseWav(wav))).toBe(6);
+    expect(left(parseWav(wav)).slice(-2)).toEqual([47998 % 30000, 47999 % 30000]);
+  });
+
+  test('0xFFFFFFFF sizes (the streaming convention) and a size past the end: to the end of the file, whole frames only', () => {
+    expect(wavDuration(riff([chunk('fmt ', fmtBody()), chunk('data', audio, 0xffffffff)], 0xffffffff)).frames).toBe(48000);
+    const cut = riff([chunk('fmt ', fmtBody()), chunk('data', Buffer.concat([frames(100), Buffer.from([1, 2])]), 96000 * 4)]);
+    expect(wavDuration(cut).frames).toBe(100); // the 2 bytes of a frame never finished are dropped
+  });
+
+  test('a header finalised once and then left behind (RIFF and data short of the file): the audio behind is read', () => {
+    const data = chunk('data', audio);
+    data.writeUInt32LE(16000 * 4, 4); // says 2 s; 6 s follow
+    const wav = riff([chunk('fmt ', fmtBody()), data], 4 + 24 + 8 + 16000 * 4);
+    expect(wavDuration(wav).seconds).toBe(6);
+  });
+
+  test('LIST after data, odd-sized chunks with their pad byte, an empty data chunk, fmt after data', () => {
+    const info = chunk('LIST', Buffer.from('INFOISFT\x05\x00\x00\x00Lavf\x00', 'latin1')); // odd-sized inner chunk
+    const withList = riff([chunk('fmt ', fmtBody()), chunk('data', frames(10)), info]);
+    expect(left(parseWav(withList))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const odd = riff([chunk('bext', Buffer.from('abc')), chunk('fmt ', fmtBody()), chunk('data', frames(3)), chunk('JUNK', Buffer.from('x'))]);
+    expect(left(parseWav(odd))).toEqual([0, 1, 2]);
+    const emptyData = riff([chunk('fmt ', fmtBody()), chunk('data', Buffer.alloc(0)), info]);
+    expect(wavDuration(emptyData).frames).toBe(0);
+    const unfinalisedWithList = riff([chunk('fmt ', fmtBody()), chunk('data', frames(10)), info], 0);
+    expect(wavDuration(unfinalisedWithList).frames).toBe(10); // RIFF 0, but the data size is followed by a real chunk: it stands
+    const fmtLast = riff([chunk('data', frames(4)), chunk('fmt ', fmtBody())]);
+    expect(left(parseWav(fmtLast))).toEqual([0, 1, 2, 3]);
+  });
+
+  test('WAVE_FORMAT_EXTENSIBLE: PCM and float by their sub-format', () => {
+    const ext = (format: number, bits: number) => {
+      const b = Buffer.alloc(40);
+      fmtBody(2, 8000, bits, 0xfffe).copy(b);
+      b.writeUInt16LE(22, 16); // cbSize
+      b.writeUInt16LE(bits, 18); // valid bits
+      b.writeUInt32LE(3, 20); // channel mask: front left, front right
+      b.writeUInt16LE(format, 24); // the sub-format GUID starts with the format code
+      Buffer.from('000000001000800000aa00389b71', 'hex').copy(b, 26);
+      return b;
+    };
+    expect(left(parseWav(riff([chunk('fmt ', ext(1, 16)), chunk('data', frames(5))], 0)))).toEqual([0, 1, 2, 3, 4]);
+    const float = Buffer.alloc(16);
+    [0.5, -0.5, 0.25, -0.25].forEach((v, i) => float.writeFloatLE(v, i * 4));
+    expect(Array.from(parseWav(riff([chunk('fmt ', ext(3, 32)), chunk('data', float)])).channels[1])).toEqual([-0.5, -0.25]);
+  });
+
+  test('an empty file and a header without samples', () => {
+    expect(() => parseWav(Buffer.alloc(0))).toThrow('the file is empty (0 bytes)');
+    expect(wavDuration(riff([chunk('fmt ', fmtBody()), chunk('data', Buffer.alloc(0))], 0)).frames).toBe(0);
   });
 });

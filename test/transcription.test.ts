@@ -276,7 +276,7 @@ function stereo(seconds: number, left: (t: number) => number, right: (t: number)
 const voice = (t: number) => 0.3 * (0.3 + 0.7 * Math.abs(Math.sin(2 * Math.PI * 3 * t))) * (Math.sin(2 * Math.PI * 150 * t) + 0.5 * Math.sin(2 * Math.PI * 450 * t) + 0.25 * Math.sin(2 * Math.PI * 900 * t)) / 1.75;
 const zeros = () => 0;
 /** Line noise at about −70 dBFS (a fixed pseudo-random sequence). */
-function lineNoise(): (t: number) => number {
+function lineNoise(): () => number {
   let x = 12345;
   return () => {
     x = (x * 1103515245 + 12345) & 0x7fffffff;

@@ -315,7 +315,7 @@ export function openApiDocument(version: string) {
       '/calls/{id}/transcript': {
         get: {
           summary: 'The call\'s transcript: per recording, a dialogue of segments (speaker, role, start, end, text), or with format=text one '
-            + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules).',
+            + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules, or nothing to transcribe: an empty file, no speech; the item\'s error says why).',
           security: [{ bearer: [] }],
           parameters: [
             callIdParam,

@@ -13,6 +13,7 @@
  * percentile frame energy, capped at −45 dBFS so that a channel that is loud all the time (a tone, a
  * talker without pauses) is not taken for noise.
  */
+import { encodeWav16, resample } from './audio';
 import { Segment } from './dialogue';
 
 export interface VadOptions {
@@ -207,4 +208,33 @@ export function dropSilentSegments(segments: Segment[], va: VoiceActivity): { ke
     else kept.push(s);
   }
   return { kept, dropped };
+}
+
+/** What the engine gets for one channel, and how its answer comes back to the recording. */
+export interface EngineInput {
+  /** 16 kHz 16-bit mono WAV of the voiced stretches (the whole channel when nothing is worth cutting); null: the channel is silent throughout, nothing is sent. */
+  wav: Buffer | null;
+  /** Seconds of the channel's audio in `wav`. */
+  seconds: number;
+  va: VoiceActivity;
+  /** The engine's segments on the recording's timeline, those with no voice under them dropped. */
+  segmentsFrom(raw: Segment[]): Segment[];
+}
+
+/** A channel as the engine's input, silence left out. */
+export function engineInput(samples: Float32Array, sampleRate: number, options: VadOptions = {}): EngineInput {
+  const va = detectVoice(samples, sampleRate, options);
+  if (!va.regions.length) return { wav: null, seconds: 0, va, segmentsFrom: () => [] };
+  const whole = va.regions.length === 1 && va.regions[0].start === 0 && va.regions[0].end === samples.length;
+  const cut = whole ? null : cutToRegions(samples, sampleRate, va.regions);
+  const sent = cut ? cut.samples : samples;
+  return {
+    wav: encodeWav16(resample(sent, sampleRate, 16000), 16000),
+    seconds: sent.length / sampleRate,
+    va,
+    segmentsFrom(raw) {
+      const onTimeline = cut ? raw.map((s) => ({ start: cut.map.toSource(s.start, 'start'), end: cut.map.toSource(s.end, 'end'), text: s.text })) : raw;
+      return dropSilentSegments(onTimeline, va).kept;
+    },
+  };
 }

@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { Db } from '../db/database';
 import { JournalReader } from '../journal/journal-reader';
 import { RecordingFiles } from '../recordings/recording-files';
-import { durationSeconds, encodeWav16, parseWav, resample, wavDuration } from './audio';
+import { durationSeconds, parseWav, wavDuration } from './audio';
 import { mergeDialogue, Segment, Speaker, Turn } from './dialogue';
 import { EngineError, TranscriptionEngine } from './engine';
-import { cutToRegions, detectVoice, dropSilentSegments } from './silence';
+import { engineInput } from './silence';
 
 /** Which calls the installer wants transcribed. */
 export interface TranscriptionRules {
@@ -344,14 +344,10 @@ export class Transcriber extends EventEmitter {
    * segments with no voice under them are dropped.
    */
   private async transcribeChannel(samples: Float32Array, sampleRate: number): Promise<{ segments: Segment[] | null; thresholdDb: number }> {
-    const va = detectVoice(samples, sampleRate, { silenceDb: this.opts.silenceDb });
-    if (!va.regions.length) return { segments: null, thresholdDb: va.thresholdDb };
-    const whole = va.regions.length === 1 && va.regions[0].start === 0 && va.regions[0].end === samples.length;
-    const cut = whole ? null : cutToRegions(samples, sampleRate, va.regions);
-    const wav = encodeWav16(resample(cut ? cut.samples : samples, sampleRate, 16000), 16000);
-    const raw = await this.opts.engine.transcribe(wav, { language: this.opts.language, signal: this.abort.signal });
-    const onTimeline = cut ? raw.map((s) => ({ start: cut.map.toSource(s.start, 'start'), end: cut.map.toSource(s.end, 'end'), text: s.text })) : raw;
-    return { segments: dropSilentSegments(onTimeline, va).kept, thresholdDb: va.thresholdDb };
+    const input = engineInput(samples, sampleRate, { silenceDb: this.opts.silenceDb });
+    if (!input.wav) return { segments: null, thresholdDb: input.va.thresholdDb };
+    const raw = await this.opts.engine.transcribe(input.wav, { language: this.opts.language, signal: this.abort.signal });
+    return { segments: input.segmentsFrom(raw), thresholdDb: input.va.thresholdDb };
   }
 
   private async skip(key: string, reason: string, seconds: number, t0: number): Promise<void> {
