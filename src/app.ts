@@ -164,7 +164,6 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const chatModel = chatModelFrom({ provider: config.LLM_PROVIDER, baseUrl: config.LLM_BASE_URL, model: config.LLM_MODEL, apiKey: config.LLM_API_KEY });
   const summaries = transcriber && chatModel
     ? new CallSummaries(db, transcriber, new Summarizer(chatModel, { locale: config.SUMMARY_LOCALE, timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000 }))
-      silenceDb: config.TRANSCRIBE_SILENCE_DB,
     : null;
   summaries?.on('failed', (callId, e) => log.warn('summary failed', { callId, error: (e as Error).message }));
   const clickToCall = new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
