@@ -240,11 +240,43 @@ function judge(truths: CallTruth[], journal: JournalEntry[], allTruths: CallTrut
       }
       if (bad.length) problems.set('times', bad.join('; '));
     }
-    const uncertain = main?.uncertain === true;
+    // Uncertain when every entry of the call says so (a split-off entry that does not is a guess).
+    const uncertain = rel.length > 0 && rel.every((e) => e.uncertain);
     const failed = problems.size > 0 && !t.invisible && (t.allDelivered || !uncertain || problems.has('lost'));
     return { truth: t, problems, uncertain, failed };
   });
   return { verdicts, phantoms };
+}
+
+/** The stand-in's trace of a call, delivered events folded: `+7 -0.385 CHANNEL_ANSWER B (offline …) …`. */
+function shortTrace(trace: string[], max = 12): string {
+  const out: string[] = [];
+  let delivered = 0;
+  let lastMiss = '';
+  let repeats = 0;
+  const flush = () => {
+    if (delivered) out.push(`+${delivered}`);
+    delivered = 0;
+    if (repeats) out.push(`(…${repeats} more missed)`);
+    repeats = 0;
+  };
+  for (const t of trace) {
+    if (t.startsWith('+')) {
+      if (repeats) flush();
+      delivered++;
+      continue;
+    }
+    const reason = t.startsWith('-') ? t.replace(/^-\S+ \S+ \S+ /, '') : '';
+    if (reason && reason === lastMiss) {
+      repeats++;
+      continue;
+    }
+    flush();
+    out.push(t);
+    lastMiss = reason;
+  }
+  flush();
+  return out.length > max ? `${out.slice(0, max).join(', ')}, … (${out.length - max} more)` : out.join(', ');
 }
 
 function describe(v: Verdict): string {
@@ -258,7 +290,7 @@ function describe(v: Verdict): string {
     v.uncertain ? 'marked uncertain' : '',
   ].filter(Boolean).join('; ');
   const probs = [...v.problems].map(([p, d]) => `${p}: ${d}`).join(' | ');
-  return `${t.id} [${t.template}] ${probs}\n      ${ctx}`;
+  return `${t.id} [${t.template}] ${probs}\n      ${ctx}\n      trace: ${shortTrace(t.trace)}`;
 }
 
 function table(title: string, verdicts: Verdict[]): void {

@@ -362,6 +362,12 @@ export interface CallTruth {
   glitches: GlitchKind[];
   /** Why events were missed (e.g. `offline after mid-frame`), with counts. */
   missed: Record<string, number>;
+  /**
+   * What happened, seconds after the call's first event: `+` event handed to the client, `-` event missed
+   * (and why), `x` cut, `!` glitch, `=` listed in a resync snapshot that reached the client. Legs are A
+   * (the call id), B, C… in creation order; J is the originate job.
+   */
+  trace: string[];
 }
 
 export class CallInstance {
@@ -377,6 +383,7 @@ export class CallInstance {
   readonly cuts = new Set<CutKind>();
   readonly glitches = new Set<GlitchKind>();
   readonly missReasons: Record<string, number> = {};
+  readonly trace: string[] = [];
 
   constructor(
     readonly tpl: CallTemplate,
@@ -461,6 +468,17 @@ export class CallInstance {
     this.missReasons[reason] = (this.missReasons[reason] ?? 0) + 1;
   }
 
+  /** Leg letter of a UUID-table index: A is the call id, then B, C… by creation; J a job. */
+  letter(i: number): string {
+    const k = this.tpl.legs.indexOf(i);
+    if (k >= 0) return String.fromCharCode(65 + k);
+    return this.tpl.jobs.includes(i) ? 'J' : '?';
+  }
+
+  note(mark: string, what: string): void {
+    this.trace.push(`${mark}${((Date.now() - this.startMs) / 1000).toFixed(3)} ${what}`);
+  }
+
   truth(): CallTruth {
     const t = this.tpl;
     const ms = (us: number) => this.mapUs(us) / 1000;
@@ -499,6 +517,7 @@ export class CallInstance {
       cuts: [...this.cuts],
       glitches: [...this.glitches],
       missed: { ...this.missReasons },
+      trace: [...this.trace],
     };
   }
 }
@@ -856,11 +875,21 @@ export class ChaosSwitch {
           if (wanted) inst.delivered++;
         } else if (err && wanted) {
           inst.miss('write failed');
+          inst.note('-', `${ev.name} (write failed)`);
         }
         if (inst.pending === 0 && inst.done) this.checkIdle();
       });
     }
-    if (wanted && targets === 0 && !cutHere) inst.miss(this.offlineReason());
+    const what = `${ev.name} ${ev.uid >= 0 ? inst.letter(ev.uid) : 'J'}`;
+    if (wanted && targets === 0 && !cutHere) {
+      const why = this.offlineReason();
+      inst.miss(why);
+      inst.note('-', `${what} (${why})`);
+    } else if (wanted && cutHere) {
+      inst.note('-', `${what} (cut mid-frame)`);
+    } else if (wanted) {
+      inst.note('+', what);
+    }
   }
 
   private offlineReason(): string {
@@ -1104,14 +1133,22 @@ export class ChaosSwitch {
     this.stats.cuts[kind]++;
     const now = Date.now();
     this.lastCut = { kind, at: now };
-    for (const inst of this.heap) if (inst.started) inst.cuts.add(kind);
+    for (const inst of this.heap) {
+      if (!inst.started) continue;
+      inst.cuts.add(kind);
+      inst.note('x', `cut ${kind}`);
+    }
     c.socket.end();
     setTimeout(() => c.socket.destroy(), 1000).unref();
   }
 
   private glitch(kind: GlitchKind): void {
     this.stats.glitches[kind]++;
-    for (const inst of this.heap) if (inst.started) inst.glitches.add(kind);
+    for (const inst of this.heap) {
+      if (!inst.started) continue;
+      inst.glitches.add(kind);
+      inst.note('!', kind);
+    }
   }
 
   private write(c: Client, bytes: Buffer): void {
@@ -1268,7 +1305,11 @@ export class ChaosSwitch {
     const pair = !channels ? c.listed : null;
     if (!channels) c.listed = null;
     c.socket.write(apiFrame(body), (err) => {
-      if (!err && pair) for (const inst of pair) inst.snapshots++;
+      if (err || !pair) return;
+      for (const inst of pair) {
+        inst.snapshots++;
+        inst.note('=', 'listed in a resync snapshot');
+      }
     });
     if (channels && c.plan === 'resync-between' && this.mayCut()) this.cut(c, 'resync-between');
   }
