@@ -233,7 +233,12 @@ export function engineInput(samples: Float32Array, sampleRate: number, options: 
     seconds: sent.length / sampleRate,
     va,
     segmentsFrom(raw) {
-      const onTimeline = cut ? raw.map((s) => ({ start: cut.map.toSource(s.start, 'start'), end: cut.map.toSource(s.end, 'end'), text: s.text })) : raw;
+      const length = samples.length / sampleRate; // engines may round times past the end
+      const onTimeline = raw.map((s) => {
+        const start = cut ? cut.map.toSource(s.start, 'start') : s.start;
+        const end = cut ? cut.map.toSource(s.end, 'end') : s.end;
+        return { start: Math.min(start, length), end: Math.min(Math.max(start, end), length), text: s.text };
+      });
       return dropSilentSegments(onTimeline, va).kept;
     },
   };

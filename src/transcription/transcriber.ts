@@ -83,7 +83,10 @@ interface JobRow {
  * restart loses none (a job that was running is queued again), run `concurrency` at a time, retried with
  * backoff when the engine or the file is not there yet. Stereo recordings are transcribed per channel —
  * the recorded leg's party on the left, the other party on the right — and merged by time into one
- * dialogue with speaker labels; mono recordings become one unlabeled speaker.
+ * dialogue with speaker labels; mono recordings become one unlabeled speaker. Silence never reaches the
+ * engine (silence.ts): a silent channel is not sent, long silences are cut out. A recording with nothing to
+ * transcribe — an empty file, a length outside the rules (of the audio the file really holds), no speech on
+ * any channel — ends `skipped` with the reason, never `done` with no segments.
  */
 export class Transcriber extends EventEmitter {
   private running = 0;
