@@ -192,7 +192,9 @@ export class EventTracker extends TrackerCore {
       this.attachLeg(call, leg);
       this.addTimeline(parentLeg.callId, `${key}:leg`, createdAt, 'leg_ringing', leg.uuid, { party: this.party(leg) });
     } else {
-      this.newCall(leg, key);
+      const call = this.newCall(leg, key);
+      // A leg FreeSWITCH created for a call we do not know: we missed that call's start.
+      if (originator) call.uncertain = true;
     }
     this.noteOriginatedLeg(leg);
     // A leg first seen at hangup (started while we were disconnected) still has its times in the profile.

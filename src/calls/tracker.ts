@@ -144,9 +144,11 @@ export class CallTracker extends EventTracker {
     const cause = /^-ERR\s+(\S+)/.exec(body)?.[1] ?? 'UNKNOWN';
     const arg = header(ev, 'Job-Command-Arg') ?? '';
     const target = dialTarget(arg);
-    const match = this.recentOriginateLegs.find(
-      (r) => !r.jobLinked && (r.leg === target.uuid || (r.cause === cause && (!target.number || r.dest === target.number))),
-    );
+    // Our own originates name their leg (origination_uuid): only that leg. Others: the latest unlinked leg
+    // that failed the same way to the same number.
+    const match = target.uuid
+      ? this.recentOriginateLegs.find((r) => !r.jobLinked && r.leg === target.uuid)
+      : [...this.recentOriginateLegs].reverse().find((r) => !r.jobLinked && r.cause === cause && (!target.number || r.dest === target.number));
     if (match) {
       match.jobLinked = true;
       const call = this.liveCall(match.callId) ?? this.closedOriginated.get(match.callId);
@@ -252,6 +254,15 @@ export class CallTracker extends EventTracker {
         // No dump (it failed): the leg talks, since some time before now; the row has only seconds.
         this.onAnswer(leg, Math.max(leg.createdAt, Math.min(fsNow, this.aliveUntil || fsNow)), `resync:${u}`);
       }
+    }
+    // 2b. A B-leg that an event opened before its A-leg was known (the snapshot names its call): one call.
+    for (const row of channels) {
+      if (!row.call_uuid || row.call_uuid === row.uuid) continue;
+      const b = this.legs.get(row.uuid);
+      const a = this.legs.get(row.call_uuid);
+      if (!a || !b || a.callId === b.callId) continue;
+      const merged = this.mergeCalls(this.callOf(a), this.callOf(b));
+      merged.uncertain = true;
     }
     // 3. Known legs that answered while we were away.
     for (const row of channels) {
