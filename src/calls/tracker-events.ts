@@ -193,8 +193,8 @@ export class EventTracker extends TrackerCore {
       this.addTimeline(parentLeg.callId, `${key}:leg`, createdAt, 'leg_ringing', leg.uuid, { party: this.party(leg) });
     } else {
       const call = this.newCall(leg, key);
-      // A leg FreeSWITCH created for a call we do not know: we missed that call's start.
-      if (originator) call.uncertain = true;
+      // A leg of a call we do not know, or a call first seen after its CHANNEL_CREATE: we missed its start.
+      if (originator || !LEG_BIRTH_EVENTS.has(ev.name)) call.uncertain = true;
     }
     this.noteOriginatedLeg(leg);
     // A leg first seen at hangup (started while we were disconnected) still has its times in the profile.
