@@ -132,6 +132,25 @@ describe('snapshot races and clocks (sqlite)', () => {
     expect((await api(stack, '/calls')).body.items).toHaveLength(1); // its B-leg joined it: not split in two
   });
 
+  test('item 8: a B-leg seen before its A-leg (both created while away, the snapshot empty) joins it: one call', async () => {
+    // Capture 10: the customer gives up while 1001 rings, so no CHANNEL_BRIDGE would join the two legs.
+    const C10 = { a: 'dbb676bb-9b59-4979-9b84-8e61251a708f', b: 'c8fa9ddb-d747-4357-91d8-3efed6953e6b' };
+    const e10 = loadFixtureEvents('10_did_inbound_caller_hung_up_ringing');
+    const bCreated = upTo(e10, 'CHANNEL_CREATE', C10.b);
+    stack.sim.apiHandlers.set('show', () => '{"row_count": 0}\n'); // a snapshot that missed both legs
+    stack.sim.dropClients();
+    await waitFor(() => stack.app.calls.esl.state !== 'ready', 'disconnect');
+    await stack.sim.play(e10.slice(0, bCreated));
+    await waitFor(() => stack.app.calls.esl.state === 'ready', 'reconnect', 15_000);
+    await settle(stack);
+    stack.sim.apiHandlers.delete('show');
+    await stack.sim.play(e10.slice(bCreated)); // B's ORIGINATE/PROGRESS come first, then A's hangup
+    await settle(stack);
+    const all = (await api(stack, '/calls')).body.items;
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ id: C10.a, status: 'abandoned', uncertain: true, employees: ['1001'] });
+  });
+
   test('item 8: a resync FreeSWITCH answers with -ERR is tried again', async () => {
     const e09 = loadFixtureEvents('09_did_inbound_answered');
     const bridged = upTo(e09, 'CHANNEL_BRIDGE');

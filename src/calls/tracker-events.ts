@@ -47,6 +47,8 @@ export class EventTracker extends TrackerCore {
   protected touched = new Set<string>();
   /** Uuids whose CHANNEL_DESTROY / HANGUP we saw without knowing the leg (a snapshot may still list them). */
   protected gone = new Set<string>();
+  /** Legs opened before the leg that originated them was known (originator uuid → leg uuid). */
+  private orphans = new Map<string, string>();
   /** Latest event time (FreeSWITCH clock): while the link is up, every live leg is known alive until then. */
   protected lastEventAt = 0;
 
@@ -192,9 +194,21 @@ export class EventTracker extends TrackerCore {
       this.attachLeg(call, leg);
       this.addTimeline(parentLeg.callId, `${key}:leg`, createdAt, 'leg_ringing', leg.uuid, { party: this.party(leg) });
     } else {
-      const call = this.newCall(leg, key);
+      let call = this.newCall(leg, key);
       // A leg of a call we do not know, or a call first seen after its CHANNEL_CREATE: we missed its start.
       if (originator || !LEG_BIRTH_EVENTS.has(ev.name)) call.uncertain = true;
+      if (originator) {
+        this.orphans.set(originator, uuid);
+        if (this.orphans.size > 10_000) this.orphans.delete(this.orphans.keys().next().value!);
+      }
+      // The leg that originated an orphan shows up at last: one call, not two.
+      const orphan = this.orphans.get(uuid);
+      const orphanLeg = orphan ? this.legs.get(orphan) : undefined;
+      if (orphanLeg && orphanLeg.callId !== call.id && this.calls.has(orphanLeg.callId)) {
+        call = this.mergeCalls(call, this.callOf(orphanLeg));
+        call.uncertain = true;
+      }
+      if (orphan) this.orphans.delete(uuid);
     }
     this.noteOriginatedLeg(leg);
     // A leg first seen at hangup (started while we were disconnected) still has its times in the profile.
