@@ -24,6 +24,7 @@ import { assertRegion } from './directory/phone';
 import { CallerIdentification } from './calls/caller-identification';
 import { EventLog } from './events/event-log';
 import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
+import { SecretBox } from './events/secret-box';
 import { eventsRouter } from './routes/events';
 import { ClickToCall } from './calls/click-to-call';
 import { RecordingFiles } from './recordings/recording-files';
@@ -94,12 +95,21 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const directory = new Directory(db, region);
   const events = await EventLog.open(db);
   events.on('error', (e) => log.error('event log write failed, will retry', e));
-  const webhooks = new WebhookDispatcher(db, events, opts.webhooks);
+  const secrets = () => SecretBox.open({ key: config.TELEFONIST_SECRETS_KEY, keyFile: config.TELEFONIST_SECRETS_KEY_FILE, databaseUrl: config.DATABASE_URL });
+  const webhooks = new WebhookDispatcher(db, events, { secrets, ...opts.webhooks });
   webhooks.on('failed', (id, ev, error) => log.warn('webhook delivery failed, will retry', { webhook: id, event: ev.id, error }));
   webhooks.on('error', (e) => log.error('webhook worker error', e));
   if (config.TELEFONIST_WEBHOOK_URL) {
     // Registered on every start so a changed URL or secret takes effect; an existing cursor is kept.
-    await webhooks.create({ id: 'config', url: config.TELEFONIST_WEBHOOK_URL, secret: config.TELEFONIST_WEBHOOK_SECRET });
+    await webhooks.create({
+      id: 'config',
+      url: config.TELEFONIST_WEBHOOK_URL,
+      secret: config.TELEFONIST_WEBHOOK_SECRET,
+      basicAuth: config.TELEFONIST_WEBHOOK_BASIC_USER !== undefined
+        ? { username: config.TELEFONIST_WEBHOOK_BASIC_USER, password: config.TELEFONIST_WEBHOOK_BASIC_PASSWORD ?? '' }
+        : undefined,
+      headers: config.TELEFONIST_WEBHOOK_HEADERS,
+    });
   }
   const calls = new CallService(esl, tracker, writer, reader, {
     identification: new CallerIdentification(directory, region),

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js';
+import { basicPassword, basicUsername, webhookHeaders, webhookUrlProblem } from './events/webhook-input';
+import { parseKey } from './events/secret-box';
 
 /** Configuration from the environment (and an optional .env in the working directory). */
 const schema = z.object({
@@ -36,8 +38,36 @@ const schema = z.object({
   /** Whether the integration role (1C) may hear recordings: all | none. */
   TELEFONIST_INTEGRATION_RECORDINGS: z.enum(['all', 'none']).default('all'),
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
-  TELEFONIST_WEBHOOK_URL: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL').optional(),
+  TELEFONIST_WEBHOOK_URL: z.string().url().superRefine((u, ctx) => {
+    const problem = webhookUrlProblem(u);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  }).optional(),
   TELEFONIST_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Basic credentials for that receiver (a 1C publication authenticates an infobase user). */
+  TELEFONIST_WEBHOOK_BASIC_USER: basicUsername.optional(),
+  TELEFONIST_WEBHOOK_BASIC_PASSWORD: basicPassword.optional(),
+  /** Extra headers for that receiver, as a JSON object: {"X-Infobase":"ka"}. */
+  TELEFONIST_WEBHOOK_HEADERS: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a JSON object of header names and values, e.g. {"X-Infobase":"ka"}' });
+      return z.NEVER;
+    }
+    const r = webhookHeaders.safeParse(parsed);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: i.path.length ? `${String(i.path[0])}: ${i.message}` : 'must be a JSON object of header names and string values' });
+      return z.NEVER;
+    }
+    return r.data;
+  }),
+  /** Key for secrets at rest (webhook Basic passwords): 32 bytes as 64 hex characters or base64. */
+  TELEFONIST_SECRETS_KEY: z.string().optional().refine((v) => v === undefined || parseKey(v) !== null, 'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)'),
+  /** Without TELEFONIST_SECRETS_KEY: the key file (created on first use; default secrets.key beside the SQLite file, ./data/secrets.key with PostgreSQL). */
+  TELEFONIST_SECRETS_KEY_FILE: z.string().min(1).optional(),
   /** Speech to text: none (status says so), or an OpenAI-compatible endpoint (a Whisper server on the LAN). */
   TRANSCRIPTION_ENGINE: z.enum(['none', 'whisper', 'openai']).default('none'),
   /** whisper: the ggml model file (scripts/download-whisper-model.sh fetches one). */
@@ -71,6 +101,12 @@ const schema = z.object({
 }).refine((c) => !c.TELEFONIST_WEBHOOK_URL || c.TELEFONIST_WEBHOOK_SECRET, {
   message: 'is required when TELEFONIST_WEBHOOK_URL is set (the receiver checks the signature with it)',
   path: ['TELEFONIST_WEBHOOK_SECRET'],
+}).refine((c) => c.TELEFONIST_WEBHOOK_BASIC_PASSWORD === undefined || c.TELEFONIST_WEBHOOK_BASIC_USER !== undefined, {
+  message: 'needs TELEFONIST_WEBHOOK_BASIC_USER',
+  path: ['TELEFONIST_WEBHOOK_BASIC_PASSWORD'],
+}).refine((c) => c.TELEFONIST_WEBHOOK_URL || (c.TELEFONIST_WEBHOOK_BASIC_USER === undefined && c.TELEFONIST_WEBHOOK_HEADERS === undefined), {
+  message: 'is for the webhook of TELEFONIST_WEBHOOK_URL, which is not set',
+  path: ['TELEFONIST_WEBHOOK_URL'],
 }).refine((c) => c.LLM_PROVIDER !== 'openai' || c.LLM_BASE_URL, {
   message: 'is required when LLM_PROVIDER=openai (e.g. http://127.0.0.1:8000/v1)',
   path: ['LLM_BASE_URL'],

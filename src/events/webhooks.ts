@@ -2,12 +2,18 @@ import { EventEmitter } from 'node:events';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Db } from '../db/database';
 import { EventLog, LogEvent } from './event-log';
+import { SecretBox } from './secret-box';
+import { WebhookBasicAuth, WebhookHeaders } from './webhook-input';
 
 export interface WebhookView {
   id: string;
   url: string;
   employees: string[];
   types: string[];
+  /** The Basic credentials' user name; the password is never shown (stored encrypted). */
+  basicAuth: { username: string; hasPassword: true } | null;
+  /** Extra headers sent with every delivery. */
+  headers: Record<string, string>;
   active: boolean;
   cursor: string;
   failures: number;
@@ -23,6 +29,11 @@ interface WebhookRow {
   secret: string;
   employees: string;
   types: string;
+  basic_user: string | null;
+  /** Sealed by SecretBox (AES-256-GCM, the webhook id as additional data). */
+  basic_password: string | null;
+  /** JSON object, or '' for none. */
+  headers: string;
   active: boolean | number;
   cursor: bigint | number | string;
   failures: number | bigint;
@@ -37,6 +48,8 @@ export interface WebhookOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
+  /** Where Basic passwords are sealed; loaded on first use (default: a fresh in-memory key, for tests). */
+  secrets?: () => SecretBox;
 }
 
 /** Signature header value: HMAC-SHA256 over `<timestamp>.<body>` with the webhook's secret, hex. */
@@ -52,6 +65,8 @@ function view(r: WebhookRow): WebhookView {
     url: r.url,
     employees: r.employees.trim() ? r.employees.trim().split(' ') : [],
     types: r.types ? r.types.split(',') : [],
+    basicAuth: r.basic_user != null ? { username: r.basic_user, hasPassword: true } : null,
+    headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
     active: Boolean(r.active),
     cursor: String(r.cursor),
     failures: Number(r.failures),
@@ -75,6 +90,8 @@ export class WebhookDispatcher extends EventEmitter {
   private readonly maxDelay: number;
   private readonly timeout: number;
   private stopped = false;
+  private readonly secretsFactory: () => SecretBox;
+  private box: SecretBox | null = null;
   private readonly onAppended = () => {
     for (const w of this.workers.values()) w.wake();
   };
@@ -88,6 +105,7 @@ export class WebhookDispatcher extends EventEmitter {
     this.baseDelay = opts.baseDelayMs ?? 1000;
     this.maxDelay = opts.maxDelayMs ?? 300_000;
     this.timeout = opts.timeoutMs ?? 10_000;
+    this.secretsFactory = opts.secrets ?? (() => SecretBox.fromKey(randomBytes(32)));
     this.on('error', () => undefined);
   }
 
@@ -117,16 +135,31 @@ export class WebhookDispatcher extends EventEmitter {
   /**
    * Registers a receiver. Delivery starts with events logged after this moment (or from the start of the
    * log with `fromStart`); re-registering an existing id changes its settings and keeps its cursor.
-   * Without a secret one is generated and returned once.
+   * Without a secret one is generated and returned once. The Basic password is stored sealed and never
+   * returned; callers validate `basicAuth` and `headers` (webhook-input.ts) before they get here.
    */
-  async create(input: { id?: string; url: string; secret?: string; employees?: string[]; types?: string[]; fromStart?: boolean }): Promise<WebhookView & { secret: string }> {
+  async create(input: {
+    id?: string;
+    url: string;
+    secret?: string;
+    employees?: string[];
+    types?: string[];
+    fromStart?: boolean;
+    basicAuth?: WebhookBasicAuth;
+    headers?: WebhookHeaders;
+  }): Promise<WebhookView & { secret: string }> {
     const id = input.id ?? randomUUID();
     const secret = input.secret ?? randomBytes(24).toString('base64url');
     const cursor = input.fromStart ? 0n : BigInt(this.log.latest());
+    const basicUser = input.basicAuth ? input.basicAuth.username : null;
+    const basicPassword = input.basicAuth ? this.secrets().seal(input.basicAuth.password, id) : null;
+    const headers = input.headers && Object.keys(input.headers).length ? JSON.stringify(input.headers) : '';
     await this.db.exec(
-      `INSERT INTO webhooks (id, url, secret, employees, types, active, cursor, failures, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
-       ON CONFLICT (id) DO UPDATE SET url = excluded.url, secret = excluded.secret, employees = excluded.employees, types = excluded.types, active = excluded.active`,
-      [id, input.url, secret, employeeList(input.employees), (input.types ?? []).join(','), true, cursor, BigInt(Date.now())],
+      `INSERT INTO webhooks (id, url, secret, employees, types, basic_user, basic_password, headers, active, cursor, failures, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, secret = excluded.secret, employees = excluded.employees, types = excluded.types,
+         basic_user = excluded.basic_user, basic_password = excluded.basic_password, headers = excluded.headers, active = excluded.active`,
+      [id, input.url, secret, employeeList(input.employees), (input.types ?? []).join(','), basicUser, basicPassword, headers, true, cursor, BigInt(Date.now())],
     );
     this.restartWorker(id);
     return { ...(await this.get(id))!, secret };
@@ -140,6 +173,22 @@ export class WebhookDispatcher extends EventEmitter {
       this.workers.delete(id);
     }
     return (await this.db.exec('DELETE FROM webhooks WHERE id = ?', [id])) > 0;
+  }
+
+  private secrets(): SecretBox {
+    this.box ??= this.secretsFactory();
+    return this.box;
+  }
+
+  /** The headers of one delivery besides ours: extra headers, then Basic credentials. */
+  private deliveryHeaders(row: WebhookRow): Record<string, string> | string {
+    const out: Record<string, string> = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
+    if (row.basic_user != null) {
+      const password = row.basic_password != null ? this.secrets().open(row.basic_password, row.id) : null;
+      if (password == null) return 'the Basic password cannot be decrypted (was the secrets key changed?): register the webhook again';
+      out.Authorization = `Basic ${Buffer.from(`${row.basic_user}:${password}`, 'utf8').toString('base64')}`;
+    }
+    return out;
   }
 
   private async rows(): Promise<WebhookRow[]> {
@@ -255,12 +304,15 @@ export class WebhookDispatcher extends EventEmitter {
   private async deliver(row: WebhookRow, e: LogEvent): Promise<{ ok: true } | { ok: false; error: string }> {
     const body = JSON.stringify(e);
     const ts = String(Math.floor(Date.now() / 1000));
+    const extra = this.deliveryHeaders(row);
+    if (typeof extra === 'string') return { ok: false, error: extra };
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.timeout);
     try {
       const res = await fetch(row.url, {
         method: 'POST',
         headers: {
+          ...extra,
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'Telefonist-Webhook/1',
           'X-Telefonist-Event': e.type,
