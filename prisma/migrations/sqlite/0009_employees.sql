@@ -1,0 +1,31 @@
+-- CreateTable
+CREATE TABLE "employees" (
+    "extension" TEXT NOT NULL PRIMARY KEY,
+    "name" TEXT NOT NULL,
+    "user_ref" TEXT,
+    "groups" TEXT NOT NULL DEFAULT '[]',
+    "rights" TEXT NOT NULL DEFAULT '[]',
+    "sync_run" TEXT,
+    "created_at" BIGINT NOT NULL,
+    "updated_at" BIGINT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "employee_groups" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "name" TEXT NOT NULL,
+    "rights" TEXT NOT NULL DEFAULT '[]',
+    "updated_at" BIGINT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "employee_presence" (
+    "extension" TEXT NOT NULL PRIMARY KEY,
+    "state" TEXT NOT NULL,
+    "reason" TEXT,
+    "since" BIGINT NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "employees_user_ref_idx" ON "employees"("user_ref");
+
