@@ -109,6 +109,12 @@ export const directorySchemas = {
     type: 'object',
     properties: {
       id: { type: 'string' }, url: { type: 'string' }, employees: { type: 'array', items: { type: 'string' } }, types: { type: 'array', items: { type: 'string' } },
+      basicAuth: nullable({
+        type: 'object',
+        description: 'The Basic credentials\' user name; the password is stored encrypted and never returned.',
+        properties: { username: { type: 'string' }, hasPassword: { type: 'boolean', enum: [true] } },
+      }),
+      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra headers sent with every delivery.' },
       active: { type: 'boolean' }, cursor: { type: 'string', description: 'Last event delivered.' }, failures: { type: 'integer' },
       nextAttemptAt: nullable({ type: 'string', format: 'date-time' }), lastError: nullable({ type: 'string' }),
       deliveredAt: nullable({ type: 'string', format: 'date-time' }), createdAt: { type: 'string', format: 'date-time' },
@@ -285,7 +291,8 @@ export const directoryPaths = {
     },
     post: {
       summary: 'Add a receiver (admin). Deliveries are POSTs of one Event, in order, retried with backoff until 2xx; headers X-Telefonist-Event, '
-        + 'X-Telefonist-Event-Id, X-Telefonist-Timestamp and X-Telefonist-Signature = "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body).',
+        + 'X-Telefonist-Event-Id, X-Telefonist-Timestamp and X-Telefonist-Signature = "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body). '
+        + 'Redirects are not followed (a 3xx is a failed delivery); each attempt times out after 10 s.',
       security,
       requestBody: {
         required: true,
@@ -299,6 +306,25 @@ export const directoryPaths = {
             employees: { type: 'array', items: { type: 'string' }, description: 'Only events addressed to these extensions.' },
             types: { type: 'array', items: { type: 'string', enum: EVENT_TYPES } },
             fromStart: { type: 'boolean', description: 'Deliver the whole log, not only events from now on.' },
+            basicAuth: {
+              type: 'object',
+              required: ['username', 'password'],
+              additionalProperties: false,
+              description: 'HTTP Basic credentials for the receiver (a 1C publication authenticates an infobase user). Sent as UTF-8; '
+                + 'the password is stored encrypted (AES-256-GCM) and never returned or logged. A URL with user:pass@ is refused.',
+              properties: {
+                username: { type: 'string', minLength: 1, maxLength: 200, description: 'No colon, no control characters.' },
+                password: { type: 'string', maxLength: 200, description: 'No control characters.' },
+              },
+            },
+            headers: {
+              type: 'object',
+              maxProperties: 20,
+              additionalProperties: { type: 'string', minLength: 1, maxLength: 1000 },
+              description: 'Extra headers for every delivery: token names, printable ASCII values without CR/LF. Refused: Authorization (use basicAuth), '
+                + 'Proxy-Authorization, Content-Length, Content-Type, Content-Encoding, Transfer-Encoding, Host, Connection, Keep-Alive, TE, Trailer, '
+                + 'Upgrade, Proxy-Connection, Expect and X-Telefonist-*. Shown to admins: no secrets here.',
+            },
           },
         }),
       },
