@@ -35,6 +35,15 @@ const schema = z.object({
   TELEFONIST_RECORDINGS_DIR: z.string().min(1).optional(),
   /** The same directory as FreeSWITCH names it in RECORD_START (default: TELEFONIST_RECORDINGS_DIR). */
   TELEFONIST_RECORDINGS_FS_DIR: z.string().min(1).optional(),
+  /**
+   * FreeSWITCH's directory folder where Telefonist writes its employees (00-telefonist-employees.xml) and
+   * then runs reloadxml, e.g. /etc/freeswitch/directory/default (unset: Telefonist writes no directory).
+   */
+  TELEFONIST_FS_DIRECTORY_DIR: z
+    .string()
+    .regex(/^\/[^\0\r\n]*$/, 'must be an absolute path, e.g. /etc/freeswitch/directory/default')
+    .refine((v) => existsSync(v), 'must be an existing directory (the FreeSWITCH drop-in installs it: npm run fs:install)')
+    .optional(),
   /** Whether the integration role (1C) may hear recordings: all | none. */
   TELEFONIST_INTEGRATION_RECORDINGS: z.enum(['all', 'none']).default('all'),
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */
