@@ -38,6 +38,9 @@ import { CallSummaries } from './ai/call-summaries';
 import { Summarizer } from './ai/summarizer';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
+import { Employees } from './employees/employees';
+import { Presence, PresenceOptions } from './employees/presence';
+import { employeesRouter } from './routes/employees';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -51,6 +54,10 @@ export interface Telefonist {
   /** Rewrites calls stored under older phone rules (resolves when the journal is searchable by every notation). */
   numberBackfill: NumberBackfill;
   directory: Directory;
+  /** Employees synced from 1C (names, groups, rights: `isSupervisor`), 'changed' on every change. */
+  employees: Employees;
+  /** Presence per extension (registrations + live calls), published as `employee.presence` events. */
+  presence: Presence;
   events: EventLog;
   webhooks: WebhookDispatcher;
   server: Server;
@@ -68,6 +75,8 @@ export interface StartOptions {
   authThrottle?: AuthThrottleOptions;
   /** ESL reconnect and link-watch timing (tests shorten it; defaults in EslConnection). */
   esl?: Pick<EslConnectionOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'commandTimeoutMs' | 'handshakeTimeoutMs' | 'idleProbeMs' | 'probeTimeoutMs'>;
+  /** Presence timing (tests shorten it; defaults in Presence). */
+  presence?: Pick<PresenceOptions, 'expiryMarginMs' | 'offlineDelayMs' | 'sweepMs'>;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -85,13 +94,13 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     skipEvent: skipUninterestingEvent,
     ...opts.esl,
   });
-  const tracker = new CallTracker({
-    employeeProfiles: new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean)),
-  });
+  const employeeProfiles = new Set(config.TELEFONIST_EMPLOYEE_PROFILES.split(',').map((s) => s.trim()).filter(Boolean));
+  const tracker = new CallTracker({ employeeProfiles });
+  const employees = await Employees.open(db);
   const region = assertRegion(config.TELEFONIST_PHONE_REGION);
   const writer = new JournalWriter(db, { region });
   writer.on('error', (e) => log.error('journal write failed, will retry', e));
-  const reader = new JournalReader(db, region);
+  const reader = new JournalReader(db, region, (ext) => employees.nameOf(ext));
   const directory = new Directory(db, region);
   const events = await EventLog.open(db);
   events.on('error', (e) => log.error('event log write failed, will retry', e));
@@ -115,7 +124,10 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     identification: new CallerIdentification(directory, region),
     directory,
     events,
+    employeeName: (ext) => employees.nameOf(ext),
   });
+  const presence = new Presence(db, esl, calls, events, employees, { profiles: employeeProfiles, ...opts.presence });
+  presence.on('error', (e) => log.warn('presence: registrations snapshot or write failed', e));
   calls.on('pipelineError', (e) => log.error('call pipeline error', e));
   esl.on('ready', () => log.info('FreeSWITCH connected', { host: config.FREESWITCH_ESL_HOST, port: config.FREESWITCH_ESL_PORT }));
   esl.on('disconnected', (reason) => log.warn('FreeSWITCH connection lost, reconnecting', { reason }));
@@ -182,7 +194,8 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
-  api.use(tokensRouter(tokens));
+  api.use(employeesRouter(tokens, employees, presence));
+  api.use(tokensRouter(tokens, employees));
   app.use('/api/v1', api);
   app.use(methodNotAllowed('/api/v1', doc.paths));
   app.use(notFound);
@@ -191,6 +204,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   // Before the call service writes anything under the current phone rules; the rest runs in the background.
   const numberBackfill = new NumberBackfill(db, region);
   await numberBackfill.prepare();
+  await presence.start();
   await calls.start();
   numberBackfill.on('done', (n: number) => n && log.info('journal numbers rewritten under the current phone rules', { calls: n }));
   numberBackfill.run().catch((e) => log.error('journal number backfill failed (restart to resume)', e));
@@ -215,6 +229,8 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     reader,
     numberBackfill,
     directory,
+    employees,
+    presence,
     events,
     webhooks,
     server,
@@ -226,6 +242,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await new Promise<void>((r) => server.close(() => r()));
       await numberBackfill.stop();
       await calls.stop();
+      await presence.stop();
       await webhooks.stop();
       await summaries?.stop();
       await transcriber?.stop();

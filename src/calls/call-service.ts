@@ -7,7 +7,7 @@ import { CallRow, CallTracker, ChannelRow } from './tracker';
 import { CallState, JournalBatch } from './types';
 import { CallerIdentification } from './caller-identification';
 import { Directory } from '../directory/directory';
-import { EventLog } from '../events/event-log';
+import { EventLog, LogEventInput } from '../events/event-log';
 import { callEventsOf, callSummary } from '../events/call-events';
 
 /** Events the control plane subscribes to (channel, bridge, hold, record, DTMF, jobs, registrations). */
@@ -65,6 +65,8 @@ export interface CallServiceOptions {
   directory?: Directory;
   /** Log call events (ringing, answered, transferred, ended) for 1C and the panel. */
   events?: EventLog;
+  /** Employees' full names: call events then carry `employeeNames` {extension: name} beside `callEmployees`. */
+  employeeName?: (extension: string) => string | undefined;
 }
 
 /**
@@ -121,6 +123,8 @@ export class CallService extends EventEmitter {
   }
 
   private handle(batch: JournalBatch): void {
+    // Per-call state changes for whoever follows live legs (presence); emitted as the tracker made them.
+    if (batch.legs.length || batch.calls.length) this.emit('batch', batch);
     if (this.chain) {
       this.follow(this.chain.then(() => this.process(batch)));
       return;
@@ -157,9 +161,26 @@ export class CallService extends EventEmitter {
     this.writer.write(batch).catch(() => undefined); // the writer retries; failures surface in health
     const log = this.opts.events;
     if (log) {
-      const events = callEventsOf(batch, (cid) => this.tracker.liveCall(cid));
+      const events = this.named(callEventsOf(batch, (cid) => this.tracker.liveCall(cid)));
       if (events.length) log.append(events).catch((e) => this.emit('pipelineError', e));
     }
+  }
+
+  /** Adds `employeeNames` {extension: full name} for the call's employees that have one. */
+  private named(events: LogEventInput[]): LogEventInput[] {
+    const nameOf = this.opts.employeeName;
+    if (!nameOf) return events;
+    for (const e of events) {
+      const exts = e.data.callEmployees;
+      if (!Array.isArray(exts)) continue;
+      const names: Record<string, string> = {};
+      for (const x of exts as string[]) {
+        const n = nameOf(x);
+        if (n) names[x] = n;
+      }
+      e.data.employeeNames = names;
+    }
+    return events;
   }
 
   /** The directory changed these numbers: live calls from them are identified again (and 1C told). */
@@ -177,7 +198,7 @@ export class CallService extends EventEmitter {
         const snapshot = structuredClone(live);
         this.writer.write({ calls: [snapshot], legs: [], timeline: [], recordings: [], merges: [] }).catch(() => undefined);
         if (this.opts.events && live.identity?.customerId !== before) {
-          await this.opts.events.append([
+          await this.opts.events.append(this.named([
             {
               key: `linked:${live.id}:${live.identity?.customerId ?? 'none'}:${Date.now()}`,
               type: 'customer.linked',
@@ -185,7 +206,7 @@ export class CallService extends EventEmitter {
               employees: Object.keys(live.employees),
               data: callSummary(live),
             },
-          ]);
+          ]));
         }
       }
     };

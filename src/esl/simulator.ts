@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeFrame } from './frame';
 import { encodeJsonEventBody, encodePlainEventBody, EslEvent, EslHeaders, header } from './event';
 import { FixtureEvent, loadFixtureEvents } from './fixtures';
+import { SimRegistrations } from './sim-registrations';
 
 /**
  * A FreeSWITCH stand-in that speaks the real Event Socket protocol on a TCP port, replaying the captured
@@ -60,6 +61,8 @@ export class FreeSwitchSimulator {
   readonly commands: string[] = [];
   /** Answers for api commands the tests script (e.g. originate results). */
   readonly apiHandlers = new Map<string, (args: string) => string>();
+  /** Phones registered by the sofia::register events emitted here: `show registrations as json` (presence). */
+  readonly registrations = new SimRegistrations();
   port = 0;
 
   constructor(private readonly password = 'ClueCon') {}
@@ -271,6 +274,7 @@ export class FreeSwitchSimulator {
   }
 
   private runApi(args: string): string {
+    if (args.trim() === 'show registrations as json' && !this.apiHandlers.has('show')) return this.registrations.show();
     const [cmd, ...rest] = args.trim().split(/\s+/);
     const a = rest.join(' ');
     const custom = this.apiHandlers.get(cmd);
@@ -333,6 +337,7 @@ export class FreeSwitchSimulator {
   // ---- state and broadcast ------------------------------------------------------------------------
 
   private track(ev: EslEvent): void {
+    if (this.registrations.track(ev)) return;
     const uuid = header(ev, 'Unique-ID');
     if (!uuid) return;
     if (ev.name === 'CHANNEL_DESTROY') {

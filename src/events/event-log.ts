@@ -3,9 +3,11 @@ import { Db, SqlValue } from '../db/database';
 
 /**
  * Types of events 1C and the panel receive. call.incoming: an outside call reached the PBX (IVR, queue),
- * no employee's phone rings yet; call.ringing: an employee's phone rings (or an employee dials out).
+ * no employee's phone rings yet; call.ringing: an employee's phone rings (or an employee dials out);
+ * employee.presence: an extension's presence changed (offline, online, busy with a reason; see
+ * src/employees/presence.ts), addressed to that extension and to every supervisor.
  */
-export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked'] as const;
+export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked', 'employee.presence'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEventInput {

@@ -134,6 +134,8 @@ export class JournalReader {
     private readonly db: Db,
     /** TELEFONIST_PHONE_REGION: how typed numbers are read (the writer stores under the same). */
     private readonly region: CountryCode = DEFAULT_PHONE_REGION,
+    /** Employees' full names (the call detail's `employeeDetails[].name`; null when nobody configured one). */
+    private readonly employeeName: (extension: string) => string | undefined = () => undefined,
   ) {}
 
   async listCalls(req: CallPageRequest): Promise<CallPage> {
@@ -277,7 +279,7 @@ export class JournalReader {
       ...summary,
       requestedId: id !== callId ? id : undefined,
       originJob: call.originJob,
-      employeeDetails: call.employees.map((e) => ({ extension: e.extension, role: e.role, answered: e.answered })),
+      employeeDetails: call.employees.map((e) => ({ extension: e.extension, name: this.employeeName(e.extension) ?? null, role: e.role, answered: e.answered })),
       legs: call.legs.map((l) => ({
         uuid: l.uuid,
         direction: l.fsDirection,

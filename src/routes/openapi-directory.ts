@@ -96,7 +96,10 @@ export const directorySchemas = {
         additionalProperties: true,
         description: 'The call (callId, direction, status, number, numberE164, identification, customer, contact, callEmployees, startedAt) plus, '
           + 'per type: `leg` and `role` caller|callee (ringing), `answeredBy` and `screenPop` {action: open_customer|create_customer} (answered), '
-          + '`from`/`to`/`transferType` (transferred), endedAt/talkSeconds/durationSeconds/hangupCause (ended), `mergedCallId` (merged).',
+          + '`from`/`to`/`transferType` (transferred), endedAt/talkSeconds/durationSeconds/hangupCause (ended), `mergedCallId` (merged). '
+          + 'Call events also carry `employeeNames` {extension: full name} for the call\'s employees that have one. '
+          + '`employee.presence` (no call): extension, name, presence offline|online|busy, reason ringing|talking|held|supervising|null, since, '
+          + 'previous {presence, reason, since} | null, registrations, callIds; addressed to the extension and to every supervisor.',
       },
     },
   },

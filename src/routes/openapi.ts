@@ -2,6 +2,7 @@ import { ALL_DIRECTIONS, ALL_STATUSES } from '../calls/types';
 import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
+import { employeePaths, employeeSchemas } from './openapi-employees';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
 const CallSummary = {
@@ -121,7 +122,7 @@ export function openApiDocument(version: string) {
                 originJob: nullable({ type: 'string', description: 'Job-UUID of the originate that started the call.' }),
                 employeeDetails: {
                   type: 'array',
-                  items: { type: 'object', properties: { extension: { type: 'string' }, role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
+                  items: { type: 'object', properties: { extension: { type: 'string' }, name: nullable({ type: 'string', description: 'Full name from the employees 1C syncs; null when none names the extension.' }), role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
                 },
                 legs: { type: 'array', items: ref('Leg') },
                 timeline: { type: 'array', items: ref('TimelineEntry') },
@@ -154,6 +155,7 @@ export function openApiDocument(version: string) {
           },
         },
         ...directorySchemas,
+        ...employeeSchemas,
         Health: {
           type: 'object',
           properties: {
@@ -414,6 +416,7 @@ export function openApiDocument(version: string) {
         },
       },
       ...directoryPaths,
+      ...employeePaths,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ROLES, TokenService } from '../auth/tokens';
+import { Employees } from '../employees/employees';
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 
@@ -13,7 +14,12 @@ const createBody = z.object({
   message: 'an operator token names the operator\'s extension',
 });
 
-export function tokensRouter(tokens: TokenService): Router {
+/**
+ * API tokens (admin). A token's `employee` is the extension it acts for; once employees are configured
+ * (synced from 1C), it must be one of theirs (400 naming `employee`). With no employees configured, any
+ * extension is taken, as before employees existed (installations that never sync them keep working).
+ */
+export function tokensRouter(tokens: TokenService, employees?: Employees): Router {
   const r = Router();
   const admin = requireRole(tokens, ['admin']);
   r.get('/tokens', admin, route(async (_req, res) => {
@@ -21,6 +27,9 @@ export function tokensRouter(tokens: TokenService): Router {
   }));
   r.post('/tokens', admin, route(async (req, res) => {
     const body = jsonBody(req, createBody);
+    if (body.employee !== undefined && employees && employees.count() > 0 && !employees.get(body.employee)) {
+      throw new ApiError(400, 'invalid_body', `employee: no employee has extension ${body.employee}`, 'employee');
+    }
     res.status(201).json(await tokens.create(body.name, body.role, body.employee));
   }));
   r.delete('/tokens/:id', admin, route(async (req, res) => {

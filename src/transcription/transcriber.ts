@@ -368,8 +368,10 @@ export class Transcriber extends EventEmitter {
     const call = await this.reader.getCall(callId);
     const legs = (call?.legs ?? []) as Array<{ uuid: string; employee: string | null; number: string | null }>;
     const customerLabel = (call?.customer as { name?: string } | null)?.name ?? (call?.externalNumber as string | null) ?? null;
+    // An employee's channel is labelled with their full name once 1C synced it (call detail employeeDetails[].name).
+    const names = new Map(((call?.employeeDetails ?? []) as Array<{ extension: string; name?: string | null }>).map((e) => [e.extension, e.name ?? undefined]));
     const partyOf = (leg: { employee: string | null; number: string | null } | undefined): Speaker =>
-      leg?.employee ? { role: 'employee', label: leg.employee } : { role: 'customer', label: customerLabel ?? leg?.number ?? 'Клиент' };
+      leg?.employee ? { role: 'employee', label: names.get(leg.employee) ?? leg.employee } : { role: 'customer', label: customerLabel ?? leg?.number ?? 'Клиент' };
     const recorded = legs.find((l) => l.uuid === legUuid);
     const other = legs.find((l) => l.uuid !== legUuid && (l.employee ? l.employee !== recorded?.employee : true));
     return [partyOf(recorded), partyOf(other)];

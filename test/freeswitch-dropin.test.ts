@@ -1,0 +1,660 @@
+import { EventEmitter } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { DROPIN_FILES, DROPIN_SOURCE, planInstall, renderDropinFile } from '../src/freeswitch/dropin';
+import { unifiedDiff } from '../src/freeswitch/unified-diff';
+import { attachDirectoryWriter, DirectoryEmployee, renderDirectoryXml, writeDirectory } from '../src/freeswitch/directory-writer';
+import { formatReport, REQUIRED_EXTENSIONS, runDoctor } from '../src/freeswitch/doctor';
+import { main as installMain } from '../scripts/install-freeswitch-dropin';
+import { FreeSwitchSimulator } from '../src/esl/simulator';
+
+// ---- a small reading of FreeSWITCH's XML --------------------------------------------------------------
+
+interface Node {
+  tag: string;
+  attrs: Record<string, string>;
+  children: Node[];
+}
+
+function parseXml(text: string): Node {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new Error(`not well-formed: ${JSON.stringify(valid.err)}`);
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', preserveOrder: true, parseAttributeValue: false, processEntities: true });
+  const convert = (items: any[]): Node[] =>
+    items
+      .filter((it) => !('#text' in it) && !('?xml' in it))
+      .map((it) => {
+        const tag = Object.keys(it).find((k) => k !== ':@')!;
+        return { tag, attrs: (it[':@'] ?? {}) as Record<string, string>, children: convert(it[tag] ?? []) };
+      });
+  return { tag: '#document', attrs: {}, children: convert(parser.parse(text)) };
+}
+
+function findAll(n: Node, tag: string): Node[] {
+  return [...(n.tag === tag ? [n] : []), ...n.children.flatMap((c) => findAll(c, tag))];
+}
+
+const VARS = { eslPassword: 'Test-Password-0123456789', eslPort: 8021, recordingsDir: '/var/lib/freeswitch/recordings', gateway: 'carrier' };
+const DOMAIN = 'pbx.example';
+
+function rendered(rel: string): string {
+  return renderDropinFile(rel, VARS);
+}
+
+/**
+ * Runs a destination through a context the way mod_dialplan_xml does for what the drop-in uses: extensions in
+ * order; all conditions of an extension must match (field expanded, regex); the last condition's captures
+ * fill $1… in its actions; `continue="true"` goes on to the next extension. `$${domain}` is the
+ * preprocessor's; `${user_data(u@d var x)}` and `${user_exists(id u d)}` read the given directory.
+ */
+function route(
+  context: Node,
+  destination: string,
+  vars: Record<string, string>,
+  directory: Record<string, Record<string, string>>,
+): { extensions: string[]; actions: Array<[string, string]> } {
+  const v: Record<string, string> = { ...vars, destination_number: destination };
+  const expand = (s: string): string => {
+    let out = s.replaceAll('$${domain}', DOMAIN);
+    for (let guard = 0; guard < 20; guard++) {
+      const next = out.replace(/\$\{([^${}]*)\}/, (_, inner: string) => {
+        const fn = /^(\w+)\((.*)\)$/.exec(inner);
+        if (!fn) return v[inner] ?? '';
+        if (fn[1] === 'user_data') {
+          const [user, , name] = fn[2].split(' ');
+          const [id, dom] = user.split('@');
+          return dom === DOMAIN ? directory[id]?.[name] ?? '' : '';
+        }
+        if (fn[1] === 'user_exists') {
+          const [, id, dom] = fn[2].split(' ');
+          return String(dom === DOMAIN && id in directory);
+        }
+        return `<${inner}>`; // left for FreeSWITCH (strftime, …)
+      });
+      if (next === out) break;
+      out = next;
+    }
+    return out;
+  };
+  const extensions: string[] = [];
+  const actions: Array<[string, string]> = [];
+  for (const ext of context.children.filter((c) => c.tag === 'extension')) {
+    let captures: RegExpExecArray | null = null;
+    let ok = true;
+    const conds = ext.children.filter((c) => c.tag === 'condition');
+    for (const cond of conds) {
+      if (cond.attrs.field === undefined) continue;
+      const value = cond.attrs.field.startsWith('$') ? expand(cond.attrs.field) : v[cond.attrs.field] ?? '';
+      const m = new RegExp(cond.attrs.expression).exec(value);
+      if (!m) {
+        ok = false;
+        break;
+      }
+      captures = m;
+    }
+    if (!ok) continue;
+    extensions.push(ext.attrs.name);
+    for (const cond of conds) {
+      for (const a of cond.children.filter((c) => c.tag === 'action')) {
+        const data = (a.attrs.data ?? '').replaceAll('$${domain}', DOMAIN).replace(/\$(\d)/g, (_, d: string) => captures?.[Number(d)] ?? '');
+        actions.push([a.attrs.application, data]);
+        if (a.attrs.application === 'set' || a.attrs.application === 'export') {
+          const i = data.indexOf('=');
+          v[data.slice(0, i)] = expand(data.slice(i + 1));
+        }
+      }
+    }
+    if (ext.attrs.continue !== 'true') break;
+  }
+  return { extensions, actions };
+}
+
+function context(text: string, name: string): Node {
+  const c = findAll(parseXml(text), 'context').find((x) => x.attrs.name === name);
+  if (!c) throw new Error(`no context ${name}`);
+  return c;
+}
+
+/** public.xml as vanilla has it around its public/*.xml include (our file is put where the include is). */
+function publicContext(): Node {
+  const ours = parseXml(rendered('dialplan/public/00_telefonist_dids.xml')).children.find((c) => c.tag === 'include')!;
+  const vanillaLike: Node[] = [
+    { tag: 'extension', attrs: { name: 'outside_call', continue: 'true' }, children: [{ tag: 'condition', attrs: {}, children: [{ tag: 'action', attrs: { application: 'set', data: 'outside_call=true' }, children: [] }] }] },
+    { tag: 'extension', attrs: { name: 'public_extensions' }, children: [{ tag: 'condition', attrs: { field: 'destination_number', expression: '^(10[01][0-9])$' }, children: [{ tag: 'action', attrs: { application: 'transfer', data: '$1 XML default' }, children: [] }] }] },
+  ];
+  return { tag: 'context', attrs: { name: 'public' }, children: [...vanillaLike, ...ours.children] };
+}
+
+// ---- the XML of the drop-in -----------------------------------------------------------------------------
+
+describe('freeswitch-conf: the XML', () => {
+  test('every file is well-formed XML once the installer filled it in, with no placeholder left', () => {
+    for (const f of DROPIN_FILES) {
+      const text = rendered(f.rel);
+      expect(() => parseXml(text)).not.toThrow();
+      expect(text).not.toMatch(/@[A-Z_]+@/);
+    }
+    expect(() => parseXml(renderDirectoryXml([{ extension: '1001', name: 'Иванов "Ваня" <ivan> & Co', supervisor: true, password: 'S3cret-pass' }]))).not.toThrow();
+  });
+
+  test('event socket: loopback only, the generated password, loopback ACL', () => {
+    const settings = findAll(parseXml(rendered('autoload_configs/event_socket.conf.xml')), 'param');
+    const p = Object.fromEntries(settings.map((n) => [n.attrs.name, n.attrs.value]));
+    expect(p).toMatchObject({ 'listen-ip': '127.0.0.1', 'listen-port': '8021', password: VARS.eslPassword, 'apply-inbound-acl': 'loopback.auto' });
+    expect(p.password).not.toBe('ClueCon');
+    expect(findAll(parseXml(rendered('autoload_configs/event_socket.conf.xml')), 'configuration')[0].attrs.name).toBe('event_socket.conf');
+  });
+
+  const dialplan = () => context(rendered('dialplan/telefonist.xml'), 'telefonist');
+  const directory: Record<string, Record<string, string>> = {
+    '1001': { telefonist_supervisor: 'false', eavesdrop_group: 'telefonist_1001' },
+    '1002': { telefonist_supervisor: 'true', eavesdrop_group: 'telefonist_1002' },
+  };
+
+  test('supervisor codes: allowed for a directory supervisor, each mode sets the eavesdrop flags, then eavesdrop on the employee group', () => {
+    const modes: Record<string, [string, string, string]> = { '*30': ['listen', 'false', 'false'], '*32': ['whisper', 'false', 'true'], '*33': ['barge', 'true', 'true'] };
+    for (const [code, [mode, aleg, bleg]] of Object.entries(modes)) {
+      const first = route(dialplan(), `${code}1001`, { user_name: '1002' }, directory);
+      expect(first.extensions).toEqual([`telefonist_supervise_${mode}`]);
+      expect(first.actions).toContainEqual(['set', `eavesdrop_whisper_aleg=${aleg}`]);
+      expect(first.actions).toContainEqual(['set', `eavesdrop_whisper_bleg=${bleg}`]);
+      expect(first.actions).toContainEqual(['set', 'telefonist_supervised=1001']);
+      expect(first.actions[first.actions.length - 1]).toEqual(['transfer', 'telefonist_supervise XML telefonist']);
+      // The transfer runs the context again with the variables set above.
+      const vars: Record<string, string> = { user_name: '1002' };
+      for (const [app, data] of first.actions) if (app === 'set') vars[data.split('=')[0]] = data.slice(data.indexOf('=') + 1);
+      const second = route(dialplan(), 'telefonist_supervise', vars, directory);
+      expect(second.extensions).toEqual(['telefonist_supervise']);
+      expect(second.actions).toContainEqual(['set', 'eavesdrop_require_group=telefonist_${telefonist_supervised}']);
+      expect(second.actions.map((a) => a[0])).toEqual(expect.arrayContaining(['answer', 'eavesdrop']));
+      expect(second.actions).toContainEqual(['eavesdrop', 'all']);
+    }
+  });
+
+  test('supervisor codes: refused for an employee without the right, an unknown or unauthenticated caller; no recording, no eavesdrop', () => {
+    for (const caller of [{ user_name: '1001' }, { user_name: '1999' }, {}] as Array<Record<string, string>>) {
+      for (const code of ['*301002', '*321002', '*331002', '*311002', 'telefonist_supervise']) {
+        const r = route(dialplan(), code, caller, directory);
+        expect(r.extensions).toEqual(['telefonist_supervise_refused']);
+        expect(r.actions.map((a) => a[0])).not.toContain('eavesdrop');
+        expect(r.actions).toContainEqual(['respond', '403 Forbidden']);
+      }
+    }
+    // A channel variable set some other way does not count: the directory (user_data) decides.
+    const spoof = route(dialplan(), '*321002', { user_name: '1001', telefonist_supervisor: 'true' }, directory);
+    expect(spoof.extensions).toEqual(['telefonist_supervise_refused']);
+    // The common part needs the right too, even with telefonist_supervised set.
+    expect(route(dialplan(), 'telefonist_supervise', { user_name: '1001', telefonist_supervised: '1002' }, directory).extensions).toEqual(['telefonist_supervise_refused']);
+  });
+
+  test('the right is the directory entry the directory writer produced', () => {
+    const xml = renderDirectoryXml([
+      { extension: '1001', name: 'Оператор', supervisor: false },
+      { extension: '1002', name: 'Старший', supervisor: true },
+    ]);
+    const dir: Record<string, Record<string, string>> = {};
+    for (const u of findAll(parseXml(xml), 'user')) dir[u.attrs.id] = Object.fromEntries(findAll(u, 'variable').map((x) => [x.attrs.name, x.attrs.value]));
+    expect(dir['1002']).toMatchObject({ telefonist_supervisor: 'true', user_context: 'telefonist', eavesdrop_group: 'telefonist_1002' });
+    expect(route(dialplan(), '*321001', { user_name: '1002' }, dir).extensions).toEqual(['telefonist_supervise_whisper']);
+    expect(route(dialplan(), '*321002', { user_name: '1001' }, dir).extensions).toEqual(['telefonist_supervise_refused']);
+  });
+
+  test('every call to an extension or out is recorded once, in stereo, answered only, following transfers', () => {
+    const inbound = route(dialplan(), '1001', {}, directory);
+    expect(inbound.extensions).toEqual(['telefonist_record', 'telefonist_extension']);
+    const rec = inbound.actions.slice(0, 6);
+    expect(rec).toEqual([
+      ['set', 'RECORD_STEREO=true'],
+      ['set', 'RECORD_ANSWER_REQ=true'],
+      ['export', 'recording_follow_transfer=true'],
+      ['export', 'recording_follow_attxfer=true'],
+      ['set', 'telefonist_rec=/var/lib/freeswitch/recordings/${strftime(%Y%m%d-%H%M%S)}_${uuid}.wav'],
+      ['record_session', '${telefonist_rec}'],
+    ]);
+    expect(inbound.actions).toContainEqual(['bridge', `user/1001@${DOMAIN}`]);
+    expect(inbound.actions[inbound.actions.length - 1]).toEqual(['hangup', '${originate_disposition}']);
+    // A transfer runs the dialplan again on the recorded channel: no second recording.
+    const again = route(dialplan(), '1002', { telefonist_rec: '/var/lib/freeswitch/recordings/x.wav' }, directory);
+    expect(again.extensions).toEqual(['telefonist_extension']);
+    expect(again.actions.map((a) => a[0])).not.toContain('record_session');
+    // An extension that is not in the directory is not bridged.
+    expect(route(dialplan(), '1999', {}, directory).extensions).toEqual(['telefonist_record']);
+  });
+
+  test('outbound: ^\\+?([78]\\d{10})$ through the gateway, the + dropped, recorded', () => {
+    for (const [dialled, sent] of [['+79161234567', '79161234567'], ['89161234567', '89161234567'], ['74950000000', '74950000000']]) {
+      const r = route(dialplan(), dialled, { user_name: '1002' }, directory);
+      expect(r.extensions).toEqual(['telefonist_record', 'telefonist_outbound']);
+      expect(r.actions).toContainEqual(['bridge', `{sip_cid_type=none}sofia/gateway/carrier/${sent}`]);
+    }
+    expect(route(dialplan(), '+1234567890123', {}, directory).extensions).toEqual([]);
+  });
+
+  test('public: each DID goes to its extension in context telefonist (as capture 09: transfer <ext> XML …)', () => {
+    const cases: Array<[string, string]> = [
+      ['74950000000', '1001 XML telefonist'],
+      ['+74950000000', '1001 XML telefonist'],
+      ['84950000000', '1001 XML telefonist'],
+      ['74950001002', '1002 XML telefonist'],
+      ['+74950001003', '1003 XML telefonist'],
+    ];
+    for (const [did, to] of cases) {
+      const r = route(publicContext(), did, {}, {});
+      expect(r.actions).toContainEqual(['transfer', to]);
+    }
+    expect(route(publicContext(), '74951112233', {}, {}).actions.filter((a) => a[0] === 'transfer')).toEqual([]);
+  });
+
+  test('the context has every extension doctor looks for', () => {
+    const names = dialplan().children.map((c) => c.attrs.name);
+    for (const x of REQUIRED_EXTENSIONS) expect(names).toContain(x);
+  });
+});
+
+// ---- the directory writer -----------------------------------------------------------------------------
+
+describe('directory writer', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tf-fsdir-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('renders users with the context, the right and the eavesdrop group; refuses what it cannot write safely', () => {
+    const xml = renderDirectoryXml([{ extension: '1002', name: 'Петров ${system(rm -rf /)} $${x}\n', supervisor: true, password: 'Abcdef12' }]);
+    expect(xml).toContain('<user id="1002">');
+    expect(xml).toContain('<param name="password" value="Abcdef12"/>');
+    expect(xml).toContain('<variable name="telefonist_supervisor" value="true"/>');
+    expect(xml).not.toMatch(/\$\{|\$\$\{/);
+    expect(() => renderDirectoryXml([{ extension: '10"01', name: 'x', supervisor: false }])).toThrow();
+    expect(() => renderDirectoryXml([{ extension: '1001', name: 'x', supervisor: false, password: 'pa${ss}word' }])).toThrow();
+    expect(() => renderDirectoryXml([{ extension: '1001', name: 'x', supervisor: false, password: 'short' }])).toThrow();
+    expect(() => renderDirectoryXml([{ extension: '1001', name: 'a', supervisor: false }, { extension: '1001', name: 'b', supervisor: false }])).toThrow();
+  });
+
+  test('writes atomically and only when the content changes', async () => {
+    const emps: DirectoryEmployee[] = [{ extension: '1001', name: 'A', supervisor: false }];
+    const a = await writeDirectory(dir, emps);
+    expect(a.changed).toBe(true);
+    expect(a.withoutPassword).toEqual(['1001']);
+    expect((await writeDirectory(dir, emps)).changed).toBe(false);
+    expect(readdirSync(dir)).toEqual(['00-telefonist-employees.xml']);
+    expect(statSync(a.path).mode & 0o777).toBe(0o640);
+  });
+
+  test('attachDirectoryWriter: writes at start, rewrites and reloads once per burst of changes, retries a failed reload on reconnect', async () => {
+    class FakeEmployees extends EventEmitter {
+      rows = [
+        { extension: '1001', fullName: 'Оператор', password: 'Pass-1001' },
+        { extension: '1002', fullName: 'Старший', password: 'Pass-1002' },
+        { extension: 'bad!', fullName: 'Not written' },
+      ];
+      supervisors = new Set(['1002']);
+      list() {
+        return this.rows;
+      }
+      isSupervisor(e: { extension: string }) {
+        return this.supervisors.has(e.extension);
+      }
+    }
+    const employees = new FakeEmployees();
+    const sent: string[] = [];
+    let fsUp = true;
+    const esl = Object.assign(new EventEmitter(), {
+      async api(cmd: string) {
+        sent.push(cmd);
+        if (!fsUp) throw new Error('FreeSWITCH is not connected (disconnected)');
+        return '+OK [Success]\n';
+      },
+    });
+    const warnings: string[] = [];
+    const w = attachDirectoryWriter(employees, esl, { dir, debounceMs: 20, log: (lvl, m) => lvl !== 'info' && warnings.push(m) });
+    await w.idle();
+    const file = join(dir, '00-telefonist-employees.xml');
+    expect(readFileSync(file, 'utf8')).toContain('<variable name="telefonist_supervisor" value="true"/>');
+    expect(sent).toEqual(['reloadxml']);
+    expect(warnings.join('\n')).toMatch(/bad!/);
+
+    // Nothing changed: no reload.
+    employees.emit('changed');
+    await w.idle();
+    expect(sent).toEqual(['reloadxml']);
+
+    // A burst of changes (rights granted and revoked): one write, one reload.
+    employees.supervisors.add('1001');
+    employees.emit('changed');
+    employees.supervisors.delete('1002');
+    employees.emit('changed');
+    employees.emit('changed');
+    await w.idle();
+    expect(sent).toEqual(['reloadxml', 'reloadxml']);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/<user id="1001">[\s\S]*telefonist_supervisor" value="true"[\s\S]*<user id="1002">[\s\S]*telefonist_supervisor" value="false"/);
+
+    // FreeSWITCH down: the file is written, the reload is owed and done after the reconnect.
+    fsUp = false;
+    employees.supervisors.add('1002');
+    employees.emit('changed');
+    await w.idle();
+    expect(w.stats.pendingReload).toBe(true);
+    fsUp = true;
+    esl.emit('ready');
+    await new Promise((r) => setTimeout(r, 10));
+    await w.idle();
+    expect(w.stats.pendingReload).toBe(false);
+    expect(sent.slice(-2)).toEqual(['reloadxml', 'reloadxml']);
+    w.stop();
+    expect(employees.listenerCount('changed')).toBe(0);
+    expect(esl.listenerCount('ready')).toBe(0);
+  });
+});
+
+// ---- the installer ------------------------------------------------------------------------------------
+
+/** A minimal tree shaped like FreeSWITCH's vanilla /etc/freeswitch (our own few lines, not FreeSWITCH's files). */
+function vanillaLikeTree(): string {
+  const root = mkdtempSync(join(tmpdir(), 'tf-fsconf-'));
+  const conf = join(root, 'freeswitch');
+  const files: Record<string, string> = {
+    'freeswitch.xml': '<?xml version="1.0"?>\n<document type="freeswitch/xml">\n  <section name="dialplan"><X-PRE-PROCESS cmd="include" data="dialplan/*.xml"/></section>\n</document>\n',
+    'vars.xml': '<include>\n  <X-PRE-PROCESS cmd="set" data="domain=$${local_ip_v4}"/>\n</include>\n',
+    'autoload_configs/event_socket.conf.xml':
+      '<configuration name="event_socket.conf" description="Socket Client">\n  <settings>\n    <param name="nat-map" value="false"/>\n    <param name="listen-ip" value="::"/>\n    <param name="listen-port" value="8021"/>\n    <param name="password" value="ClueCon"/>\n  </settings>\n</configuration>\n',
+    'dialplan/default.xml': '<include>\n  <context name="default">\n    <X-PRE-PROCESS cmd="include" data="default/*.xml"/>\n  </context>\n</include>\n',
+    'dialplan/public.xml': '<include>\n  <context name="public">\n    <X-PRE-PROCESS cmd="include" data="public/*.xml"/>\n  </context>\n</include>\n',
+    'directory/default.xml': '<include>\n  <domain name="$${domain}">\n    <groups><group name="default"><users><X-PRE-PROCESS cmd="include" data="default/*.xml"/></users></group></groups>\n  </domain>\n</include>\n',
+    'directory/default/1001.xml': '<include>\n  <user id="1001"><params><param name="password" value="$${default_password}"/></params></user>\n</include>\n',
+    'sip_profiles/external.xml': '<profile name="external">\n  <gateways><X-PRE-PROCESS cmd="include" data="external/*.xml"/></gateways>\n</profile>\n',
+  };
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(conf, rel, '..'), { recursive: true });
+    writeFileSync(join(conf, rel), text);
+  }
+  mkdirSync(join(conf, 'sip_profiles', 'external'), { recursive: true });
+  mkdirSync(join(conf, 'dialplan', 'public'), { recursive: true });
+  writeFileSync(join(root, '.env'), 'PORT=8080\nFREESWITCH_ESL_PASSWORD=ClueCon\n');
+  return root;
+}
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (name === '.telefonist-backup') continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = installMain(args, (s) => (out += s), (s) => (err += s));
+  return { code, out, err };
+}
+
+describe('installer (npm run fs:install)', () => {
+  let root: string;
+  let conf: string;
+  let env: string;
+  beforeEach(() => {
+    root = vanillaLikeTree();
+    conf = join(root, 'freeswitch');
+    env = join(root, '.env');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('--dry-run prints the unified diff of every file it would add or replace, masks the password, writes nothing', () => {
+    const before = snapshot(root);
+    const r = run(['--conf', conf, '--env', env, '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Пробный запуск: ничего не записано/);
+    for (const f of DROPIN_FILES) expect(r.out).toContain(`+++ b/${f.rel}`);
+    expect(r.out).toContain('--- a/autoload_configs/event_socket.conf.xml');
+    expect(r.out).toContain('-    <param name="password" value="ClueCon"/>');
+    expect(r.out).toContain('+    <param name="password" value="********"/>');
+    expect(r.out).toContain('+FREESWITCH_ESL_PASSWORD=********');
+    expect(r.out).toContain('-FREESWITCH_ESL_PASSWORD=ClueCon');
+    expect(snapshot(root)).toEqual(before);
+    expect(existsSync(join(conf, '.telefonist-backup'))).toBe(false);
+  });
+
+  test('install: adds our files, replaces the event socket with a backup, one password in XML and .env; a re-run changes nothing', () => {
+    const vanillaEsl = readFileSync(join(conf, 'autoload_configs/event_socket.conf.xml'), 'utf8');
+    const r = run(['--conf', conf, '--env', env]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Готово\. Резервная копия: /);
+    for (const f of DROPIN_FILES) expect(existsSync(join(conf, f.rel))).toBe(true);
+    const password = /FREESWITCH_ESL_PASSWORD=(.+)/.exec(readFileSync(env, 'utf8'))![1];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const esl = readFileSync(join(conf, 'autoload_configs/event_socket.conf.xml'), 'utf8');
+    expect(esl).toContain(`<param name="password" value="${password}"/>`);
+    expect(statSync(join(conf, 'autoload_configs/event_socket.conf.xml')).mode & 0o777).toBe(0o640);
+    expect(readFileSync(env, 'utf8')).toMatch(/^PORT=8080\n/);
+    expect(readFileSync(env, 'utf8')).toContain('TELEFONIST_DIAL_CONTEXT=telefonist');
+    expect(readFileSync(env, 'utf8')).toContain(`TELEFONIST_FS_DIRECTORY_DIR=${join(conf, 'directory', 'default')}`);
+    const backups = readdirSync(join(conf, '.telefonist-backup'));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(/^\d{8}-\d{6}$/);
+    expect(readFileSync(join(conf, '.telefonist-backup', backups[0], 'files/autoload_configs/event_socket.conf.xml'), 'utf8')).toBe(vanillaEsl);
+    // Vanilla files are not touched.
+    expect(readFileSync(join(conf, 'dialplan/default.xml'), 'utf8')).toContain('<context name="default">');
+
+    const again = run(['--conf', conf, '--env', env, '--lang', 'en']);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/Nothing to change: the drop-in is already installed\./);
+    expect(readFileSync(env, 'utf8')).toContain(`FREESWITCH_ESL_PASSWORD=${password}`);
+    expect(readdirSync(join(conf, '.telefonist-backup'))).toHaveLength(1);
+  });
+
+  test('site files (DIDs, the employees file) are kept once edited, replaced only with --force', () => {
+    run(['--conf', conf, '--env', env]);
+    const dids = join(conf, 'dialplan/public/00_telefonist_dids.xml');
+    const edited = readFileSync(dids, 'utf8').replace('(4950000000)', '(4951234567)');
+    writeFileSync(dids, edited);
+    const r = run(['--conf', conf, '--env', env, '--lang', 'en']);
+    expect(r.out).toContain('keep       dialplan/public/00_telefonist_dids.xml');
+    expect(readFileSync(dids, 'utf8')).toBe(edited);
+    const f = run(['--conf', conf, '--env', env, '--force', '--lang', 'en', '--dry-run']);
+    expect(f.out).toContain('replace    dialplan/public/00_telefonist_dids.xml');
+    expect(f.out).toContain('+    <condition field="destination_number" expression="^\\+?[78](4950000000)$">');
+  });
+
+  test('--undo restores the last backup: the tree and .env as they were before the install', () => {
+    const before = snapshot(root);
+    run(['--conf', conf, '--env', env]);
+    expect(snapshot(root)).not.toEqual(before);
+    const u = run(['--conf', conf, '--env', env, '--undo']);
+    expect(u.code).toBe(0);
+    expect(u.out).toMatch(/^Восстановлено из /);
+    expect(snapshot(root)).toEqual(before);
+    const again = run(['--conf', conf, '--undo', '--lang', 'en']);
+    expect(again.out).toMatch(/Nothing to undo/);
+  });
+
+  test('refuses a directory that is not a FreeSWITCH configuration, and bad options', () => {
+    expect(run(['--conf', join(root, 'nope')]).code).toBe(1);
+    expect(run(['--conf', join(root, 'nope')]).err).toMatch(/не найден/);
+    expect(run(['--bogus']).code).toBe(2);
+    expect(run(['--conf', conf, '--env', env, '--recordings', '/tmp/x;rm -rf /']).code).toBe(1);
+  });
+
+  test('the npm script runs it (English with --lang en)', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(pkg.scripts['fs:install']).toBe('tsx scripts/install-freeswitch-dropin.ts');
+    expect(pkg.scripts.doctor).toBe('tsx scripts/doctor.ts');
+    const r = spawnSync(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, '..', 'scripts', 'install-freeswitch-dropin.ts'), '--conf', conf, '--env', env, '--dry-run', '--lang', 'en'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Dry run: nothing written/);
+  });
+});
+
+test('unified diff matches diff -u for a change, an addition at the end and a new file', () => {
+  expect(unifiedDiff('a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n', 'a\nb\nX\nd\ne\nf\ng\nh\ni\nj\nk\nl\n', 'a/x', 'b/x')).toBe(
+    '--- a/x\n+++ b/x\n@@ -1,6 +1,6 @@\n a\n b\n-c\n+X\n d\n e\n f\n@@ -9,3 +9,4 @@\n i\n j\n k\n+l\n',
+  );
+  expect(unifiedDiff(null, 'q\n', 'a/x', 'b/x')).toBe('--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+q\n');
+  expect(unifiedDiff('same\n', 'same\n', 'a', 'b')).toBe('');
+});
+
+// ---- doctor against the simulator ---------------------------------------------------------------------
+
+describe('doctor', () => {
+  let sim: FreeSwitchSimulator;
+  let root: string;
+  let recFs: string;
+  let recLocal: string;
+  let dirDir: string;
+  const PASSWORD = 'Doctor-Test-Password-01';
+  let clockOffsetMs = 0;
+  let systemEnabled = true;
+  let modules: Set<string>;
+  let users: Record<string, Record<string, string>>;
+
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'tf-doctor-'));
+    recFs = join(root, 'recordings');
+    mkdirSync(recFs);
+    recLocal = recFs; // same machine
+    dirDir = join(root, 'directory');
+    mkdirSync(dirDir);
+    await writeDirectory(dirDir, [
+      { extension: '1001', name: 'A', supervisor: false },
+      { extension: '1002', name: 'B', supervisor: true },
+    ]);
+    clockOffsetMs = 0;
+    systemEnabled = true;
+    modules = new Set(['mod_event_socket', 'mod_sofia', 'mod_commands', 'mod_dptools', 'mod_dialplan_xml', 'mod_sndfile', 'mod_tone_stream']);
+    users = { '1001': { telefonist_employee: 'true', telefonist_supervisor: 'false' }, '1002': { telefonist_employee: 'true', telefonist_supervisor: 'true' } };
+    sim = new FreeSwitchSimulator(PASSWORD);
+    const telefonistContext = context(rendered('dialplan/telefonist.xml'), 'telefonist');
+    const h = sim.apiHandlers;
+    h.set('module_exists', (a) => String(modules.has(a)));
+    h.set('xml_locate', (a) => {
+      // FreeSWITCH answers with the located element as XML, or "can't find anything".
+      if (a === 'dialplan context name telefonist') return `<context name="telefonist">${telefonistContext.children.map((e) => `<extension name="${e.attrs.name}"/>`).join('')}</context>`;
+      if (a === 'dialplan context name public') return '<context name="public"><extension name="telefonist_did_main"><condition><action application="transfer" data="1001 XML telefonist"/></condition></extension></context>';
+      return "can't find anything\n";
+    });
+    h.set('global_getvar', (a) => (a === 'domain' ? DOMAIN : ''));
+    h.set('user_data', (a) => {
+      const [user, , name] = a.split(' ');
+      const [id, dom] = user.split('@');
+      return dom === DOMAIN ? users[id]?.[name] ?? '' : '';
+    });
+    h.set('file_exists', (a) => String(existsSync(a)));
+    h.set('system', (a) => {
+      if (!systemEnabled) return '-ERR system Command not found!\n';
+      const m = /^touch (\/\S+)$/.exec(a);
+      if (m) writeFileSync(m[1], '');
+      const rm = /^rm -f (\/\S+)$/.exec(a);
+      if (rm) rmSync(rm[1], { force: true });
+      return '';
+    });
+    h.set('strmicroepoch', () => String((Date.now() + clockOffsetMs) * 1000));
+    h.set('sofia', (a) => (a === 'status gateway carrier' ? 'Name    \tcarrier\nProfile \texternal\nState   \tREGED\nStatus  \tUP (ping)\n' : 'Invalid Gateway!\n'));
+    await sim.listen();
+  });
+  afterEach(async () => {
+    await sim.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const opts = (over: Partial<Parameters<typeof runDoctor>[0]> = {}) => ({
+    host: '127.0.0.1',
+    port: sim.port,
+    password: PASSWORD,
+    recordingsDir: recLocal,
+    recordingsFsDir: recFs,
+    directoryDir: dirDir,
+    dialContext: 'telefonist',
+    timeoutMs: 2000,
+    ...over,
+  });
+
+  test('a healthy FreeSWITCH: every check passes, with the real commands', async () => {
+    const r = await runDoctor(opts());
+    expect(r.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.checks.map((c) => c.id)).toEqual(['esl', 'version', 'modules', 'dialplan', 'dids', 'directory', 'recordings-fs', 'recordings-local', 'clock', 'gateway']);
+    expect(sim.commands).toEqual(
+      expect.arrayContaining([
+        `auth ${PASSWORD}`,
+        'api module_exists mod_sofia',
+        'api xml_locate dialplan context name telefonist',
+        'api global_getvar domain',
+        `api user_data 1002@${DOMAIN} var telefonist_supervisor`,
+        `api file_exists ${recFs}`,
+        'api strmicroepoch',
+        'api sofia status gateway carrier',
+      ]),
+    );
+    // The probe file is gone.
+    expect(readdirSync(recFs)).toEqual([]);
+    expect(formatReport(r, 'ru')).toMatch(/Всё в порядке\.\n$/);
+  });
+
+  test('a wrong password: says so in Russian, what to fix, and stops', async () => {
+    const r = await runDoctor(opts({ password: 'Wrong-password-0000' }));
+    expect(r.ok).toBe(false);
+    expect(r.checks[0]).toMatchObject({ id: 'esl', status: 'fail' });
+    expect(r.checks[0].message).toMatch(/отклонил пароль/);
+    expect(r.checks[0].fix).toMatch(/FREESWITCH_ESL_PASSWORD/);
+    expect(r.checks.map((c) => c.id)).toEqual(['esl', 'skipped']);
+  });
+
+  test('nothing listening: a failure naming the address', async () => {
+    const port = sim.port;
+    await sim.close();
+    const r = await runDoctor(opts({ port, timeoutMs: 1000, lang: 'en' }));
+    expect(r.ok).toBe(false);
+    expect(r.checks[0].message).toContain(`no answer from 127.0.0.1:${port}`);
+    await sim.listen();
+  });
+
+  test('each problem is found and explained (English with lang en)', async () => {
+    modules.delete('mod_sndfile');
+    users['1001'] = {}; // FreeSWITCH finds another 1001 (vanilla's demo user)
+    clockOffsetMs = 10_000;
+    systemEnabled = false;
+    sim.apiHandlers.set('sofia', () => 'Invalid Gateway!\n');
+    const r = await runDoctor(opts({ lang: 'en', dialContext: 'default' }));
+    expect(r.ok).toBe(false);
+    const by = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+    expect(by.modules).toMatchObject({ status: 'fail', message: 'Modules not loaded: mod_sndfile' });
+    expect(by.modules.fix).toContain('<load module="mod_sndfile"/>');
+    expect(by.directory).toMatchObject({ status: 'fail' });
+    expect(by.directory.message).toContain('1001');
+    expect(by.clock).toMatchObject({ status: 'fail' });
+    expect(by.clock.message).toMatch(/10\.\d s apart/);
+    expect(by['recordings-fs']).toMatchObject({ status: 'warn' });
+    expect(by.gateway).toMatchObject({ status: 'warn' });
+    expect(by['dial-context']).toMatchObject({ status: 'warn' });
+    expect(formatReport(r, 'en')).toMatch(/Problems found: modules, directory, clock\./);
+  });
+
+  test('recordings: a directory FreeSWITCH cannot write, and one Telefonist sees elsewhere', async () => {
+    if (process.getuid?.() !== 0) chmodSync(recFs, 0o500);
+    sim.apiHandlers.set('system', () => ''); // touch ran but created nothing (permission denied)
+    const r1 = await runDoctor(opts());
+    expect(r1.checks.find((c) => c.id === 'recordings-fs')).toMatchObject({ status: 'fail' });
+    chmodSync(recFs, 0o755);
+    sim.apiHandlers.set('system', (a) => {
+      const m = /^touch (\/\S+)$/.exec(a);
+      if (m) writeFileSync(m[1], '');
+      return '';
+    });
+    const other = join(root, 'elsewhere');
+    mkdirSync(other);
+    const r2 = await runDoctor(opts({ recordingsDir: other }));
+    expect(r2.checks.find((c) => c.id === 'recordings-local')).toMatchObject({ status: 'fail' });
+    expect(r2.checks.find((c) => c.id === 'recordings-local')!.message).toMatch(/другой каталог/);
+  });
+});
