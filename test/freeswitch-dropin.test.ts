@@ -10,6 +10,7 @@ import { attachDirectoryWriter, DirectoryEmployee, renderDirectoryXml, writeDire
 import { formatReport, REQUIRED_EXTENSIONS, runDoctor } from '../src/freeswitch/doctor';
 import { main as installMain } from '../scripts/install-freeswitch-dropin';
 import { FreeSwitchSimulator } from '../src/esl/simulator';
+import { loadConfig } from '../src/config';
 
 // ---- a small reading of FreeSWITCH's XML --------------------------------------------------------------
 
@@ -657,4 +658,11 @@ describe('doctor', () => {
     expect(r2.checks.find((c) => c.id === 'recordings-local')).toMatchObject({ status: 'fail' });
     expect(r2.checks.find((c) => c.id === 'recordings-local')!.message).toMatch(/другой каталог/);
   });
+});
+
+test('TELEFONIST_FS_DIRECTORY_DIR: optional, an existing absolute directory', () => {
+  expect(loadConfig({}, { dotenv: false }).TELEFONIST_FS_DIRECTORY_DIR).toBeUndefined();
+  expect(loadConfig({ TELEFONIST_FS_DIRECTORY_DIR: tmpdir() }, { dotenv: false }).TELEFONIST_FS_DIRECTORY_DIR).toBe(tmpdir());
+  expect(() => loadConfig({ TELEFONIST_FS_DIRECTORY_DIR: 'relative/dir' }, { dotenv: false })).toThrow(/TELEFONIST_FS_DIRECTORY_DIR: must be an absolute path/);
+  expect(() => loadConfig({ TELEFONIST_FS_DIRECTORY_DIR: join(tmpdir(), 'no-such-dir-tf') }, { dotenv: false })).toThrow(/TELEFONIST_FS_DIRECTORY_DIR: must be an existing directory/);
 });
