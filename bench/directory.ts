@@ -24,7 +24,7 @@ import { SseClient } from '../test/helpers';
 
 const PARTNERS = Number(process.env.BENCH_PARTNERS ?? 200_000);
 const PG_ADMIN = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const TOKEN = 'bench-admin-token-0123456789abcdef';
+export const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -50,7 +50,7 @@ function partner(i: number) {
   };
 }
 
-async function freshDb(kind: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDb(kind: string): Promise<{ url: string; drop: () => Promise<void> }> {
   if (kind !== 'postgres') {
     const dir = mkdtempSync(join(tmpdir(), 'telefonist-bench-'));
     return { url: `file:${join(dir, 'directory.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -251,7 +251,7 @@ export async function screenPopBench(): Promise<void> {
 }
 
 /** `src/main.ts` as installers run it, in a child process. */
-async function spawnServer(url: string, eslPort: number): Promise<{ base: string; stop: () => Promise<void> }> {
+export async function spawnServer(url: string, eslPort: number): Promise<{ base: string; stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { createServer } = await import('node:net');
   const port = await new Promise<number>((resolve) => {
