@@ -1,7 +1,7 @@
 import express from 'express';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Config } from './config';
+import { callerIdMap, Config } from './config';
 import { Db } from './db/database';
 import { EslConnection, EslConnectionOptions } from './esl/connection';
 import { CallTracker } from './calls/tracker';
@@ -27,6 +27,10 @@ import { WebhookDispatcher, WebhookOptions } from './events/webhooks';
 import { SecretBox } from './events/secret-box';
 import { eventsRouter } from './routes/events';
 import { ClickToCall } from './calls/click-to-call';
+import { Control } from './control/control';
+import { Transfers } from './control/transfers';
+import { Supervisions, SupervisorRights } from './control/supervision';
+import { controlRouter } from './routes/control';
 import { RecordingFiles } from './recordings/recording-files';
 import { recordingsRouter } from './routes/recordings';
 import { transcriptsRouter } from './routes/transcripts';
@@ -67,6 +71,8 @@ export interface Telefonist {
 
 /** The composition root: database, ESL connection, call spine, HTTP API. */
 export interface StartOptions {
+  /** Who holds the supervisor right (default: the employees' `supervisor` right). */
+  supervisorRights?: SupervisorRights;
   /** Webhook retry timing (tests shorten it). */
   webhooks?: WebhookOptions;
   /** Transcription retry and scan timing (tests shorten it). */
@@ -188,8 +194,17 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     ? new CallSummaries(db, transcriber, new Summarizer(chatModel, { locale: config.SUMMARY_LOCALE, timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000 }))
     : null;
   summaries?.on('failed', (callId, e) => log.warn('summary failed', { callId, error: (e as Error).message }));
-  const clickToCall = new ClickToCall(esl, directory, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
+  const clickToCall = new ClickToCall(esl, directory, {
+    region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT,
+    callerIdDefault: config.TELEFONIST_CALLER_ID_DEFAULT, callerIdByEmployee: callerIdMap(config),
+  });
   api.use(callsRouter(tokens, reader, clickToCall, config.TELEFONIST_INTEGRATION_RECORDINGS, transcriber));
+  // Call control: transfers, hold / resume / hang-up, supervision (src/control). Supervisor rights: the
+  // employees' `supervisor` right (themself or a group), unless the start options say otherwise.
+  const control = new Control(esl, calls, reader, events);
+  const transfers = new Transfers(control, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
+  const supervisions = new Supervisions(control, opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)));
+  api.use(controlRouter(tokens, control, transfers, supervisions));
   api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));

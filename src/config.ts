@@ -31,6 +31,13 @@ const schema = z.object({
   TELEFONIST_DIAL_FORMAT: z.enum(['e164', 'national', 'digits']).default('e164'),
   /** Dialplan context the click-to-call number is dialled in (after the employee's phone answers). */
   TELEFONIST_DIAL_CONTEXT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a dialplan context name (letters, digits, _ . -)').default('default'),
+  /** The number customers see on click-to-call (a DID; digits with an optional +), unless the employee has their own. */
+  TELEFONIST_CALLER_ID_DEFAULT: z.string().regex(/^\+?[0-9]{2,20}$/, 'must be a number: digits with an optional leading +').optional(),
+  /** Per-employee DIDs for click-to-call: `1001=+74950000001,1002=74950000002`. */
+  TELEFONIST_CALLER_IDS: z
+    .string()
+    .regex(/^([0-9]{2,6}=\+?[0-9]{2,20}(,[0-9]{2,6}=\+?[0-9]{2,20})*)?$/, 'must list extension=number pairs, e.g. 1001=+74950000001,1002=74950000002')
+    .default(''),
   /** This machine's directory with FreeSWITCH's recordings (unset: recordings are listed, not served). */
   TELEFONIST_RECORDINGS_DIR: z.string().min(1).optional(),
   /** The same directory as FreeSWITCH names it in RECORD_START (default: TELEFONIST_RECORDINGS_DIR). */
@@ -128,6 +135,16 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** TELEFONIST_CALLER_IDS as extension → number. */
+export function callerIdMap(config: Pick<Config, 'TELEFONIST_CALLER_IDS'>): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const pair of config.TELEFONIST_CALLER_IDS.split(',').filter(Boolean)) {
+    const [ext, num] = pair.split('=');
+    m.set(ext, num);
+  }
+  return m;
+}
 
 export class ConfigError extends Error {}
 

@@ -24,6 +24,7 @@ function cloneCall(c: CallState): CallState {
     employees,
     pendingBlind: c.pendingBlind ? { ...c.pendingBlind } : undefined,
     recordings: c.recordings ? { ...c.recordings } : undefined,
+    origin: c.origin ? { ...c.origin } : undefined,
   };
 }
 
@@ -156,6 +157,10 @@ export class TrackerCore {
     this.attachLeg(call, leg);
     const data: Record<string, unknown> = { party: this.party(leg), destination: call.destinationNumber ?? leg.destination };
     if (leg.clickToCall) data.clickToCall = true;
+    if (leg.clickToCall?.origin) {
+      call.origin = leg.clickToCall.origin;
+      data.origin = leg.clickToCall.origin;
+    }
     this.addTimeline(call.id, `${key}:ringing`, leg.createdAt, 'ringing', leg.uuid, data);
     return call;
   }

@@ -3,7 +3,7 @@ import { employeeFromEvent } from './party';
 import { eventTimestamp, microsToMs } from './fs-clock';
 import { TrackerCore } from './tracker-core';
 import { finalStatus } from './status';
-import { EavesdropMode, JournalBatch, LegState } from './types';
+import { CallOrigin, EavesdropMode, JournalBatch, LegState } from './types';
 
 /**
  * Channel events that may introduce a leg we have not seen yet. Not CHANNEL_OUTGOING: FreeSWITCH fires it
@@ -153,7 +153,8 @@ export class EventTracker extends TrackerCore {
     const fsDirection = header(ev, 'Call-Direction') === 'inbound' ? 'inbound' : 'outbound';
     const createdAt = microsToMs(header(ev, 'Caller-Channel-Created-Time')) ?? this.eventTime(ev);
     const employee = employeeFromEvent(ev, channelName, this.rules);
-    const originator = header(ev, 'variable_originating_leg_uuid') ??
+    // telefonist_consult_of: a colleague we dial for an attended transfer belongs to the operator's call.
+    const originator = header(ev, 'variable_originating_leg_uuid') ?? header(ev, 'variable_telefonist_consult_of') ??
       (header(ev, 'Other-Type') === 'originator' ? header(ev, 'Other-Leg-Unique-ID') : undefined);
     const leg: LegState = {
       uuid,
@@ -561,8 +562,22 @@ export class EventTracker extends TrackerCore {
  * (src/calls/click-to-call.ts; capture 13 shows them as channel variables from the first event), so the
  * call is outbound to that number before the employee even picks up.
  */
-export function clickToCallOf(ev: EslEvent): { number: string } | undefined {
+export function clickToCallOf(ev: EslEvent): { number: string; origin?: CallOrigin } | undefined {
   if (header(ev, 'variable_telefonist_click_to_call') !== 'true') return undefined;
   const n = header(ev, 'variable_telefonist_dial') ?? header(ev, 'variable_origination_caller_id_number');
-  return n && /^\+?[0-9]{2,20}$/.test(n) ? { number: n } : undefined;
+  if (!n || !/^\+?[0-9]{2,20}$/.test(n)) return undefined;
+  const origin = originOf(ev);
+  return origin ? { number: n, origin } : { number: n };
+}
+
+/** telefonist_origin_kind / _ref / _label (src/calls/commands.ts sets them only from checked values). */
+function originOf(ev: EslEvent): CallOrigin | undefined {
+  const kind = header(ev, 'variable_telefonist_origin_kind');
+  if (!kind || !/^(partner|contact|order|lenta|panel)$/.test(kind)) return undefined;
+  const origin: CallOrigin = { kind: kind as CallOrigin['kind'] };
+  const ref = header(ev, 'variable_telefonist_origin_ref');
+  if (ref && /^[0-9a-fA-F-]{36}$/.test(ref)) origin.ref = ref;
+  const label = header(ev, 'variable_telefonist_origin_label');
+  if (label && /^[\p{L}\p{N} .-]{1,40}$/u.test(label)) origin.label = label;
+  return origin;
 }

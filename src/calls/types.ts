@@ -54,7 +54,16 @@ export interface LegState {
    */
   transferBaselineUnknown?: boolean;
   /** Click-to-call: FreeSWITCH rings this employee first, then dials `number` (variable_telefonist_click_to_call). */
-  clickToCall?: { number: string };
+  clickToCall?: { number: string; origin?: CallOrigin };
+}
+
+/** Where a click-to-call was started (1C card or the panel): variables telefonist_origin_* on the originate. */
+export interface CallOrigin {
+  kind: 'partner' | 'contact' | 'order' | 'lenta' | 'panel';
+  /** The 1C reference (GUID) of the card it was started from. */
+  ref?: string;
+  /** A free label, stripped to letters, digits, space . - */
+  label?: string;
 }
 
 export type EavesdropMode = 'listen' | 'whisper' | 'whisper_other' | 'barge';
@@ -83,6 +92,8 @@ export interface CallState {
   /** uuid_bridge / att_xfer seen: the next partner change of the anchor is an attended transfer. */
   attendedPending?: boolean;
   originJob?: string;
+  /** Click-to-call: where it was started (from the first leg's telefonist_origin_* variables). */
+  origin?: CallOrigin;
   /** The external number in E.164, when it is a real phone number. */
   externalE164?: string;
   /** Who the external party is, from the customer directory. */
@@ -130,7 +141,11 @@ export type TimelineKind =
   | 'leg_hangup'
   | 'ended'
   | 'originate_failed'
-  | 'resynced';
+  | 'resynced'
+  /** A controller action asked for over the API (hold, resume, hangup, transfer), with who asked. */
+  | 'action'
+  /** A supervisor's listen / whisper / barge: requested, joined, mode changes, left (who, whom, modes). */
+  | 'supervision';
 
 export interface TimelineEntry {
   /** Deterministic identity: replaying the same event yields the same key. */

@@ -20,6 +20,7 @@ export function callSummary(c: CallState): Record<string, unknown> {
     contact: id?.contactId ? { id: id.contactId, name: id.contactName ?? '' } : null,
     callEmployees: Object.keys(c.employees).sort(),
     startedAt: new Date(c.startedAt).toISOString(),
+    origin: c.origin ?? null,
   };
 }
 

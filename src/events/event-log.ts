@@ -7,7 +7,9 @@ import { Db, SqlValue } from '../db/database';
  * employee.presence: an extension's presence changed (offline, online, busy with a reason; see
  * src/employees/presence.ts), addressed to that extension and to every supervisor.
  */
-export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked', 'employee.presence'] as const;
+export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked', 'employee.presence',
+  // Call control (src/control): transfer and supervision resources changing state, and hold / resume / hang-up requests.
+  'transfer.updated', 'supervision.updated', 'call.action'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEventInput {

@@ -5,6 +5,7 @@ import { employeeScope, mayHearRecordings } from '../auth/scope';
 import { withoutRecordings } from '../recordings/recording-files';
 import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
+import { ORIGIN_KINDS } from '../calls/commands';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
 import { parseCallListQuery } from './calls-query';
@@ -15,6 +16,11 @@ import { visibleCall } from './call-access';
 const clickToCallBody = z.object({
   employee: z.string().max(32),
   number: z.string().max(200),
+  origin: z.object({
+    kind: z.enum(ORIGIN_KINDS),
+    ref: z.string().max(64).optional(),
+    label: z.string().max(200).optional(),
+  }).strict().optional(),
 }).strict();
 
 export function callsRouter(
