@@ -21,6 +21,8 @@ describe('authentication and roles', () => {
       expect(r.status).toBe(401);
       expect(r.body.error).toMatchObject({ code: 'unauthorized', field: 'Authorization' });
     }
+    const raw = await fetch(`${stack.base}/calls`);
+    expect(raw.headers.get('www-authenticate')).toMatch(/^Bearer /); // RFC 6750 §3
   });
 
   test('admin creates tokens per role; operator reads calls but may not manage tokens; revoked token stops working', async () => {

@@ -1,9 +1,14 @@
 import { createServer, Server, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { encodeFrame } from './frame';
 import { encodeJsonEventBody, encodePlainEventBody, EslEvent, EslHeaders, header } from './event';
 import { FixtureEvent, loadFixtureEvents } from './fixtures';
+import {
+  addKeywords, answerApi, ApiState, apiFrame, authAnswer, authRequestFrame, disconnectNoticeFrame, EventFilter, eventFrame,
+  eventReplyText, jobHeaders, listenOn, parseCommand, parseEventKeywords, replyFrame, showJson, takeCommands,
+  uuidDumpAnswer, waitForCount, wants,
+} from './sim-protocol';
 import { SimRegistrations } from './sim-registrations';
+import { SimActions } from './sim-actions';
 
 /**
  * A FreeSWITCH stand-in that speaks the real Event Socket protocol on a TCP port, replaying the captured
@@ -14,19 +19,16 @@ import { SimRegistrations } from './sim-registrations';
  * a wrong password; `-ERR command not found` before auth and for unknown commands; `event json|plain`;
  * api/response with Content-Type first; events with Content-Length first and JSON bodies without a
  * trailing newline; `show channels as json` → `{"row_count": 0}\n` when idle; bgapi → command/reply with
- * a Job-UUID header, then BACKGROUND_JOB with the result in `_body`.
+ * a Job-UUID header, then BACKGROUND_JOB with the result in `_body`. The protocol itself (framing,
+ * subscriptions, api answers) is src/esl/sim-protocol.ts, shared with the chaos switch.
  */
 
-const VERSION = 'FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit (git a88d069 2024-08-02 21:02:27Z 64bit)';
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-interface Client {
+interface Client extends EventFilter {
   socket: Socket;
   authed: boolean;
   format: 'json' | 'plain' | null;
-  all: boolean;
-  names: Set<string>;
-  subclasses: Set<string>;
   buf: string;
 }
 
@@ -63,18 +65,15 @@ export class FreeSwitchSimulator {
   readonly apiHandlers = new Map<string, (args: string) => string>();
   /** Phones registered by the sofia::register events emitted here: `show registrations as json` (presence). */
   readonly registrations = new SimRegistrations();
+  /** Call-control commands answered from capture templates onto the live channels (src/esl/sim-actions.ts). */
+  readonly actions = new SimActions({ coreUuid: this.coreUuid, nextSeq: () => ++this.seq, emit: (ev) => this.emitEvent(ev) });
   port = 0;
 
   constructor(private readonly password = 'ClueCon') {}
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((s) => this.onConnection(s));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    this.port = await listenOn(this.server, port, host);
     return this.port;
   }
 
@@ -84,11 +83,7 @@ export class FreeSwitchSimulator {
 
   /** Resolves once `n` authenticated clients have subscribed to events. */
   async waitForSubscribers(n = 1, timeoutMs = 5000): Promise<void> {
-    const t0 = Date.now();
-    while ([...this.clients].filter((c) => c.authed && c.format).length < n) {
-      if (Date.now() - t0 > timeoutMs) throw new Error(`no ${n} subscriber(s) within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitForCount(() => [...this.clients].filter((c) => c.authed && c.format).length, n, timeoutMs);
   }
 
   /** Drops every connection, as a FreeSWITCH restart or a network cut would. */
@@ -103,6 +98,7 @@ export class FreeSwitchSimulator {
     this.dumps.clear();
     this.destroyed.clear();
     this.bridges.clear();
+    this.actions.reset();
   }
 
   async close(): Promise<void> {
@@ -122,14 +118,19 @@ export class FreeSwitchSimulator {
     if (opts.limit !== undefined) events = events.slice(0, opts.limit);
     if (opts.outside) events = asOutsideParty(events, opts.outside.extension, opts.outside.number);
     const rw = opts.rewrite
-      ? captureRewriter(events, { coreUuid: this.coreUuid, nextSeq: () => ++this.seq }, Date.now() + (opts.clockOffsetMs ?? 0))
+      ? captureRewriter(
+          events,
+          { coreUuid: this.coreUuid, nextSeq: () => ++this.seq },
+          Date.now() + (opts.clockOffsetMs ?? 0),
+          opts.speed && opts.speed > 0 ? opts.speed : 1, // a faster replay's events carry its own (faster) times
+        )
       : null;
     let prevTs: number | undefined;
     let sent = 0;
     for (const fe of events) {
       const ev = rw ? rw(fe.event) : fe.event;
       if (opts.speed && opts.speed > 0) {
-        const ts = Number(header(ev, 'Event-Date-Timestamp') ?? 0) / 1000;
+        const ts = Number(header(fe.event, 'Event-Date-Timestamp') ?? 0) / 1000; // the capture's own spacing
         if (prevTs !== undefined && ts > prevTs) await sleep(Math.min(5000, (ts - prevTs) / opts.speed));
         prevTs = ts;
       }
@@ -156,76 +157,46 @@ export class FreeSwitchSimulator {
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', () => undefined);
     socket.on('data', (d) => {
-      client.buf += d.toString('utf8');
-      let i: number;
-      while ((i = client.buf.indexOf('\n\n')) >= 0) {
-        const cmd = client.buf.slice(0, i);
-        client.buf = client.buf.slice(i + 2);
-        this.onCommand(client, cmd);
-      }
+      for (const cmd of takeCommands(client, d)) this.onCommand(client, cmd);
     });
-    socket.write(encodeFrame([['Content-Type', 'auth/request']]));
+    socket.write(authRequestFrame());
   }
 
   private reply(c: Client, text: string, extra: Array<[string, string]> = []): void {
-    c.socket.write(encodeFrame([['Content-Type', 'command/reply'], ['Reply-Text', text], ...extra]));
+    c.socket.write(replyFrame(text, extra));
   }
 
   private disconnectNotice(c: Client): void {
-    c.socket.write(
-      encodeFrame([['Content-Type', 'text/disconnect-notice'], ['Content-Length', '']], 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n'),
-    );
+    c.socket.write(disconnectNoticeFrame());
     c.socket.end();
   }
 
   private onCommand(c: Client, raw: string): void {
-    const lines = raw.replace(/\r/g, '').split('\n');
-    const line = lines[0].trim();
-    const extra: Record<string, string> = {};
-    for (const l of lines.slice(1)) {
-      const k = l.indexOf(': ');
-      if (k > 0) extra[l.slice(0, k)] = l.slice(k + 2);
-    }
-    this.commands.push(line);
-    const [verb, ...rest] = line.split(' ');
-    const args = rest.join(' ');
+    const cmd = parseCommand(raw);
+    this.commands.push(cmd.line);
+    const { verb, rest, args, extra } = cmd;
     if (!c.authed) {
-      if (verb === 'auth') {
-        if (args === this.password) {
-          c.authed = true;
-          this.reply(c, '+OK accepted');
-        } else {
-          this.reply(c, '-ERR invalid');
-          this.disconnectNotice(c);
-        }
-      } else {
-        this.reply(c, '-ERR command not found');
-      }
+      const auth = authAnswer(cmd, this.password);
+      c.authed = auth.accepted;
+      this.reply(c, auth.reply);
+      if (auth.hangUp) this.disconnectNotice(c);
       return;
     }
     switch (verb) {
       case 'event':
         return this.subscribe(c, rest);
-      case 'api':
-        c.socket.write(encodeFrame([['Content-Type', 'api/response'], ['Content-Length', '']], this.runApi(args)));
+      case 'api': {
+        const answer = this.runApi(args);
+        if (typeof answer === 'string') c.socket.write(apiFrame(answer));
+        else void answer.then((body) => c.socket.write(apiFrame(body)));
         return;
+      }
       case 'bgapi': {
         const jobUuid = extra['Job-UUID'] ?? randomUUID();
         this.reply(c, `+OK Job-UUID: ${jobUuid}`, [['Job-UUID', jobUuid]]);
-        const body = this.runApi(args);
-        const [command, ...cmdArgs] = args.split(' ');
-        setImmediate(() =>
-          this.emitEvent({
-            name: 'BACKGROUND_JOB',
-            headers: {
-              ...this.baseHeaders('BACKGROUND_JOB'),
-              'Job-UUID': jobUuid,
-              'Job-Command': command,
-              ...(cmdArgs.length ? { 'Job-Command-Arg': cmdArgs.join(' ') } : {}),
-            },
-            body,
-          }),
-        );
+        void Promise.resolve(this.runApi(args)).then((body) => setImmediate(() =>
+          this.emitEvent({ name: 'BACKGROUND_JOB', headers: { ...this.baseHeaders('BACKGROUND_JOB'), ...jobHeaders(jobUuid, args) }, body }),
+        ));
         return;
       }
       case 'exit':
@@ -244,75 +215,34 @@ export class FreeSwitchSimulator {
   }
 
   private subscribe(c: Client, rest: string[]): void {
-    const [format, ...names] = rest;
-    if ((format !== 'json' && format !== 'plain') || names.length === 0) {
-      this.reply(c, '-ERR no keywords supplied');
-      return;
+    const k = parseEventKeywords(rest);
+    if (k) {
+      addKeywords(c, k);
+      c.format = k.format;
     }
-    let custom = false;
-    let any = false;
-    for (const n of names) {
-      if (n === 'ALL') {
-        c.all = true;
-        any = true;
-      } else if (n === 'CUSTOM') {
-        custom = true;
-        any = true;
-      } else if (custom && n.includes('::')) {
-        c.subclasses.add(n);
-      } else if (/^[A-Z_]+$/.test(n) && KNOWN_EVENTS.has(n)) {
-        c.names.add(n);
-        any = true;
-      }
-    }
-    if (!any) {
-      this.reply(c, '-ERR no keywords supplied');
-      return;
-    }
-    c.format = format;
-    this.reply(c, `+OK event listener enabled ${format}`);
+    this.reply(c, eventReplyText(k));
   }
 
-  private runApi(args: string): string {
+  private readonly api: ApiState = {
+    custom: this.apiHandlers,
+    who: 'simulator',
+    status: () =>
+      `UP 0 years, 0 days, 0 hours, 1 minute, 0 seconds, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready (Telefonist simulator)\n${this.channels.size} session(s)\n`,
+    showChannels: () => showJson([...this.channels.values()]),
+    showCalls: () => this.showCalls(),
+    // As FreeSWITCH 1.10.12 answers it (capture 02): the channel as a CHANNEL_DATA event, always JSON.
+    uuidDump: (uuid) => {
+      const d = this.channels.has(uuid) ? this.dumps.get(uuid) : undefined;
+      return uuidDumpAnswer(d && { ...d, 'Event-Name': 'CHANNEL_DATA' }, true);
+    },
+    hasChannel: (uuid) => this.channels.has(uuid),
+  };
+
+  private runApi(args: string): string | Promise<string> {
     if (args.trim() === 'show registrations as json' && !this.apiHandlers.has('show')) return this.registrations.show();
     const [cmd, ...rest] = args.trim().split(/\s+/);
-    const a = rest.join(' ');
-    const custom = this.apiHandlers.get(cmd);
-    if (custom) return custom(a);
-    switch (cmd) {
-      case 'status':
-        return `UP 0 years, 0 days, 0 hours, 1 minute, 0 seconds, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready (Telefonist simulator)\n${this.channels.size} session(s)\n`;
-      case 'version':
-        return `${VERSION}\n`;
-      case 'show':
-        if (a === 'channels as json') return this.showChannels();
-        if (a === 'calls as json') return this.showCalls();
-        return '-ERR Unsupported by the simulator\n';
-      case 'uuid_dump': {
-        // As FreeSWITCH 1.10.12 answers it (capture 02): the channel as a CHANNEL_DATA event.
-        const d = this.channels.has(rest[0] ?? '') ? this.dumps.get(rest[0] ?? '') : undefined;
-        if (!d) return '-ERR No such channel!\n';
-        return JSON.stringify({ ...d, 'Event-Name': 'CHANNEL_DATA' });
-      }
-      case 'uuid_kill':
-      case 'uuid_transfer':
-      case 'uuid_hold':
-      case 'uuid_bridge':
-      case 'uuid_record':
-      case 'uuid_setvar':
-        return this.channels.has(rest[0] ?? '') ? '+OK\n' : '-ERR No such channel!\n';
-      case 'originate':
-        if (!a) return '-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n';
-        return '-ERR SUBSCRIBER_ABSENT\n';
-      default:
-        return `-ERR ${cmd} Command not found!\n`;
-    }
-  }
-
-  private showChannels(): string {
-    if (this.channels.size === 0) return '{"row_count": 0}\n';
-    const rows = [...this.channels.values()];
-    return JSON.stringify({ row_count: rows.length, rows });
+    const acted = this.apiHandlers.has(cmd) ? undefined : this.actions.run(cmd, rest.join(' '));
+    return acted ?? answerApi(args, this.api);
   }
 
   private showCalls(): string {
@@ -330,14 +260,14 @@ export class FreeSwitchSimulator {
       rows.push(row);
     }
     for (const [u, r] of this.channels) if (!seen.has(u)) rows.push({ ...r });
-    if (rows.length === 0) return '{"row_count": 0}\n';
-    return JSON.stringify({ row_count: rows.length, rows });
+    return showJson(rows);
   }
 
   // ---- state and broadcast ------------------------------------------------------------------------
 
   private track(ev: EslEvent): void {
     if (this.registrations.track(ev)) return;
+    this.actions.observe(ev);
     const uuid = header(ev, 'Unique-ID');
     if (!uuid) return;
     if (ev.name === 'CHANNEL_DESTROY') {
@@ -401,9 +331,7 @@ export class FreeSwitchSimulator {
 
   private wants(c: Client, ev: EslEvent): boolean {
     if (!c.authed || !c.format) return false;
-    if (c.all) return true;
-    if (ev.name === 'CUSTOM') return c.subclasses.has(header(ev, 'Event-Subclass') ?? '');
-    return c.names.has(ev.name);
+    return wants(c, ev.name, header(ev, 'Event-Subclass'));
   }
 
   private broadcast(ev: EslEvent, original: FixtureEvent | null): void {
@@ -414,12 +342,12 @@ export class FreeSwitchSimulator {
       if (c.format === 'json') {
         json ??= original && original.format === 'json'
           ? original.raw
-          : encodeFrame([['Content-Length', ''], ['Content-Type', 'text/event-json']], encodeJsonEventBody(ev));
+          : eventFrame('json', encodeJsonEventBody(ev));
         c.socket.write(json);
       } else {
         plain ??= original && original.format === 'plain'
           ? original.raw
-          : encodeFrame([['Content-Length', ''], ['Content-Type', 'text/event-plain']], encodePlainEventBody(ev));
+          : eventFrame('plain', encodePlainEventBody(ev));
         c.socket.write(plain);
       }
     }
@@ -447,6 +375,8 @@ export function captureRewriter(
   events: FixtureEvent[],
   core: { coreUuid: string; nextSeq: () => number },
   now: number = Date.now(),
+  /** Played at this multiple of real time: the times inside the events are compressed the same way. */
+  timeScale = 1,
 ): (ev: EslEvent) => EslEvent {
   const uuidMap = new Map<string, string>();
   const first = events.find((e) => header(e.event, 'Event-Date-Timestamp'));
@@ -464,9 +394,10 @@ export function captureRewriter(
   const shift = (s: string) =>
     s.replace(/\b(\d{16}|\d{13}|\d{10})\b/g, (d) => {
       const n = Number(d);
-      if (d.length === 16 && Math.abs(n - baseUs) < windowS * 1e6) return String(Math.round(n + offsetUs));
-      if (d.length === 13 && Math.abs(n - baseUs / 1000) < windowS * 1e3) return String(Math.round(n + offsetUs / 1000));
-      if (d.length === 10 && Math.abs(n - baseUs / 1e6) < windowS) return String(Math.round(n + offsetUs / 1e6));
+      // now + (t − first event) / timeScale, in the unit of the value (µs, ms or s).
+      if (d.length === 16 && Math.abs(n - baseUs) < windowS * 1e6) return String(Math.round(baseUs + offsetUs + (n - baseUs) / timeScale));
+      if (d.length === 13 && Math.abs(n - baseUs / 1000) < windowS * 1e3) return String(Math.round((baseUs + offsetUs) / 1000 + (n - baseUs / 1000) / timeScale));
+      if (d.length === 10 && Math.abs(n - baseUs / 1e6) < windowS) return String(Math.round((baseUs + offsetUs) / 1e6 + (n - baseUs / 1e6) / timeScale));
       return d;
     });
   const map = (s: string) => shift(s.replace(UUID_RE, mapUuid));
@@ -486,9 +417,13 @@ export function asOutsideParty(events: FixtureEvent[], extension: string, number
   if (!/^[0-9A-Za-z_.+-]+$/.test(extension) || !/^\+?[0-9]+$/.test(number)) throw new Error('bad extension or number');
   const token = new RegExp(`(?<![0-9A-Za-z])${extension.replace(/[.+]/g, '\\$&')}(?![0-9A-Za-z])`, 'g');
   const map = (v: string) => v.replace(token, number).split(`sofia/internal/${number}`).join(`sofia/external/${number}`);
+  // The name the desk phone sent ("Alice") is not the customer's: a carrier sends the number as the name.
+  const names = new Set(events.filter((fe) => header(fe.event, 'Caller-Caller-ID-Number') === extension).map((fe) => header(fe.event, 'Caller-Caller-ID-Name')));
   return events.map((fe) => {
     const headers: EslHeaders = {};
-    for (const [k, v] of Object.entries(fe.event.headers)) headers[k] = Array.isArray(v) ? v.map(map) : map(v);
+    for (const [k, v] of Object.entries(fe.event.headers)) {
+      headers[k] = Array.isArray(v) ? v.map(map) : /Caller-ID-Name$|caller_id_name$/.test(k) && names.has(v) ? number : map(v);
+    }
     return { ...fe, event: { name: fe.event.name, headers, body: fe.event.body !== undefined ? map(fe.event.body) : undefined } };
   });
 }
@@ -496,20 +431,3 @@ export function asOutsideParty(events: FixtureEvent[], extension: string, number
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-const KNOWN_EVENTS = new Set([
-  'CUSTOM', 'CLONE', 'CHANNEL_CREATE', 'CHANNEL_DESTROY', 'CHANNEL_STATE', 'CHANNEL_CALLSTATE', 'CHANNEL_ANSWER',
-  'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_EXECUTE', 'CHANNEL_EXECUTE_COMPLETE', 'CHANNEL_HOLD',
-  'CHANNEL_UNHOLD', 'CHANNEL_BRIDGE', 'CHANNEL_UNBRIDGE', 'CHANNEL_PROGRESS', 'CHANNEL_PROGRESS_MEDIA',
-  'CHANNEL_OUTGOING', 'CHANNEL_PARK', 'CHANNEL_UNPARK', 'CHANNEL_APPLICATION', 'CHANNEL_ORIGINATE', 'CHANNEL_UUID',
-  'API', 'LOG', 'INBOUND_CHAN', 'OUTBOUND_CHAN', 'STARTUP', 'SHUTDOWN', 'PUBLISH', 'UNPUBLISH', 'TALK', 'NOTALK',
-  'SESSION_CRASH', 'MODULE_LOAD', 'MODULE_UNLOAD', 'DTMF', 'MESSAGE', 'PRESENCE_IN', 'NOTIFY_IN', 'PRESENCE_OUT',
-  'PRESENCE_PROBE', 'MESSAGE_WAITING', 'MESSAGE_QUERY', 'ROSTER', 'CODEC', 'BACKGROUND_JOB', 'DETECTED_SPEECH',
-  'DETECTED_TONE', 'PRIVATE_COMMAND', 'HEARTBEAT', 'TRAP', 'ADD_SCHEDULE', 'DEL_SCHEDULE', 'EXE_SCHEDULE',
-  'RE_SCHEDULE', 'RELOADXML', 'NOTIFY', 'PHONE_FEATURE', 'PHONE_FEATURE_SUBSCRIBE', 'SEND_MESSAGE', 'RECV_MESSAGE',
-  'REQUEST_PARAMS', 'CHANNEL_DATA', 'GENERAL', 'COMMAND', 'SESSION_HEARTBEAT', 'CLIENT_DISCONNECTED',
-  'SERVER_DISCONNECTED', 'SEND_INFO', 'RECV_INFO', 'RECV_RTCP_MESSAGE', 'SEND_RTCP_MESSAGE', 'CALL_SECURE', 'NAT',
-  'RECORD_START', 'RECORD_STOP', 'PLAYBACK_START', 'PLAYBACK_STOP', 'CALL_UPDATE', 'FAILURE', 'SOCKET_DATA',
-  'MEDIA_BUG_START', 'MEDIA_BUG_STOP', 'CONFERENCE_DATA_QUERY', 'CONFERENCE_DATA', 'CALL_SETUP_REQ',
-  'CALL_SETUP_RESULT', 'CALL_DETAIL', 'DEVICE_STATE', 'TEXT', 'SHUTDOWN_REQUESTED', 'ALL',
-]);

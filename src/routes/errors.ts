@@ -16,6 +16,8 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, err: ApiError): void {
+  // RFC 6750 §3: a 401 names the scheme the client must use.
+  if (err.status === 401) res.set('WWW-Authenticate', `Bearer realm="telefonist", error="invalid_token"`);
   res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
 }
 
