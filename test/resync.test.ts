@@ -65,7 +65,7 @@ describe.each(DB_KINDS)('resync and restarts (%s)', (kind) => {
     expect(live).toMatchObject({ status: 'active', direction: 'inbound', destinationNumber: '74950000000', uncertain: true });
     expect(t(live.startedAt)).toBe(cdr12.start); // µs from uuid_dump, not the second of created_epoch
     expect(Math.abs(t(live.answeredAt)! - cdrOf(e12, C12.e1001).answer)).toBeLessThan(50);
-    expect(live.employeeDetails).toEqual([{ extension: '1001', role: 'callee', answered: true }]);
+    expect(live.employeeDetails).toEqual([expect.objectContaining({ extension: '1001', role: 'callee', answered: true })]);
     await waitFor(() => sse.events.some((e) => e.event === 'call.answered' && e.data.callId === C12.a), 'call.answered of the call found by the resync');
 
     await stack.sim.play(e12.slice(bridged12)); // the rest arrives live: a real transfer to 1002, then hangup
