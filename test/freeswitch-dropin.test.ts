@@ -45,35 +45,52 @@ function rendered(rel: string): string {
   return renderDropinFile(rel, VARS);
 }
 
+/** What the evaluator knows of FreeSWITCH beyond the channel: the directory, live channels, mod_hash. */
+interface World {
+  directory: Record<string, Record<string, string>>;
+  channels?: Record<string, Record<string, string>>;
+  hash?: Record<string, string>;
+}
+
 /**
- * Runs a destination through a context the way mod_dialplan_xml does for what the drop-in uses: extensions in
- * order; all conditions of an extension must match (field expanded, regex); the last condition's captures
- * fill $1… in its actions; `continue="true"` goes on to the next extension. `$${domain}` is the
- * preprocessor's; `${user_data(u@d var x)}` and `${user_exists(id u d)}` read the given directory.
+ * Runs a destination through a context the way mod_dialplan_xml does (src/mod/dialplans/mod_dialplan_xml):
+ * extensions in order; in each, conditions in order, field and expression expanded, regex; a failing
+ * condition runs its anti-actions and, unless break="never", ends the extension; the extension matched when
+ * its last evaluated condition did (or ran anti-actions); `continue="true"` goes on. Actions with
+ * inline="true" run during the hunt (so later conditions see them); others are only collected. $1… are the
+ * condition's own captures. `$${domain}` is the preprocessor's; `${user_data(u@d var x)}`,
+ * `${user_exists(id u d)}`, `${hash(select/realm/key)}` and `${uuid_getvar(uuid var)}` read the world.
  */
-function route(
-  context: Node,
-  destination: string,
-  vars: Record<string, string>,
-  directory: Record<string, Record<string, string>>,
-): { extensions: string[]; actions: Array<[string, string]> } {
+function route(context: Node, destination: string, vars: Record<string, string>, w: World): { extensions: string[]; actions: Array<[string, string]>; vars: Record<string, string> } {
   const v: Record<string, string> = { ...vars, destination_number: destination };
+  const call = (name: string, args: string): string => {
+    if (name === 'user_data') {
+      const [user, , key] = args.split(' ');
+      const [id, dom] = user.split('@');
+      return dom === DOMAIN ? w.directory[id]?.[key] ?? '' : '';
+    }
+    if (name === 'user_exists') {
+      const [, id, dom] = args.split(' ');
+      return String(dom === DOMAIN && id in w.directory);
+    }
+    if (name === 'hash') {
+      const m = /^select\/([^/]+)\/(.+)$/.exec(args);
+      return (m && w.hash?.[`${m[1]}/${m[2]}`]) ?? '';
+    }
+    if (name === 'uuid_getvar') {
+      const [uuid, key] = args.trim().split(/\s+/);
+      if (!key) return '-ERR No variable name specified!';
+      const ch = w.channels?.[uuid];
+      return ch ? ch[key] ?? '_undef_' : '-ERR No such channel!';
+    }
+    return `<${name}(${args})>`; // left for FreeSWITCH (strftime, …)
+  };
   const expand = (s: string): string => {
     let out = s.replaceAll('$${domain}', DOMAIN);
-    for (let guard = 0; guard < 20; guard++) {
+    for (let guard = 0; guard < 50; guard++) {
       const next = out.replace(/\$\{([^${}]*)\}/, (_, inner: string) => {
         const fn = /^(\w+)\((.*)\)$/.exec(inner);
-        if (!fn) return v[inner] ?? '';
-        if (fn[1] === 'user_data') {
-          const [user, , name] = fn[2].split(' ');
-          const [id, dom] = user.split('@');
-          return dom === DOMAIN ? directory[id]?.[name] ?? '' : '';
-        }
-        if (fn[1] === 'user_exists') {
-          const [, id, dom] = fn[2].split(' ');
-          return String(dom === DOMAIN && id in directory);
-        }
-        return `<${inner}>`; // left for FreeSWITCH (strftime, …)
+        return fn ? call(fn[1], fn[2]) : v[inner] ?? '';
       });
       if (next === out) break;
       out = next;
@@ -82,35 +99,42 @@ function route(
   };
   const extensions: string[] = [];
   const actions: Array<[string, string]> = [];
+  const run = (list: Node[], m: RegExpExecArray | null) => {
+    for (const a of list) {
+      const data = (a.attrs.data ?? '').replaceAll('$${domain}', DOMAIN).replace(/\$(\d)/g, (_, d: string) => m?.[Number(d)] ?? '');
+      if (a.attrs.inline === 'true') {
+        if (a.attrs.application !== 'set') throw new Error(`inline ${a.attrs.application} not modelled`);
+        const x = expand(data);
+        const i = x.indexOf('=');
+        if (x.slice(i + 1) === '') delete v[x.slice(0, i)];
+        else v[x.slice(0, i)] = x.slice(i + 1);
+      } else actions.push([a.attrs.application, data]);
+    }
+  };
   for (const ext of context.children.filter((c) => c.tag === 'extension')) {
-    let captures: RegExpExecArray | null = null;
-    let ok = true;
-    const conds = ext.children.filter((c) => c.tag === 'condition');
-    for (const cond of conds) {
-      if (cond.attrs.field === undefined) continue;
-      const value = cond.attrs.field.startsWith('$') ? expand(cond.attrs.field) : v[cond.attrs.field] ?? '';
-      const m = new RegExp(cond.attrs.expression).exec(value);
-      if (!m) {
-        ok = false;
-        break;
+    const before = actions.length;
+    let proceed = false;
+    for (const cond of ext.children.filter((c) => c.tag === 'condition')) {
+      let m: RegExpExecArray | null = null;
+      if (cond.attrs.field === undefined) proceed = true;
+      else {
+        const value = cond.attrs.field.includes('$') ? expand(cond.attrs.field) : v[cond.attrs.field] ?? '';
+        m = new RegExp(expand(cond.attrs.expression)).exec(value);
+        proceed = !!m;
       }
-      captures = m;
-    }
-    if (!ok) continue;
-    extensions.push(ext.attrs.name);
-    for (const cond of conds) {
-      for (const a of cond.children.filter((c) => c.tag === 'action')) {
-        const data = (a.attrs.data ?? '').replaceAll('$${domain}', DOMAIN).replace(/\$(\d)/g, (_, d: string) => captures?.[Number(d)] ?? '');
-        actions.push([a.attrs.application, data]);
-        if (a.attrs.application === 'set' || a.attrs.application === 'export') {
-          const i = data.indexOf('=');
-          v[data.slice(0, i)] = expand(data.slice(i + 1));
-        }
+      if (proceed) run(cond.children.filter((c) => c.tag === 'action'), m);
+      else {
+        const anti = cond.children.filter((c) => c.tag === 'anti-action');
+        run(anti, null);
+        if (anti.length) proceed = true;
+        if ((cond.attrs.break ?? 'on-false') === 'on-false') break;
       }
     }
-    if (ext.attrs.continue !== 'true') break;
+    if (proceed) extensions.push(ext.attrs.name);
+    else if (actions.length !== before) extensions.push(`${ext.attrs.name} (actions of its first conditions only)`);
+    if (proceed && ext.attrs.continue !== 'true') break;
   }
-  return { extensions, actions };
+  return { extensions, actions, vars: v };
 }
 
 function context(text: string, name: string): Node {
@@ -151,44 +175,82 @@ describe('freeswitch-conf: the XML', () => {
 
   const dialplan = () => context(rendered('dialplan/telefonist.xml'), 'telefonist');
   const directory: Record<string, Record<string, string>> = {
-    '1001': { telefonist_supervisor: 'false', eavesdrop_group: 'telefonist_1001' },
-    '1002': { telefonist_supervisor: 'true', eavesdrop_group: 'telefonist_1002' },
+    '1001': { telefonist_supervisor: 'false', telefonist_ext: '1001' },
+    '1002': { telefonist_supervisor: 'true', telefonist_ext: '1002' },
+    '1003': { telefonist_supervisor: 'false', telefonist_ext: '1003' },
   };
+  const CUSTOMER = '0d9a032a-f54b-494d-870b-f513566b0ed8';
+  const AGENT_LEG = '8008fec4-35f7-4fa8-b987-12cb9c1a729c';
+  const OWN_LEG = '74a91a2f-924d-42be-ac18-560a8cec2049';
 
-  test('supervisor codes: allowed for a directory supervisor, each mode sets the eavesdrop flags, then eavesdrop on the employee group', () => {
+  /** A supervisor dials a code; the transfer to telefonist_supervise runs the context again (as FreeSWITCH does). */
+  function supervise(code: string, caller: Record<string, string>, world: World) {
+    const first = route(dialplan(), code, caller, world);
+    if (first.actions[first.actions.length - 1]?.[0] !== 'transfer') return { first, second: null };
+    const vars: Record<string, string> = { ...caller };
+    for (const [app, data] of first.actions) if (app === 'set') vars[data.split('=')[0]] = data.slice(data.indexOf('=') + 1);
+    return { first, second: route(dialplan(), 'telefonist_supervise', vars, world) };
+  }
+
+  test('supervisor codes: a directory supervisor joins the employee\'s own leg, each mode with its eavesdrop flags', () => {
+    // Capture 09's call: the customer's leg called 1001 (hash telefonist_peer), 1001's answered leg is its bridge_uuid.
+    const world: World = {
+      directory,
+      hash: { 'telefonist_peer/1001': CUSTOMER },
+      channels: { [CUSTOMER]: { bridge_uuid: AGENT_LEG }, [AGENT_LEG]: { bridge_uuid: CUSTOMER, telefonist_ext: '1001' } },
+    };
     const modes: Record<string, [string, string, string]> = { '*30': ['listen', 'false', 'false'], '*32': ['whisper', 'false', 'true'], '*33': ['barge', 'true', 'true'] };
     for (const [code, [mode, aleg, bleg]] of Object.entries(modes)) {
-      const first = route(dialplan(), `${code}1001`, { user_name: '1002' }, directory);
+      const { first, second } = supervise(`${code}1001`, { user_name: '1002' }, world);
       expect(first.extensions).toEqual([`telefonist_supervise_${mode}`]);
       expect(first.actions).toContainEqual(['set', `eavesdrop_whisper_aleg=${aleg}`]);
       expect(first.actions).toContainEqual(['set', `eavesdrop_whisper_bleg=${bleg}`]);
       expect(first.actions).toContainEqual(['set', 'telefonist_supervised=1001']);
-      expect(first.actions[first.actions.length - 1]).toEqual(['transfer', 'telefonist_supervise XML telefonist']);
-      // The transfer runs the context again with the variables set above.
-      const vars: Record<string, string> = { user_name: '1002' };
-      for (const [app, data] of first.actions) if (app === 'set') vars[data.split('=')[0]] = data.slice(data.indexOf('=') + 1);
-      const second = route(dialplan(), 'telefonist_supervise', vars, directory);
-      expect(second.extensions).toEqual(['telefonist_supervise']);
-      expect(second.actions).toContainEqual(['set', 'eavesdrop_require_group=telefonist_${telefonist_supervised}']);
-      expect(second.actions.map((a) => a[0])).toEqual(expect.arrayContaining(['answer', 'eavesdrop']));
-      expect(second.actions).toContainEqual(['eavesdrop', 'all']);
+      expect(second!.extensions).toEqual(['telefonist_supervise']);
+      expect(second!.vars.telefonist_target).toBe(AGENT_LEG);
+      expect(second!.actions.map((a) => a[0])).toEqual(['log', 'answer', 'set', 'eavesdrop', 'hangup']);
+      expect(second!.actions).toContainEqual(['eavesdrop', '${telefonist_target}']);
+    }
+  });
+
+  test('supervisor codes: an employee\'s outgoing call is found by its own leg', () => {
+    const world: World = { directory, hash: { 'telefonist_self/1001': OWN_LEG }, channels: { [OWN_LEG]: { telefonist_ext: '1001' } } };
+    const { second } = supervise('*321001', { user_name: '1002' }, world);
+    expect(second!.vars.telefonist_target).toBe(OWN_LEG);
+    expect(second!.extensions).toEqual(['telefonist_supervise']);
+  });
+
+  test('supervisor codes: no call, a call transferred away or a leg gone: 480, no eavesdrop', () => {
+    const worlds: World[] = [
+      { directory },
+      // The customer was transferred from 1001 to 1003: the remembered leg is now bridged to 1003's leg.
+      { directory, hash: { 'telefonist_peer/1001': CUSTOMER }, channels: { [CUSTOMER]: { bridge_uuid: 'aaaaaaaa-0000-0000-0000-000000000003' }, 'aaaaaaaa-0000-0000-0000-000000000003': { telefonist_ext: '1003' } } },
+      // The legs are gone.
+      { directory, hash: { 'telefonist_peer/1001': CUSTOMER, 'telefonist_self/1001': OWN_LEG }, channels: {} },
+    ];
+    for (const world of worlds) {
+      const { second } = supervise('*301001', { user_name: '1002' }, world);
+      expect(second!.extensions).toEqual(['telefonist_supervise_no_call']);
+      expect(second!.actions.map((a) => a[0])).not.toContain('eavesdrop');
+      expect(second!.actions).toContainEqual(['respond', '480 Temporarily Unavailable']);
     }
   });
 
   test('supervisor codes: refused for an employee without the right, an unknown or unauthenticated caller; no recording, no eavesdrop', () => {
+    const world: World = { directory, hash: { 'telefonist_peer/1002': CUSTOMER }, channels: { [CUSTOMER]: { bridge_uuid: AGENT_LEG }, [AGENT_LEG]: { telefonist_ext: '1002' } } };
     for (const caller of [{ user_name: '1001' }, { user_name: '1999' }, {}] as Array<Record<string, string>>) {
       for (const code of ['*301002', '*321002', '*331002', '*311002', 'telefonist_supervise']) {
-        const r = route(dialplan(), code, caller, directory);
+        const r = route(dialplan(), code, caller, world);
         expect(r.extensions).toEqual(['telefonist_supervise_refused']);
         expect(r.actions.map((a) => a[0])).not.toContain('eavesdrop');
         expect(r.actions).toContainEqual(['respond', '403 Forbidden']);
       }
     }
     // A channel variable set some other way does not count: the directory (user_data) decides.
-    const spoof = route(dialplan(), '*321002', { user_name: '1001', telefonist_supervisor: 'true' }, directory);
+    const spoof = route(dialplan(), '*321002', { user_name: '1001', telefonist_supervisor: 'true' }, world);
     expect(spoof.extensions).toEqual(['telefonist_supervise_refused']);
     // The common part needs the right too, even with telefonist_supervised set.
-    expect(route(dialplan(), 'telefonist_supervise', { user_name: '1001', telefonist_supervised: '1002' }, directory).extensions).toEqual(['telefonist_supervise_refused']);
+    expect(route(dialplan(), 'telefonist_supervise', { user_name: '1001', telefonist_supervised: '1002' }, world).extensions).toEqual(['telefonist_supervise_refused']);
   });
 
   test('the right is the directory entry the directory writer produced', () => {
@@ -198,13 +260,22 @@ describe('freeswitch-conf: the XML', () => {
     ]);
     const dir: Record<string, Record<string, string>> = {};
     for (const u of findAll(parseXml(xml), 'user')) dir[u.attrs.id] = Object.fromEntries(findAll(u, 'variable').map((x) => [x.attrs.name, x.attrs.value]));
-    expect(dir['1002']).toMatchObject({ telefonist_supervisor: 'true', user_context: 'telefonist', eavesdrop_group: 'telefonist_1002' });
-    expect(route(dialplan(), '*321001', { user_name: '1002' }, dir).extensions).toEqual(['telefonist_supervise_whisper']);
-    expect(route(dialplan(), '*321002', { user_name: '1001' }, dir).extensions).toEqual(['telefonist_supervise_refused']);
+    expect(dir['1002']).toMatchObject({ telefonist_supervisor: 'true', user_context: 'telefonist', telefonist_ext: '1002' });
+    expect(route(dialplan(), '*321001', { user_name: '1002' }, { directory: dir }).extensions).toEqual(['telefonist_supervise_whisper']);
+    expect(route(dialplan(), '*321002', { user_name: '1001' }, { directory: dir }).extensions).toEqual(['telefonist_supervise_refused']);
+  });
+
+  test('the legs the codes look for are remembered: the employee\'s own leg, and the leg that calls an extension', () => {
+    const out = route(dialplan(), '89161234567', { user_name: '1001', telefonist_ext: '1001' }, { directory });
+    expect(out.extensions).toEqual(['telefonist_employee_leg', 'telefonist_record', 'telefonist_outbound']);
+    expect(out.actions[0]).toEqual(['hash', 'insert/telefonist_self/1001/${uuid}']);
+    const customer = route(dialplan(), '1001', {}, { directory });
+    expect(customer.extensions).toEqual(['telefonist_record', 'telefonist_extension']);
+    expect(customer.actions).toContainEqual(['hash', 'insert/telefonist_peer/1001/${uuid}']);
   });
 
   test('every call to an extension or out is recorded once, in stereo, answered only, following transfers', () => {
-    const inbound = route(dialplan(), '1001', {}, directory);
+    const inbound = route(dialplan(), '1001', {}, { directory });
     expect(inbound.extensions).toEqual(['telefonist_record', 'telefonist_extension']);
     const rec = inbound.actions.slice(0, 6);
     expect(rec).toEqual([
@@ -218,20 +289,20 @@ describe('freeswitch-conf: the XML', () => {
     expect(inbound.actions).toContainEqual(['bridge', `user/1001@${DOMAIN}`]);
     expect(inbound.actions[inbound.actions.length - 1]).toEqual(['hangup', '${originate_disposition}']);
     // A transfer runs the dialplan again on the recorded channel: no second recording.
-    const again = route(dialplan(), '1002', { telefonist_rec: '/var/lib/freeswitch/recordings/x.wav' }, directory);
+    const again = route(dialplan(), '1002', { telefonist_rec: '/var/lib/freeswitch/recordings/x.wav' }, { directory });
     expect(again.extensions).toEqual(['telefonist_extension']);
     expect(again.actions.map((a) => a[0])).not.toContain('record_session');
     // An extension that is not in the directory is not bridged.
-    expect(route(dialplan(), '1999', {}, directory).extensions).toEqual(['telefonist_record']);
+    expect(route(dialplan(), '1999', {}, { directory }).extensions).toEqual(['telefonist_record']);
   });
 
   test('outbound: ^\\+?([78]\\d{10})$ through the gateway, the + dropped, recorded', () => {
     for (const [dialled, sent] of [['+79161234567', '79161234567'], ['89161234567', '89161234567'], ['74950000000', '74950000000']]) {
-      const r = route(dialplan(), dialled, { user_name: '1002' }, directory);
+      const r = route(dialplan(), dialled, { user_name: '1002' }, { directory });
       expect(r.extensions).toEqual(['telefonist_record', 'telefonist_outbound']);
       expect(r.actions).toContainEqual(['bridge', `{sip_cid_type=none}sofia/gateway/carrier/${sent}`]);
     }
-    expect(route(dialplan(), '+1234567890123', {}, directory).extensions).toEqual([]);
+    expect(route(dialplan(), '+1234567890123', {}, { directory }).extensions).toEqual([]);
   });
 
   test('public: each DID goes to its extension in context telefonist (as capture 09: transfer <ext> XML …)', () => {
@@ -243,10 +314,10 @@ describe('freeswitch-conf: the XML', () => {
       ['+74950001003', '1003 XML telefonist'],
     ];
     for (const [did, to] of cases) {
-      const r = route(publicContext(), did, {}, {});
+      const r = route(publicContext(), did, {}, { directory: {} });
       expect(r.actions).toContainEqual(['transfer', to]);
     }
-    expect(route(publicContext(), '74951112233', {}, {}).actions.filter((a) => a[0] === 'transfer')).toEqual([]);
+    expect(route(publicContext(), '74951112233', {}, { directory: {} }).actions.filter((a) => a[0] === 'transfer')).toEqual([]);
   });
 
   test('the context has every extension doctor looks for', () => {
@@ -264,7 +335,7 @@ describe('directory writer', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('renders users with the context, the right and the eavesdrop group; refuses what it cannot write safely', () => {
+  test('renders users with the context, the right and the extension mark; refuses what it cannot write safely', () => {
     const xml = renderDirectoryXml([{ extension: '1002', name: 'Петров ${system(rm -rf /)} $${x}\n', supervisor: true, password: 'Abcdef12' }]);
     expect(xml).toContain('<user id="1002">');
     expect(xml).toContain('<param name="password" value="Abcdef12"/>');

@@ -10,9 +10,9 @@ import { EMPLOYEES_FILE_NAME, writeAtomic } from './dropin';
  *  - telefonist_supervisor=true|false: the right the supervisor feature codes check in the dialplan
  *    (`${user_data(${user_name}@$${domain} var telefonist_supervisor)}`), so FreeSWITCH decides it from SIP
  *    digest auth and this file, without a PIN and without Telefonist running;
- *  - eavesdrop_group=telefonist_<ext>: FreeSWITCH copies user variables onto the employee's legs (calls
- *    from the phone after auth, calls to `user/<ext>` once the leg exists), which is what the codes'
- *    `eavesdrop all` + eavesdrop_require_group pick;
+ *  - telefonist_ext=<ext>: FreeSWITCH copies user variables onto the employee's legs (calls from the phone
+ *    after auth, calls to `user/<ext>` once answered), which is how the supervisor codes find and check the
+ *    employee's own leg of a call;
  *  - telefonist_employee=true: `npm run doctor` checks FreeSWITCH sees our entry (the file name sorts
  *    before vanilla's 1000.xml…1019.xml, and the first user with an id wins).
  * The file is replaced atomically (temp + rename): FreeSWITCH never reads half a file.
@@ -70,7 +70,7 @@ export function renderDirectoryXml(employees: readonly DirectoryEmployee[]): str
       ['effective_caller_id_number', e.extension],
       ['telefonist_employee', 'true'],
       ['telefonist_supervisor', e.supervisor ? 'true' : 'false'],
-      ['eavesdrop_group', `telefonist_${e.extension}`],
+      ['telefonist_ext', e.extension],
     ];
     const varXml = vars.map(([k, v]) => `      <variable name="${k}" value="${xmlAttr(v)}"/>`).join('\n');
     return `  <user id="${e.extension}">\n${params}    <variables>\n${varXml}\n    </variables>\n  </user>\n`;
