@@ -603,7 +603,7 @@ describe('doctor', () => {
     ]);
     clockOffsetMs = 0;
     systemEnabled = true;
-    modules = new Set(['mod_event_socket', 'mod_sofia', 'mod_commands', 'mod_dptools', 'mod_dialplan_xml', 'mod_sndfile', 'mod_tone_stream']);
+    modules = new Set(['mod_event_socket', 'mod_sofia', 'mod_commands', 'mod_dptools', 'mod_dialplan_xml', 'mod_sndfile', 'mod_hash']);
     users = { '1001': { telefonist_employee: 'true', telefonist_supervisor: 'false' }, '1002': { telefonist_employee: 'true', telefonist_supervisor: 'true' } };
     sim = new FreeSwitchSimulator(PASSWORD);
     const telefonistContext = context(rendered('dialplan/telefonist.xml'), 'telefonist');

@@ -66,7 +66,7 @@ export const REQUIRED_MODULES = [
   'mod_dptools',
   'mod_dialplan_xml',
   'mod_sndfile',
-  'mod_tone_stream',
+  'mod_hash',
 ] as const;
 
 /** Extensions of dialplan/telefonist.xml that must be loaded. */
@@ -75,6 +75,9 @@ export const REQUIRED_EXTENSIONS = [
   'telefonist_supervise_whisper',
   'telefonist_supervise_barge',
   'telefonist_supervise',
+  'telefonist_supervise_no_call',
+  'telefonist_supervise_refused',
+  'telefonist_employee_leg',
   'telefonist_record',
   'telefonist_extension',
   'telefonist_outbound',
