@@ -88,9 +88,10 @@ const FLUSH_ROWS = 500;
  * - calls: the call tracker's live legs of the extension (busy: talking > supervising > held > ringing;
  *   held = its leg or its partner's leg on hold).
  * Registration lapses are acted on only while the link is up and the snapshot after the connect is in: while
- * Telefonist cannot hear FreeSWITCH it does not guess. A change is published as an `employee.presence` event
- * (durable, in the event log) addressed to the extension and to every supervisor, and the last published state
- * is kept in `employee_presence`, so a restart publishes only what changed meanwhile.
+ * Telefonist cannot hear FreeSWITCH it does not guess. A change of a configured employee (one 1C synced) is
+ * published as an `employee.presence` event (durable, in the event log) addressed to the extension and to every
+ * supervisor; other extensions' presence is kept and listed (GET /employees `unconfigured`) without events. The
+ * last state of every extension is kept in `employee_presence`, so a restart publishes only what changed meanwhile.
  */
 export class Presence extends EventEmitter {
   readonly stats = { registrationEvents: 0, changes: 0, snapshots: 0, lastSnapshotAt: 0, lastSnapshotError: '', snapshotFailures: 0 };
@@ -458,7 +459,8 @@ export class Presence extends EventEmitter {
   private async flush(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0, FLUSH_ROWS);
-      const inputs: LogEventInput[] = batch.map((c) => ({
+      // Events only for employees 1C configured; every extension's state is kept (GET /employees `unconfigured`).
+      const inputs: LogEventInput[] = batch.filter((c) => this.employees.get(c.ext)).map((c) => ({
         key: `presence:${c.ext}:${c.next.since}:${++this.seq}`,
         type: 'employee.presence',
         employees: [c.ext, ...this.supervisors],
@@ -475,7 +477,7 @@ export class Presence extends EventEmitter {
         },
       }));
       try {
-        await this.events.append(inputs);
+        if (inputs.length) await this.events.append(inputs);
         const latest = new Map<string, Published>();
         for (const c of batch) latest.set(c.ext, c.next);
         await this.db.execMany(

@@ -239,7 +239,8 @@ export class FreeSwitchSimulator {
   };
 
   private runApi(args: string): string | Promise<string> {
-    if (args.trim() === 'show registrations as json' && !this.apiHandlers.has('show')) return this.registrations.show();
+    // From the registrations it tracked, whatever a test scripts for `show` (channels, calls).
+    if (args.trim() === 'show registrations as json') return this.registrations.show();
     const [cmd, ...rest] = args.trim().split(/\s+/);
     const acted = this.apiHandlers.has(cmd) ? undefined : this.actions.run(cmd, rest.join(' '));
     return acted ?? answerApi(args, this.api);

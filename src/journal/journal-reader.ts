@@ -134,7 +134,7 @@ export class JournalReader {
     private readonly db: Db,
     /** TELEFONIST_PHONE_REGION: how typed numbers are read (the writer stores under the same). */
     private readonly region: CountryCode = DEFAULT_PHONE_REGION,
-    /** Employees' full names (the call detail's `employeeDetails[].name`; null when nobody configured one). */
+    /** Employees' full names (the call detail's `employeeDetails[].name`, present when 1C synced one). */
     private readonly employeeName: (extension: string) => string | undefined = () => undefined,
   ) {}
 
@@ -279,7 +279,12 @@ export class JournalReader {
       ...summary,
       requestedId: id !== callId ? id : undefined,
       originJob: call.originJob,
-      employeeDetails: call.employees.map((e) => ({ extension: e.extension, name: this.employeeName(e.extension) ?? null, role: e.role, answered: e.answered })),
+      // Click-to-call: where 1C started it (the first leg's telefonist_origin_*, kept on the ringing entry).
+      origin: (timeline.find((t) => t.kind === 'ringing' && (t as Record<string, unknown>).origin) as Record<string, unknown> | undefined)?.origin ?? null,
+      employeeDetails: call.employees.map((e) => {
+        const name = this.employeeName(e.extension);
+        return { extension: e.extension, ...(name ? { name } : {}), role: e.role, answered: e.answered };
+      }),
       legs: call.legs.map((l) => ({
         uuid: l.uuid,
         direction: l.fsDirection,

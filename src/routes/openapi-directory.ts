@@ -99,7 +99,7 @@ export const directorySchemas = {
           + '`from`/`to`/`transferType` (transferred), endedAt/talkSeconds/durationSeconds/hangupCause (ended), `mergedCallId` (merged). '
           + 'Call events also carry `employeeNames` {extension: full name} for the call\'s employees that have one. '
           + '`employee.presence` (no call): extension, name, presence offline|online|busy, reason ringing|talking|held|supervising|null, since, '
-          + 'previous {presence, reason, since} | null, registrations, callIds; addressed to the extension and to every supervisor.',
+          + 'previous {presence, reason, since} | null, registrations, callIds; for employees 1C synced, addressed to the extension and to every supervisor.',
       },
     },
   },

@@ -122,7 +122,7 @@ export function openApiDocument(version: string) {
                 originJob: nullable({ type: 'string', description: 'Job-UUID of the originate that started the call.' }),
                 employeeDetails: {
                   type: 'array',
-                  items: { type: 'object', properties: { extension: { type: 'string' }, name: nullable({ type: 'string', description: 'Full name from the employees 1C syncs; null when none names the extension.' }), role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
+                  items: { type: 'object', properties: { extension: { type: 'string' }, name: { type: 'string', description: 'Full name from the employees 1C syncs; absent when none names the extension.' }, role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
                 },
                 legs: { type: 'array', items: ref('Leg') },
                 timeline: { type: 'array', items: ref('TimelineEntry') },
