@@ -200,6 +200,23 @@ describe('transcription (sqlite)', () => {
     expect(segments.map((s: any) => [s.speaker, s.start])).toEqual([['1000', 0.1], ['1001', 1], ['1000', 2]]);
     expect((await api(stack, '/calls?hasRecording=true')).body.items).toHaveLength(calls.length);
   });
+
+  test('once 1C synced the employees, speaker labels are their names, and the summary is written from them (issue 11)', async () => {
+    const synced = await api(stack, '/employees/sync', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ employees: [{ extension: '1000', name: 'Анна Смирнова' }, { extension: '1001', name: 'Иван Петров' }] }),
+    });
+    expect(synced.status).toBe(200);
+    const id = (await api(stack, '/calls?hasRecording=true')).body.items[0].id;
+    const prompts = llm.prompts.length;
+    expect((await api(stack, `/calls/${id}/transcript`, { method: 'POST' })).status).toBe(202);
+    await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.items?.[0]?.segments?.[0]?.speaker === 'Анна Смирнова', 'named speakers', 15_000);
+    const t = (await api(stack, `/calls/${id}/transcript`)).body;
+    expect(t.items[0].segments.map((x: any) => [x.speaker, x.role])).toEqual([['Анна Смирнова', 'employee'], ['Иван Петров', 'employee'], ['Анна Смирнова', 'employee']]);
+    expect((await api(stack, `/calls/${id}`)).body.employeeDetails.map((e: any) => e.name)).toEqual(['Анна Смирнова', 'Иван Петров']);
+    await waitFor(() => llm.prompts.slice(prompts).some((p) => p.includes('Иван Петров: Добрый день, нужен счёт.')), 'summary prompt with names', 15_000);
+  });
 });
 
 describe('transcription not configured', () => {
