@@ -357,19 +357,43 @@ describe('directory writer', () => {
     expect(statSync(a.path).mode & 0o777).toBe(0o640);
   });
 
+  test('an employee without a password in Telefonist keeps the credential the phone registers with today', async () => {
+    // A vanilla-style per-user file (our file sorts before it and wins, so it must carry the credential).
+    writeFileSync(join(dir, '1001.xml'), '<include>\n  <user id="1001">\n    <params>\n      <param name="password" value="$${default_password}"/>\n    </params>\n  </user>\n</include>\n');
+    writeFileSync(join(dir, '1003.xml'), '<include><user id="1003"><params><param name="a1-hash" value="c6440e5de50b403206989679159de89a"/></params></user></include>');
+    const emps: DirectoryEmployee[] = [
+      { extension: '1001', name: 'A', supervisor: false },
+      { extension: '1002', name: 'B', supervisor: true },
+      { extension: '1003', name: 'C', supervisor: false },
+      { extension: '1004', name: 'D', supervisor: false, password: 'Given-by-1C' },
+    ];
+    const r = await writeDirectory(dir, emps);
+    const text = readFileSync(r.path, 'utf8');
+    expect(text).toMatch(/<user id="1001">\n    <params>\n      <param name="password" value="\$\$\{default_password\}"\/>/);
+    expect(text).toContain('<param name="a1-hash" value="c6440e5de50b403206989679159de89a"/>');
+    expect(text).toContain('<param name="password" value="Given-by-1C"/>');
+    expect(r.withoutPassword).toEqual(['1002']);
+    // The vanilla file removed (as the guide advises): our previous file still has it.
+    rmSync(join(dir, '1001.xml'));
+    const again = await writeDirectory(dir, emps.map((e) => (e.extension === '1002' ? { ...e, supervisor: false } : e)));
+    expect(again.changed).toBe(true);
+    expect(readFileSync(again.path, 'utf8')).toContain('<param name="password" value="$${default_password}"/>');
+  });
+
   test('attachDirectoryWriter: writes at start, rewrites and reloads once per burst of changes, retries a failed reload on reconnect', async () => {
     class FakeEmployees extends EventEmitter {
+      // The shape of src/employees/employees.ts: list() of {extension, name, …}, isSupervisor(extension).
       rows = [
-        { extension: '1001', fullName: 'Оператор', password: 'Pass-1001' },
-        { extension: '1002', fullName: 'Старший', password: 'Pass-1002' },
-        { extension: 'bad!', fullName: 'Not written' },
+        { extension: '1001', name: 'Оператор', groups: ['sales'], password: 'Pass-1001' },
+        { extension: '1002', name: 'Старший', groups: [], password: 'Pass-1002' },
+        { extension: 'bad!', name: 'Not written', groups: [] },
       ];
       supervisors = new Set(['1002']);
       list() {
         return this.rows;
       }
-      isSupervisor(e: { extension: string }) {
-        return this.supervisors.has(e.extension);
+      isSupervisor(extension: string) {
+        return this.supervisors.has(extension);
       }
     }
     const employees = new FakeEmployees();

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMPLOYEES_FILE_NAME, writeAtomic } from './dropin';
 
@@ -22,8 +22,15 @@ export interface DirectoryEmployee {
   extension: string;
   name: string;
   supervisor: boolean;
-  /** SIP password of the employee's phone(s). Without one the entry carries none and the phone cannot register. */
+  /**
+   * SIP password of the employee's phone(s). Without one the writer keeps the phone's current credential:
+   * the `password` / `a1-hash` param of the same user in another file of the directory (a vanilla-style
+   * `<ext>.xml`), else the one its own previous file had; with neither the entry has none and the phone
+   * cannot register.
+   */
   password?: string;
+  /** A credential carried over as it stood (see password); set by the writer. */
+  carriedAuth?: { name: 'password' | 'a1-hash'; value: string };
 }
 
 /** The part of an EslConnection the writer needs. */
@@ -35,7 +42,27 @@ export const DIRECTORY_EXTENSION_RE = /^[0-9]{2,6}$/;
 /** No $ { } (FreeSWITCH's preprocessor and channel-variable expansion), quotes, <>&, spaces or control characters. */
 export const DIRECTORY_PASSWORD_RE = /^[A-Za-z0-9!#%()*+,\-./:;=?@[\]^_~|]{8,64}$/;
 
+/** A carried-over credential: a safe password, or a preprocessor variable such as vanilla's $${default_password}. */
+const CARRIED_AUTH_RE = /^([A-Za-z0-9!#%()*+,\-./:;=?@[\]^_~|]{1,128}|\$\$\{[A-Za-z0-9_]{1,64}\})$/;
+
 export class DirectoryInputError extends Error {}
+
+function xmlUnescape(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** `<user id="…">` → its password or a1-hash param, from FreeSWITCH directory XML text. */
+export function credentialsIn(text: string): Map<string, { name: 'password' | 'a1-hash'; value: string }> {
+  const out = new Map<string, { name: 'password' | 'a1-hash'; value: string }>();
+  const users = /<user\b[^>]*\bid="([^"]+)"[^>]*>([\s\S]*?)<\/user>/g;
+  let u: RegExpExecArray | null;
+  const noComments = text.replace(/<!--[\s\S]*?-->/g, '');
+  while ((u = users.exec(noComments))) {
+    const p = /<param\s+name="(password|a1-hash)"\s+value="([^"]*)"\s*\/>/.exec(u[2]);
+    if (p && !out.has(u[1])) out.set(u[1], { name: p[1] as 'password' | 'a1-hash', value: xmlUnescape(p[2]) });
+  }
+  return out;
+}
 
 function xmlAttr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -62,7 +89,8 @@ export function renderDirectoryXml(employees: readonly DirectoryEmployee[]): str
       throw new DirectoryInputError(`extension ${e.extension}: the SIP password must be 8 to 64 characters without spaces, quotes, $ { } < > & \\`);
     }
     const name = cleanName(e.name) || e.extension;
-    const params = e.password !== undefined ? `    <params>\n      <param name="password" value="${xmlAttr(e.password)}"/>\n    </params>\n` : '';
+    const auth = e.password !== undefined ? { name: 'password', value: e.password } : e.carriedAuth && CARRIED_AUTH_RE.test(e.carriedAuth.value) ? e.carriedAuth : null;
+    const params = auth ? `    <params>\n      <param name="${auth.name}" value="${xmlAttr(auth.value)}"/>\n    </params>\n` : '';
     const vars: Array<[string, string]> = [
       ['user_context', 'telefonist'],
       ['accountcode', e.extension],
@@ -93,14 +121,28 @@ export interface WriteResult {
 /** Writes the file when its content differs from what is there (atomically). */
 export async function writeDirectory(dir: string, employees: readonly DirectoryEmployee[], fileName = EMPLOYEES_FILE_NAME): Promise<WriteResult> {
   const path = join(dir, fileName);
-  const text = renderDirectoryXml(employees);
   let before: string | null = null;
   try {
     before = await readFile(path, 'utf8');
   } catch {
     before = null;
   }
-  const withoutPassword = employees.filter((e) => e.password === undefined).map((e) => e.extension);
+  // Credentials of employees Telefonist has no password for: another file of the directory first (the
+  // phone registers with that today), then our previous file (the other file may since have been removed).
+  const needing = employees.filter((e) => e.password === undefined && !e.carriedAuth);
+  let completed: readonly DirectoryEmployee[] = employees;
+  if (needing.length) {
+    const known = new Map<string, { name: 'password' | 'a1-hash'; value: string }>();
+    const others = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.xml') && n !== fileName).sort();
+    for (const n of others) {
+      const t = await readFile(join(dir, n), 'utf8').catch(() => '');
+      for (const [id, c] of credentialsIn(t)) if (!known.has(id)) known.set(id, c);
+    }
+    if (before) for (const [id, c] of credentialsIn(before)) if (!known.has(id)) known.set(id, c);
+    completed = employees.map((e) => (e.password === undefined && !e.carriedAuth && known.has(e.extension) ? { ...e, carriedAuth: known.get(e.extension) } : e));
+  }
+  const text = renderDirectoryXml(completed);
+  const withoutPassword = completed.filter((e) => e.password === undefined && !(e.carriedAuth && CARRIED_AUTH_RE.test(e.carriedAuth.value))).map((e) => e.extension);
   if (before === text) return { path, changed: false, withoutPassword };
   // The file holds SIP passwords: 0640 (FreeSWITCH reads it through the directory's group, see
   // docs/installer-guide.md), or the mode the installer or an administrator gave the file before.
@@ -117,7 +159,8 @@ export async function writeDirectory(dir: string, employees: readonly DirectoryE
 /** What the employees module offers (src/employees/employees.ts): list(), isSupervisor(), a 'changed' event. */
 export interface EmployeesSource {
   list(): unknown[] | Promise<unknown[]>;
-  isSupervisor?(employee: any): boolean | Promise<boolean>;
+  /** The right in effect (own or through a group), by extension. */
+  isSupervisor?(extension: string): boolean | Promise<boolean>;
   on(event: 'changed', listener: (...args: any[]) => void): unknown;
   off?(event: 'changed', listener: (...args: any[]) => void): unknown;
   removeListener?(event: 'changed', listener: (...args: any[]) => void): unknown;
@@ -132,7 +175,7 @@ export interface DirectoryWriterOptions {
   /**
    * One employee of `list()` → its directory entry. Default: `extension`, `name` (or `fullName`),
    * `password` (or `sipPassword`), and the right from `supervisor` when it is a boolean, else
-   * `isSupervisor(employee)`.
+   * `isSupervisor(extension)`.
    */
   map?: (employee: any, employees: EmployeesSource) => DirectoryEmployee | null | Promise<DirectoryEmployee | null>;
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
@@ -149,7 +192,7 @@ export interface DirectoryWriterHandle {
 
 async function defaultMap(e: any, employees: EmployeesSource): Promise<DirectoryEmployee | null> {
   if (!e || typeof e.extension !== 'string') return null;
-  const supervisor = typeof e.supervisor === 'boolean' ? e.supervisor : employees.isSupervisor ? !!(await employees.isSupervisor(e)) : false;
+  const supervisor = typeof e.supervisor === 'boolean' ? e.supervisor : employees.isSupervisor ? !!(await employees.isSupervisor(e.extension)) : false;
   const password = typeof e.password === 'string' ? e.password : typeof e.sipPassword === 'string' ? e.sipPassword : undefined;
   return { extension: e.extension, name: String(e.name ?? e.fullName ?? ''), supervisor, password };
 }
@@ -211,6 +254,7 @@ export function attachDirectoryWriter(employees: EmployeesSource, esl: EslApi & 
         stats.writes++;
         stats.pendingReload = true;
         log('info', `FreeSWITCH directory written: ${entries.length} employee(s), ${r.path}`);
+        if (r.withoutPassword.length) log('warn', `no SIP password for ${r.withoutPassword.join(', ')}: their phones cannot register until one is set`);
       }
       if (stats.pendingReload) await reload();
       return r;
