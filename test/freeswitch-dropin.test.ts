@@ -613,12 +613,14 @@ describe('doctor', () => {
   let systemEnabled = true;
   let modules: Set<string>;
   let users: Record<string, Record<string, string>>;
+  let recordingsInDialplan = '';
 
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'tf-doctor-'));
     recFs = join(root, 'recordings');
     mkdirSync(recFs);
     recLocal = recFs; // same machine
+    recordingsInDialplan = recFs;
     dirDir = join(root, 'directory');
     mkdirSync(dirDir);
     await writeDirectory(dirDir, [
@@ -635,7 +637,9 @@ describe('doctor', () => {
     h.set('module_exists', (a) => String(modules.has(a)));
     h.set('xml_locate', (a) => {
       // FreeSWITCH answers with the located element as XML, or "can't find anything".
-      if (a === 'dialplan context name telefonist') return `<context name="telefonist">${telefonistContext.children.map((e) => `<extension name="${e.attrs.name}"/>`).join('')}</context>`;
+      if (a === 'dialplan context name telefonist') {
+        return `<context name="telefonist">${telefonistContext.children.map((e) => `<extension name="${e.attrs.name}"/>`).join('')}<action application="set" data="telefonist_rec=${recordingsInDialplan}/\${strftime(%Y%m%d-%H%M%S)}_\${uuid}.wav"/></context>`;
+      }
       if (a === 'dialplan context name public') return '<context name="public"><extension name="telefonist_did_main"><condition><action application="transfer" data="1001 XML telefonist"/></condition></extension></context>';
       return "can't find anything\n";
     });
@@ -733,6 +737,10 @@ describe('doctor', () => {
     expect(by['recordings-fs']).toMatchObject({ status: 'warn' });
     expect(by.gateway).toMatchObject({ status: 'warn' });
     expect(by['dial-context']).toMatchObject({ status: 'warn' });
+    expect(by['recordings-path']).toBeUndefined();
+    recordingsInDialplan = '/var/lib/freeswitch/recordings';
+    const r2 = await runDoctor(opts({ lang: 'en' }));
+    expect(r2.checks.find((c) => c.id === 'recordings-path')).toMatchObject({ status: 'warn', message: `Recordings: the dialplan writes to /var/lib/freeswitch/recordings, Telefonist expects ${recFs}` });
     expect(formatReport(r, 'en')).toMatch(/Problems found: modules, directory, clock\./);
   });
 

@@ -130,6 +130,8 @@ const M = {
   },
   dirRight: { ru: 'Справочник: право супервизора у %s в FreeSWITCH не такое, как в файле', en: 'Directory: the supervisor right of %s in FreeSWITCH differs from the file' },
   dirRightFix: { ru: 'fs_cli -x reloadxml (Telefonist делает его сам после каждой смены прав; проверьте его журнал)', en: 'fs_cli -x reloadxml (Telefonist runs it after each change of rights; check its log)' },
+  recPath: { ru: 'Записи: диалплан пишет в %s, а Telefonist ждёт %s', en: 'Recordings: the dialplan writes to %s, Telefonist expects %s' },
+  recPathFix: { ru: 'TELEFONIST_RECORDINGS_FS_DIR=%s в .env (или npm run fs:install -- --recordings <каталог>)', en: 'TELEFONIST_RECORDINGS_FS_DIR=%s in .env (or npm run fs:install -- --recordings <dir>)' },
   recNotSeen: { ru: 'Записи: FreeSWITCH не видит каталог %s', en: 'Recordings: FreeSWITCH does not see %s' },
   recNotSeenFix: { ru: 'mkdir -p %s && chown freeswitch:freeswitch %s', en: 'mkdir -p %s && chown freeswitch:freeswitch %s' },
   recFsWrite: { ru: 'Записи: FreeSWITCH может писать в %s', en: 'Recordings: FreeSWITCH can write to %s' },
@@ -255,6 +257,10 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       if (lacking.length) add('dialplan', 'fail', t(lang, M.dialplanPartial, lacking.join(', ')), t(lang, M.dialplanFix));
       else add('dialplan', 'ok', t(lang, M.dialplanOk));
     }
+    // The recordings directory the dialplan writes to must be the one Telefonist reads events for.
+    const recIn = /telefonist_rec=([^"$]+)\/\$\{strftime/.exec(ctx)?.[1];
+    const fsDirWanted = (o.recordingsFsDir ?? o.recordingsDir ?? DEFAULT_RECORDINGS_DIR).replace(/\/+$/, '');
+    if (recIn && recIn !== fsDirWanted) add('recordings-path', 'warn', t(lang, M.recPath, recIn, fsDirWanted), t(lang, M.recPathFix, recIn));
     const pub = await api('xml_locate dialplan context name public');
     if (/XML telefonist/.test(pub)) add('dids', 'ok', t(lang, M.didOk));
     else add('dids', 'warn', t(lang, M.didMissing), t(lang, M.didFix));
