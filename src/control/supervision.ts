@@ -104,14 +104,15 @@ export class Supervisions {
     ], body.supervisor, { app: 'eavesdrop', target: target.uuid });
     this.control.assertConnected();
     this.live.set(id, s);
+    const requested = { ...s };
+    await this.publish(s, call, 'requested');
     try {
       await this.control.bgapi(cmd, id);
     } catch (e) {
       await this.end(s, 'failed', e instanceof ActionError ? `${e.code}: ${e.message}` : (e as Error).message, call);
       throw e;
     }
-    await this.publish(s, call, 'requested');
-    return { ...s };
+    return s.state === 'ringing' ? { ...s } : { ...requested, state: s.state, updatedAt: s.updatedAt };
   }
 
   /** Switches the mode live: `uuid_recv_dtmf <supervisor leg> <key>`. */

@@ -142,6 +142,8 @@ export class Transfers {
     try {
       await this.control.api(uuidSetvarMulti(customer.uuid, [['recording_follow_transfer', 'true'], ['recording_follow_attxfer', 'true']]));
       if (req.flow === 'blind') {
+        // FreeSWITCH releases the operator's leg itself (capture 12): that hangup is no news.
+        live.killing.add(agent.uuid);
         await this.control.api(uuidTransfer(customer.uuid, dial, this.opts.context));
         await this.finish(live, 'completed', null);
         return { ...t };
@@ -179,9 +181,14 @@ export class Transfers {
     const live = this.active(id, p);
     const t = live.t;
     if (t.state === 'answered') {
-      await this.control.api(uuidBridge(t.transferredLeg, t.targetLeg!));
       // FreeSWITCH unholds and hangs up the operator's leg itself (capture 05).
       live.killing.add(t.initiatorLeg);
+      try {
+        await this.control.api(uuidBridge(t.transferredLeg, t.targetLeg!));
+      } catch (e) {
+        live.killing.delete(t.initiatorLeg);
+        throw e;
+      }
       await this.finish(live, 'completed', null);
     } else if (t.state === 'ringback') {
       // The colleague still rings: the customer goes to them blind.
@@ -215,7 +222,7 @@ export class Transfers {
       if (!live) return;
       const body = (ev.body ?? '').trim();
       if (body.startsWith('+OK')) void this.answered(live);
-      else void this.fail(live, /^-ERR\s+(\S+)/.exec(body)?.[1] ?? body);
+      else if (!live.killing.has(live.t.targetLeg ?? '')) void this.fail(live, /^-ERR\s+(\S+)/.exec(body)?.[1] ?? body);
       return;
     }
     const uuid = header(ev, 'Unique-ID');

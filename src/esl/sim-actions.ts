@@ -48,6 +48,8 @@ export interface SimLeg {
   vars: Record<string, string>;
   recordPath?: string;
   hungUp: boolean;
+  /** The latest Caller-Transfer-Source / variable_transfer_history seen on the leg. */
+  transfer?: EslHeaders;
   eavesdropTarget?: string;
   /** An originate waiting for this leg: resolves the BACKGROUND_JOB body. */
   job?: (body: string) => void;
@@ -131,6 +133,8 @@ const isExtension = (n: string) => /^[0-9]{2,6}$/.test(n);
 export class SimActions {
   readonly legs = new Map<string, SimLeg>();
   readonly phones = new Map<string, PhoneMode>();
+  /** Destroyed channels: FreeSWITCH still sends CHANNEL_STATE CS_DESTROY after CHANNEL_DESTROY (no new leg). */
+  private gone = new Set<string>();
   /** How long an `auto` phone rings, ms. */
   ringMs = 20;
   private queue: Promise<void> = Promise.resolve();
@@ -169,6 +173,7 @@ export class SimActions {
   reset(): void {
     for (const l of this.legs.values()) if (l.timer) clearTimeout(l.timer);
     this.legs.clear();
+    this.gone.clear();
   }
 
   // ---- the simulator's hooks -------------------------------------------------------------------------
@@ -181,8 +186,12 @@ export class SimActions {
       const l = this.legs.get(uuid);
       if (l?.timer) clearTimeout(l.timer);
       this.legs.delete(uuid);
+      this.gone.add(uuid);
+      if (this.gone.size > 10_000) this.gone.delete(this.gone.values().next().value!);
       return;
     }
+    if (ev.name === 'CHANNEL_CREATE') this.gone.delete(uuid); // a capture replayed as it is
+    if (this.gone.has(uuid)) return;
     let leg = this.legs.get(uuid);
     if (!leg) {
       const name = header(ev, 'Channel-Name');
@@ -201,6 +210,11 @@ export class SimActions {
       const answered = header(ev, 'Caller-Channel-Answered-Time');
       if (answered && answered !== '0') leg.answeredUs = answered;
       this.legs.set(uuid, leg);
+    }
+    const src = header(ev, 'Caller-Transfer-Source');
+    if (src) {
+      leg.transfer = { 'Caller-Transfer-Source': src };
+      for (const k of ['variable_transfer_history', 'variable_transfer_source']) if (ev.headers[k] !== undefined) leg.transfer[k] = ev.headers[k];
     }
     switch (ev.name) {
       case 'CHANNEL_ANSWER': {
@@ -309,18 +323,20 @@ export class SimActions {
     const partner = leg.partner ? this.live(leg.partner) : undefined;
     const ringing = [...this.legs.values()].filter((l) => l.originator === uuid && !l.answeredUs && !l.hungUp);
     const released = partner ?? ringing[0];
+    const fresh = new Map<string, string>();
     this.play(T.transferRelease, { transferred: uuid, partner: released?.uuid }, {
       tokens: [['1002', dest]],
+      fresh,
       causeOf: released && !partner ? { [released.uuid]: 'ORIGINATOR_CANCEL' } : undefined,
       drop: partner ? undefined : new Set(['CHANNEL_UNBRIDGE']),
     });
     if (released) this.afterGone(released.uuid);
     for (const r of ringing.slice(partner ? 0 : 1)) this.end(r.uuid, 'ORIGINATOR_CANCEL');
-    this.dialFrom(uuid, dest);
+    this.dialFrom(uuid, dest, fresh);
   }
 
   /** The dialplan bridges `uuid` to `dest` (after uuid_transfer): a new leg rings, and answers per its phone. */
-  private dialFrom(uuid: string, dest: string): void {
+  private dialFrom(uuid: string, dest: string, shared: Map<string, string>): void {
     const mode = this.modeOf(dest);
     if (mode === 'busy' || mode === 'unregistered' || mode === undefined) {
       this.end(uuid, mode === 'busy' ? 'USER_BUSY' : mode === 'unregistered' ? 'USER_NOT_REGISTERED' : 'SUBSCRIBER_ABSENT');
@@ -328,12 +344,13 @@ export class SimActions {
     }
     const fresh = randomUUID();
     this.newLeg(fresh, dest, { originator: uuid });
-    this.play(T.transferRing, { transferred: uuid, fresh }, { tokens: [['1002', dest]] });
+    this.play(T.transferRing, { transferred: uuid, fresh }, { tokens: [['1002', dest]], fresh: shared });
     this.ring(fresh, mode, () => {
       const a = this.live(uuid);
       if (!a) return this.end(fresh, 'ORIGINATOR_CANCEL');
-      if (!a.answeredUs) this.play(T.callerAnswer, { caller: uuid }, { only: new Set(['CHANNEL_ANSWER']) });
-      this.play(T.transferAnswer, { transferred: uuid, fresh }, { tokens: [['1002', dest]] });
+      // The caller's answer comes from capture 09; its transfer history is the leg's own, not 09's.
+      if (!a.answeredUs) this.play(T.callerAnswer, { caller: uuid }, { only: new Set(['CHANNEL_ANSWER']), fresh: shared, set: a.transfer });
+      this.play(T.transferAnswer, { transferred: uuid, fresh }, { tokens: [['1002', dest]], fresh: shared });
     });
   }
 
@@ -513,6 +530,8 @@ export class SimActions {
     drop?: Set<string>;
     only?: Set<string>;
     set?: EslHeaders;
+    /** Capture UUIDs that are no channel (e.g. transfer_history's): one action's segments share their mapping. */
+    fresh?: Map<string, string>;
   } = {}): void {
     const cap = load(t.capture);
     const uuidMap = new Map<string, string>();
@@ -533,7 +552,7 @@ export class SimActions {
     const nowUs = Date.now() * 1000;
     const startUs = cap.baseUs + t.from * 1e6;
     const offsetUs = nowUs - startUs;
-    const fresh = new Map<string, string>();
+    const fresh = opts.fresh ?? new Map<string, string>();
     const mapUuid = (u: string) => uuidMap.get(u) ?? fresh.get(u) ?? (fresh.set(u, randomUUID()), fresh.get(u)!);
     const shift = (s: string) => s.replace(/\b(\d{16}|\d{13}|\d{10})\b/g, (d) => {
       const n = Number(d);
@@ -543,7 +562,16 @@ export class SimActions {
       if (d.length === 10 && Math.abs(n - base / 1e6) < 86_400) return String(Math.round(n + offsetUs / 1e6));
       return d;
     });
-    const map = (s: string) => shift((tokenRe ? s.replace(tokenRe, (x) => tokens.get(x) ?? x) : s).replace(UUID_G, mapUuid));
+    const plain = (s: string) => shift((tokenRe ? s.replace(tokenRe, (x) => tokens.get(x) ?? x) : s).replace(UUID_G, mapUuid));
+    // A value FreeSWITCH wrote once for the whole action (transfer_history, Caller-Transfer-Source: epoch and
+    // a uuid) reads the same in every segment of that action.
+    const map = (s: string) => {
+      if (!/:(bl_xfer|uuid_br|att_xfer):/.test(s)) return plain(s);
+      const k = `text:${s}`;
+      let v = fresh.get(k);
+      if (v === undefined) fresh.set(k, (v = plain(s)));
+      return v;
+    };
     for (const fe of cap.events) {
       const ts = Number(header(fe.event, 'Event-Date-Timestamp') ?? 0);
       if (ts < startUs || ts >= cap.baseUs + t.to * 1e6) continue;

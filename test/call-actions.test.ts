@@ -1,0 +1,534 @@
+/**
+ * Call control over real HTTP against the FreeSWITCH simulator (src/esl/sim-actions.ts answers each command
+ * with the events of its capture): blind and attended transfers, hold / resume, hang-up, supervision, and
+ * click-to-call's origin and caller id. Each test asserts the exact ESL command lines on the socket, the
+ * resulting call state, the journal and the events; 409, 403, 400 (injection strings in every field, nothing
+ * written to the socket), FreeSWITCH down (503) or refusing (502), and a party hanging up at each step of an
+ * attended transfer.
+ */
+import { api, DbKind, settle, Stack, startStack, waitFor } from './helpers';
+import { loadFixtureEvents } from '../src/esl/fixtures';
+
+const CUSTOMER = '+79161234567';
+const GUID = '8F2A51C0-1B2C-4D3E-8F40-0123456789AB';
+const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+const CAPTURE = '09_did_inbound_answered';
+const events09 = loadFixtureEvents(CAPTURE);
+/** 09 up to the bridge: the customer talks to 1001. */
+const TALKING = events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1;
+/** 09 up to 1001 ringing: nobody answered yet. */
+const RINGING = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
+
+interface Live { callId: string; customer: string; agent: string }
+
+/** A customer call to DID → 1001, live in the simulator and the journal. */
+async function liveCall(stack: Stack, limit = TALKING): Promise<Live> {
+  const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+  await stack.sim.play(CAPTURE, { rewrite: true, limit });
+  await settle(stack);
+  const agent = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!;
+  const customer = agent.originator!;
+  await waitFor(async () => (await api(stack, `/calls/${customer}`)).status === 200, 'call in the journal');
+  return { callId: customer, customer, agent: agent.uuid };
+}
+
+/** The commands written to the socket since `from` (the simulator records each command's line). */
+const sentSince = (stack: Stack, from: number) => stack.sim.commands.slice(from);
+const quiet = async (stack: Stack) => {
+  await stack.sim.actions.idle();
+  await settle(stack);
+  await stack.sim.actions.idle();
+  await settle(stack);
+};
+async function transferState(stack: Stack, id: string, state: string): Promise<any> {
+  let t: any;
+  await waitFor(async () => (t = (await api(stack, `/transfers/${id}`)).body).state === state, `transfer ${state} (is ${t?.state})`, 5000);
+  return t;
+}
+async function eventsOf(stack: Stack, after: string, types: string): Promise<any[]> {
+  return (await api(stack, `/events?after=${after}&wait=0&limit=500&types=${types}`)).body.events;
+}
+
+describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack(kind, { env: { TELEFONIST_CALLER_ID_DEFAULT: '74950000000', TELEFONIST_CALLER_IDS: '1001=+74950001001' } });
+    for (const ext of ['1001', '1002', '1009']) stack.sim.actions.phone(ext, 'auto');
+    stack.sim.actions.phone('1003', 'manual');
+    stack.sim.actions.phone('1005', 'busy');
+    expect((await api(stack, '/employees/1009', json({ name: 'Старший смены', rights: ['supervisor'] }, 'PUT'))).status).toBe(201);
+    expect((await api(stack, '/employees/1008', json({ name: 'Оператор', rights: [] }, 'PUT'))).status).toBe(201);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('blind transfer of an answered call: uuid_transfer of the customer leg (capture 12); one call, the route 1001 → 1002', async () => {
+    const c = await liveCall(stack);
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    const n = stack.sim.commands.length;
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ state: 'completed', blind: true, flow: 'blind', transferredLeg: c.customer, initiatorLeg: c.agent, dial: '1002' });
+    expect(sentSince(stack, n)).toEqual([
+      `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_transfer ${c.customer} 1002 XML default`,
+    ]);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call).toMatchObject({ status: 'active', direction: 'inbound', externalNumber: CUSTOMER });
+    expect(call.employees).toEqual(expect.arrayContaining(['1001', '1002']));
+    expect(call.transferRoute).toEqual([expect.objectContaining({ kind: 'transfer', type: 'blind', from: expect.objectContaining({ employee: '1001' }), to: { number: '1002' } })]);
+    expect(call.legs.find((l: any) => l.uuid === c.agent)).toMatchObject({ hangupCause: 'NORMAL_CLEARING' });
+    const evs = await eventsOf(stack, after, 'transfer.updated,call.transferred,call.answered');
+    expect(evs.filter((e) => e.type === 'transfer.updated').map((e) => e.data.transfer.state)).toEqual(['starting', 'completed']);
+    expect(evs.some((e) => e.type === 'call.transferred' && e.data.to === '1002')).toBe(true);
+    expect(evs.some((e) => e.type === 'call.answered' && e.data.answeredBy === '1002')).toBe(true);
+    // The audit names who asked.
+    expect(call.timeline.filter((t: any) => t.kind === 'action').map((t: any) => t.transfer.state)).toEqual(['starting', 'completed']);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+    expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+  });
+
+  test('blind transfer of a ringing call (the operator sends it on without picking up): the ringing leg is cancelled', async () => {
+    const c = await liveCall(stack, RINGING);
+    const n = stack.sim.commands.length;
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    expect(sentSince(stack, n)).toEqual([
+      `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_transfer ${c.customer} 1002 XML default`,
+    ]);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.status).toBe('active');
+    expect(call.legs.find((l: any) => l.uuid === c.agent)).toMatchObject({ hangupCause: 'ORIGINATOR_CANCEL', answeredAt: null });
+    expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'blind', whileRinging: true, to: { number: '1002' } })]);
+    expect(call.employeeDetails).toEqual(expect.arrayContaining([{ extension: '1002', role: 'callee', answered: true }]));
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('blind transfer of a second incoming call while the operator stays in the first', async () => {
+    const first = await liveCall(stack);
+    const second = await liveCall(stack, RINGING);
+    const n = stack.sim.commands.length;
+    const r = await api(stack, '/transfers', json({ callId: second.callId, initiator: '1001', target: '1002', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ transferredLeg: second.customer, initiatorLeg: second.agent });
+    expect(sentSince(stack, n).join('\n')).not.toContain(first.customer);
+    expect(sentSince(stack, n).join('\n')).not.toContain(first.agent);
+    await quiet(stack);
+    const one = (await api(stack, `/calls/${first.callId}`)).body;
+    expect(one).toMatchObject({ status: 'active', transferRoute: [] });
+    expect(one.legs.every((l: any) => l.endedAt === null)).toBe(true);
+    expect((await api(stack, `/calls/${second.callId}`)).body.transferRoute).toHaveLength(1);
+    for (const c of [first, second]) await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('attended transfer: hold, colleague dialled, answered, completed with uuid_bridge (capture 05); one call with the whole route', async () => {
+    const c = await liveCall(stack);
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    const n = stack.sim.commands.length;
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003', timeoutSeconds: 20 }));
+    expect(r.status).toBe(201);
+    const t = r.body;
+    expect(t).toMatchObject({ state: 'ringback', flow: 'attended', blind: false });
+    const consult = t.targetLeg;
+    expect(sentSince(stack, n)).toEqual([
+      `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_setvar_multi ${c.agent} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_hold ${c.agent}`,
+      `bgapi originate {origination_uuid=${consult},origination_caller_id_number=1001,origination_caller_id_name='Transfer 1001',telefonist_transfer=${t.id},`
+        + `telefonist_consult_of=${c.agent},recording_follow_transfer=true,originate_timeout=20}user/1003 &park()`,
+    ]);
+    // One transfer per call.
+    const again = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002' }));
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'transfer_in_progress', field: 'callId' });
+    expect(again.body.error.message).toContain(t.id);
+    // Complete is refused until the colleague's phone rings; it rings, the colleague answers.
+    await quiet(stack);
+    const [ringing] = stack.sim.actions.legsOf('1003');
+    expect(ringing.uuid).toBe(consult);
+    stack.sim.actions.answer(consult);
+    await transferState(stack, t.id, 'answered');
+    const m = stack.sim.commands.length;
+    const done = await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ state: 'completed', blind: false });
+    expect(sentSince(stack, m)).toEqual([`api uuid_bridge ${c.customer} ${consult}`]);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.status).toBe('active');
+    expect(call.legs.map((l: any) => l.uuid)).toEqual(expect.arrayContaining([c.customer, c.agent, consult]));
+    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['held', 'leg_ringing', 'transfer']));
+    expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'attended', from: expect.objectContaining({ employee: '1001' }), to: expect.objectContaining({ employee: '1003' }) })]);
+    expect(call.legs.find((l: any) => l.uuid === c.agent).endedAt).not.toBeNull();
+    const states = (await eventsOf(stack, after, 'transfer.updated')).map((e) => e.data.transfer.state);
+    expect(states).toEqual(['starting', 'ringback', 'answered', 'completed']);
+    // The recording stays with the customer's leg to the end (one file for the call).
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+    const ended = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(ended).toMatchObject({ status: 'answered', hasRecording: true });
+    expect(ended.recordings).toHaveLength(1);
+    expect((await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' })).body.error.code).toBe('transfer_ended');
+  });
+
+  test('attended transfer completed while the colleague still rings becomes blind', async () => {
+    const c = await liveCall(stack);
+    const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await quiet(stack);
+    const n = stack.sim.commands.length;
+    const done = await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
+    expect(done.body).toMatchObject({ state: 'completed', blind: true });
+    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`, `api uuid_transfer ${c.customer} 1003 XML default`]);
+    await quiet(stack);
+    const fresh = stack.sim.actions.legsOf('1003').find((l) => l.originator === c.customer)!;
+    stack.sim.actions.answer(fresh.uuid);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.status).toBe('active');
+    expect(call.transferRoute.map((x: any) => x.type)).toEqual(['blind']);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('cancel: the colleague\'s leg goes, the operator is back with the customer', async () => {
+    const c = await liveCall(stack);
+    const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await quiet(stack);
+    stack.sim.actions.answer(t.targetLeg);
+    await transferState(stack, t.id, 'answered');
+    const n = stack.sim.commands.length;
+    const r = await api(stack, `/transfers/${t.id}`, { method: 'DELETE' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ state: 'cancelled', cause: 'cancelled by request' });
+    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`, `api uuid_hold off ${c.agent}`]);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.status).toBe('active');
+    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['held', 'resumed']));
+    expect(call.transferRoute).toEqual([]);
+    // The consultation is on the same call: the colleague rang and left.
+    expect(call.legs.find((l: any) => l.uuid === t.targetLeg)).toMatchObject({ employee: '1003' });
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  describe('a party hangs up at each step of an attended transfer', () => {
+    const start = async (target = '1003') => {
+      const c = await liveCall(stack);
+      const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target }));
+      expect(r.status).toBe(201);
+      await quiet(stack);
+      return { c, t: r.body };
+    };
+
+    test('the customer while held, colleague ringing → abandoned; the ringing colleague is cancelled', async () => {
+      const { c, t } = await start();
+      const n = stack.sim.commands.length;
+      await stack.sim.actions.hangup(c.customer);
+      const done = await transferState(stack, t.id, 'abandoned');
+      expect(done.cause).toMatch(/customer hung up/);
+      await quiet(stack);
+      expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`]);
+      expect(stack.sim.actions.legs.get(t.targetLeg)?.hungUp ?? true).toBe(true);
+      const call = (await api(stack, `/calls/${c.callId}`)).body;
+      expect(call.status).toBe('answered');
+      expect(call.legs.every((l: any) => l.endedAt !== null)).toBe(true);
+    });
+
+    test('the customer while the operator consults the colleague → abandoned', async () => {
+      const { c, t } = await start();
+      stack.sim.actions.answer(t.targetLeg);
+      await transferState(stack, t.id, 'answered');
+      await stack.sim.actions.hangup(c.customer);
+      await transferState(stack, t.id, 'abandoned');
+      await quiet(stack);
+      expect(stack.sim.actions.legs.get(t.targetLeg)?.hungUp ?? true).toBe(true);
+      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+    });
+
+    test('the operator while held → abandoned (FreeSWITCH takes the customer with the operator\'s leg)', async () => {
+      const { c, t } = await start();
+      await stack.sim.actions.hangup(c.agent);
+      const done = await transferState(stack, t.id, 'abandoned');
+      expect(done.cause).toMatch(/initiator hung up|customer hung up/);
+      await quiet(stack);
+      expect(stack.sim.actions.legs.get(t.targetLeg)?.hungUp ?? true).toBe(true);
+    });
+
+    test('the colleague declines while ringing → failed with the cause; the operator is unheld', async () => {
+      const { c, t } = await start();
+      const n = stack.sim.commands.length;
+      await stack.sim.actions.hangup(t.targetLeg, 'CALL_REJECTED');
+      const done = await transferState(stack, t.id, 'failed');
+      expect(done.cause).toBe('CALL_REJECTED');
+      await quiet(stack);
+      // (The colleague's leg is already gone: its uuid_kill may or may not go out first, and fails quietly.)
+      expect(sentSince(stack, n).filter((x) => !x.startsWith('api uuid_kill'))).toEqual([`api uuid_hold off ${c.agent}`]);
+      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
+      await stack.sim.actions.hangup(c.customer);
+      await quiet(stack);
+    });
+
+    test('the colleague hangs up after answering → cancelled; the operator is back with the customer', async () => {
+      const { c, t } = await start();
+      stack.sim.actions.answer(t.targetLeg);
+      await transferState(stack, t.id, 'answered');
+      await stack.sim.actions.hangup(t.targetLeg);
+      const done = await transferState(stack, t.id, 'cancelled');
+      expect(done.cause).toMatch(/target hung up/);
+      await quiet(stack);
+      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
+      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('active');
+      await stack.sim.actions.hangup(c.customer);
+      await quiet(stack);
+    });
+
+    test('the colleague is busy → failed USER_BUSY (BACKGROUND_JOB -ERR USER_BUSY, capture 08)', async () => {
+      const { c, t } = await start('1005');
+      const done = await transferState(stack, t.id, 'failed');
+      expect(done.cause).toBe('USER_BUSY');
+      await quiet(stack);
+      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
+      await stack.sim.actions.hangup(c.customer);
+      await quiet(stack);
+    });
+
+    test('after completion the parties hang up as in any call; the transfer stays completed', async () => {
+      const { c, t } = await start();
+      stack.sim.actions.answer(t.targetLeg);
+      await transferState(stack, t.id, 'answered');
+      await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
+      await quiet(stack);
+      await stack.sim.actions.hangup(t.targetLeg);
+      await quiet(stack);
+      expect((await api(stack, `/transfers/${t.id}`)).body.state).toBe('completed');
+      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+    });
+  });
+
+  test('hold and resume the customer: uuid_hold on the operator\'s leg (capture 05/14); hang up one leg, then the call', async () => {
+    const c = await liveCall(stack);
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    let n = stack.sim.commands.length;
+    const held = await api(stack, `/calls/${c.callId}/hold`, json({ employee: '1001' }));
+    expect(held.status).toBe(200);
+    expect(held.body).toMatchObject({ action: 'hold', leg: c.agent, employee: '1001' });
+    expect(sentSince(stack, n)).toEqual([`api uuid_hold ${c.agent}`]);
+    await quiet(stack);
+    expect((await api(stack, `/calls/${c.callId}/hold`, json({ employee: '1001' }))).body.error.code).toBe('already_held');
+    n = stack.sim.commands.length;
+    // No body: the leg talking to the customer (the operator's).
+    expect((await api(stack, `/calls/${c.callId}/resume`, { method: 'POST' })).status).toBe(200);
+    expect(sentSince(stack, n)).toEqual([`api uuid_hold off ${c.agent}`]);
+    await quiet(stack);
+    expect((await api(stack, `/calls/${c.callId}/resume`, json({ employee: '1001' }))).body.error.code).toBe('not_held');
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    const kinds = call.timeline.map((x: any) => x.kind);
+    expect(kinds.indexOf('held')).toBeLessThan(kinds.lastIndexOf('resumed'));
+    expect(call.timeline.filter((x: any) => x.kind === 'action').map((x: any) => [x.action, x.by.role])).toEqual([['hold', 'admin'], ['resume', 'admin']]);
+    expect((await eventsOf(stack, after, 'call.action')).map((e) => e.data.action)).toEqual(['hold', 'resume']);
+    n = stack.sim.commands.length;
+    const hung = await api(stack, `/calls/${c.callId}/hangup`, json({}));
+    expect(hung.status).toBe(200);
+    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${c.customer}`, `api uuid_kill ${c.agent}`]);
+    await quiet(stack);
+    expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+    expect((await api(stack, `/calls/${c.callId}/hold`, json({}))).body.error.code).toBe('call_ended');
+  });
+
+  test('supervision: only a supervisor; rings, joins in whisper, switches to barge live (uuid_recv_dtmf); audited', async () => {
+    const c = await liveCall(stack);
+    stack.sim.actions.phone('1009', 'manual');
+    const n0 = stack.sim.commands.length;
+    const denied = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1008', mode: 'listen' }));
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({ code: 'not_a_supervisor', field: 'supervisor' });
+    expect(sentSince(stack, n0)).toEqual([]);
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    const r = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'whisper' }));
+    expect(r.status).toBe(201);
+    const s = r.body;
+    expect(s).toMatchObject({ state: 'ringing', supervisor: '1009', employee: '1001', targetLeg: c.agent, mode: 'whisper' });
+    expect(sentSince(stack, n0)).toEqual([
+      `bgapi originate {origination_uuid=${s.id},origination_caller_id_number=1001,origination_caller_id_name='Supervision',telefonist_supervision=${s.id},`
+        + `eavesdrop_enable_dtmf=true,eavesdrop_whisper_aleg=false,eavesdrop_whisper_bleg=true,originate_timeout=30}user/1009 &eavesdrop(${c.agent})`,
+    ]);
+    // Switching is refused until the supervisor picks up.
+    expect((await api(stack, `/calls/${c.callId}/supervision/${s.id}`, json({ mode: 'barge' }, 'PUT'))).body.error.code).toBe('supervision_not_active');
+    await quiet(stack);
+    stack.sim.actions.answer(s.id);
+    await waitFor(async () => (await api(stack, `/calls/${c.callId}/supervision/${s.id}`)).body.state === 'active', 'supervisor joined');
+    const n = stack.sim.commands.length;
+    const sw = await api(stack, `/calls/${c.callId}/supervision/${s.id}`, json({ mode: 'barge' }, 'PUT'));
+    expect(sw.status).toBe(200);
+    expect(sw.body.modes.map((m: any) => m.mode)).toEqual(['whisper', 'barge']);
+    expect(sentSince(stack, n)).toEqual([`api uuid_recv_dtmf ${s.id} 3`]);
+    await quiet(stack);
+    const dup = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'listen' }));
+    expect(dup.status).toBe(409);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.employeeDetails).toEqual(expect.arrayContaining([expect.objectContaining({ extension: '1009', role: 'supervisor' })]));
+    const kinds = call.timeline.map((x: any) => x.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['eavesdrop_started', 'eavesdrop_mode', 'supervision']));
+    expect(call.timeline.find((x: any) => x.kind === 'eavesdrop_mode')).toMatchObject({ mode: 'barge' });
+    expect(call.timeline.filter((x: any) => x.kind === 'supervision').map((x: any) => [x.step, x.mode, x.supervisor, x.employee]))
+      .toEqual([['requested', 'whisper', '1009', '1001'], ['joined', 'whisper', '1009', '1001'], ['mode', 'barge', '1009', '1001']]);
+    expect((await eventsOf(stack, after, 'supervision.updated')).map((e) => [e.data.step, e.employees])).toEqual([
+      ['requested', ['1009']], ['joined', ['1009']], ['mode', ['1009']],
+    ]);
+    // The supervisor leaves when the call ends.
+    await stack.sim.actions.hangup(c.customer);
+    await waitFor(async () => (await api(stack, `/calls/${c.callId}/supervision/${s.id}`)).body.state === 'ended', 'supervision ended');
+    await quiet(stack);
+  });
+
+  test('click-to-call keeps its origin on the call and its events; the customer sees the employee\'s DID', async () => {
+    const after = (await api(stack, '/events?wait=0')).body.cursor;
+    const ref = GUID;
+    const r = await api(stack, '/calls', json({ employee: '1001', number: '8 916 123-45-67', origin: { kind: 'order', ref, label: 'Заказ №5 <b>{x}</b>' } }));
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ callerId: '+74950001001', origin: { kind: 'order', ref: ref.toLowerCase(), label: 'Заказ 5 b x b' } });
+    expect(stack.sim.commands[stack.sim.commands.length - 1]).toBe(
+      `bgapi originate {origination_uuid=${r.body.callId},origination_caller_id_number=+79161234567,origination_caller_id_name='79161234567 Заказ 5 b x b',`
+        + `telefonist_click_to_call=true,telefonist_dial=+79161234567,effective_caller_id_number=+74950001001,telefonist_caller_id=+74950001001,`
+        + `telefonist_origin_kind=order,telefonist_origin_ref=${ref.toLowerCase()},telefonist_origin_label='Заказ 5 b x b'}user/1001 +79161234567 XML default`,
+    );
+    await waitFor(async () => (await api(stack, `/calls/${r.body.callId}`)).body?.status === 'active', 'customer answered');
+    await settle(stack);
+    const call = (await api(stack, `/calls/${r.body.callId}`)).body;
+    expect(call).toMatchObject({ direction: 'outbound', externalNumber: CUSTOMER, origin: { kind: 'order', ref: ref.toLowerCase(), label: 'Заказ 5 b x b' } });
+    const evs = await eventsOf(stack, after, 'call.ringing,call.answered');
+    expect(evs.length).toBeGreaterThanOrEqual(2);
+    for (const e of evs) expect(e.data.origin).toEqual({ kind: 'order', ref: ref.toLowerCase(), label: 'Заказ 5 b x b' });
+    // Without a per-employee DID: the default.
+    const other = await api(stack, '/calls', json({ employee: '1002', number: '+7 916 123-45-67' }));
+    expect(other.body).toMatchObject({ callerId: '74950000000', origin: null });
+    await stack.sim.actions.hangup(r.body.callId);
+    await quiet(stack);
+    for (const l of stack.sim.actions.legsOf('1002')) await stack.sim.actions.hangup(l.uuid);
+    await quiet(stack);
+  });
+
+  test('injection strings in every field → 400 naming it, nothing written to the socket', async () => {
+    const c = await liveCall(stack);
+    const bad = ['1001\napi uuid_kill all', '1001\r', '1001 &park()', '1001&park', '1001|1002', '1001,1002', "1001'", '{x=1}1001', '[x=1]1001',
+      '^^:1001', '${sip_from_user}', '1001\n\nbgapi originate user/1 &park', '$${domain}', 'user/1001', '1001\0'];
+    const refBad = [...bad, `${GUID}\napi status`, `${GUID} &park`, `${GUID},${GUID}`];
+    const uuidBad = [...bad, `${c.customer}\napi status`, `${c.customer} &park`, c.customer.toUpperCase(), `${c.customer},${c.agent}`];
+    const n = stack.sim.commands.length;
+    const cases: Array<[string, string, Record<string, unknown>, string, string[]]> = [
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'callId', uuidBad],
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'initiator', bad],
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'target', bad],
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'flow', ['blind\n', 'att xfer']],
+      [`/calls/${c.callId}/hold`, 'POST', { employee: '1001' }, 'employee', bad],
+      [`/calls/${c.callId}/hold`, 'POST', { leg: c.agent }, 'leg', uuidBad],
+      [`/calls/${c.callId}/hangup`, 'POST', { leg: c.agent }, 'leg', uuidBad],
+      [`/calls/${c.callId}/hangup`, 'POST', { cause: 'NORMAL_CLEARING' }, 'cause', ['NORMAL_CLEARING\napi status', 'NORMAL CLEARING', '${x}']],
+      [`/calls/${c.callId}/supervision`, 'POST', { supervisor: '1009', mode: 'listen' }, 'supervisor', bad],
+      [`/calls/${c.callId}/supervision`, 'POST', { supervisor: '1009', mode: 'listen' }, 'mode', ['listen\n', 'listen,barge']],
+      [`/calls/${c.callId}/supervision`, 'POST', { supervisor: '1009', mode: 'listen', employee: '1001' }, 'employee', bad],
+      ['/calls', 'POST', { employee: '1001', number: '+79161234567' }, 'employee', bad],
+      ['/calls', 'POST', { employee: '1001', number: '+79161234567', origin: { kind: 'panel', ref: GUID } }, 'origin.ref', refBad],
+      ['/calls', 'POST', { employee: '1001', number: '+79161234567', origin: { kind: 'panel' } }, 'origin.kind', ['panel\n', 'panel,order']],
+    ];
+    for (const [path, method, good, field, values] of cases) {
+      for (const v of values) {
+        const body = structuredClone(good);
+        const keys = field.split('.');
+        let o: any = body;
+        for (const k of keys.slice(0, -1)) o = o[k];
+        o[keys[keys.length - 1]] = v;
+        const r = await api(stack, path, json(body, method));
+        expect({ path, field, v, status: r.status }).toEqual({ path, field, v, status: 400 });
+        expect(r.body.error.field).toBe(field);
+      }
+    }
+    // Path parameters too.
+    for (const v of ['x%0Aapi%20status', `${c.callId}%20%26park`]) {
+      expect((await api(stack, `/calls/${v}/hold`, json({}))).status).toBe(400);
+      expect((await api(stack, `/transfers/${v}/complete`, { method: 'PUT' })).status).toBe(400);
+    }
+    expect(sentSince(stack, n)).toEqual([]);
+    // A free label is stripped, never refused: only letters, digits, space . - reach the command.
+    const ok = await api(stack, '/calls', json({ employee: '1002', number: '+79161234567', origin: { kind: 'panel', label: "x'\n}api status,^^|${y}" } }));
+    expect(ok.status).toBe(202);
+    expect(stack.sim.commands[stack.sim.commands.length - 1]).toContain("telefonist_origin_label='x api status y'}user/1002");
+    await quiet(stack);
+    for (const l of stack.sim.actions.legsOf('1002')) await stack.sim.actions.hangup(l.uuid);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('an operator acts only as their own extension; an unknown call is 404', async () => {
+    const c = await liveCall(stack);
+    await api(stack, '/employees/1002', json({ name: 'Коллега', rights: [] }, 'PUT'));
+    const created = await api(stack, '/tokens', json({ name: 'op 1002', role: 'operator', employee: '1002' }));
+    expect(created.status).toBe(201);
+    const tok = created.body.token as string;
+    const r = await api(stack, '/transfers', { ...json({ callId: c.callId, initiator: '1001', target: '1003' }), token: tok });
+    expect(r.status).toBe(403);
+    expect((await api(stack, `/calls/${c.callId}/hold`, { ...json({}), token: tok })).status).toBe(404);
+    expect((await api(stack, '/transfers', json({ callId: '00000000-0000-4000-8000-000000000000', initiator: '1001', target: '1002' }))).status).toBe(404);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('FreeSWITCH refusing → 502 with its reason; the transfer ends failed with the cause', async () => {
+    const c = await liveCall(stack);
+    stack.sim.apiHandlers.set('uuid_hold', () => '-ERR Operation failed\n');
+    try {
+      const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }));
+      expect(r.status).toBe(502);
+      expect(r.body.error).toMatchObject({ code: 'freeswitch_refused' });
+      expect(r.body.error.message).toContain('-ERR Operation failed');
+      const evs = await eventsOf(stack, '0', 'transfer.updated');
+      const last = evs.filter((e) => e.callId === c.callId).pop();
+      expect(last.data.transfer).toMatchObject({ state: 'failed', cause: expect.stringContaining('Operation failed') });
+      // The call is free for another transfer.
+      stack.sim.apiHandlers.delete('uuid_hold');
+      expect((await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }))).status).toBe(201);
+    } finally {
+      stack.sim.apiHandlers.delete('uuid_hold');
+    }
+    await quiet(stack);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+});
+
+test('FreeSWITCH down → 503 for every action, never a hang', async () => {
+  const stack = await startStack('sqlite', { start: { esl: { initialBackoffMs: 60_000, maxBackoffMs: 60_000 } } });
+  try {
+    const c = await liveCall(stack);
+    stack.sim.dropClients();
+    await waitFor(() => stack.app.calls.esl.state !== 'ready', 'link down');
+    const n = stack.sim.commands.length;
+    const t0 = Date.now();
+    const asks: Array<[string, RequestInit]> = [
+      ['/transfers', json({ callId: c.callId, initiator: '1001', target: '1002' })],
+      ['/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' })],
+      [`/calls/${c.callId}/hold`, json({})],
+      [`/calls/${c.callId}/hangup`, json({})],
+      [`/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'listen' })],
+    ];
+    await api(stack, '/employees/1009', json({ name: 'S', rights: ['supervisor'] }, 'PUT'));
+    for (const [path, init] of asks) {
+      const r = await api(stack, path, init);
+      expect({ path, status: r.status, code: r.body.error?.code }).toEqual({ path, status: 503, code: 'freeswitch_unavailable' });
+    }
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(stack.sim.commands.length).toBe(n);
+  } finally {
+    await stack.stop();
+  }
+});
