@@ -3,6 +3,7 @@ import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
+import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
 const CallSummary = {
@@ -84,7 +85,7 @@ export function openApiDocument(version: string) {
               type: 'string',
               enum: ['ringing', 'leg_ringing', 'answered', 'bridged', 'unbridged', 'held', 'resumed', 'transfer', 'consultation',
                 'eavesdrop_started', 'eavesdrop_mode', 'eavesdrop_stopped', 'recording_started', 'recording_stopped', 'leg_hangup',
-                'ended', 'originate_failed', 'resynced'],
+                'ended', 'originate_failed', 'resynced', 'action', 'supervision'],
             },
             leg: nullable({ type: 'string' }),
             type: { type: 'string', enum: ['blind', 'attended'], description: 'transfer' },
@@ -120,6 +121,7 @@ export function openApiDocument(version: string) {
               properties: {
                 requestedId: { type: 'string', description: 'Present when the id asked for was merged into this call.' },
                 originJob: nullable({ type: 'string', description: 'Job-UUID of the originate that started the call.' }),
+                origin: nullable({ ...ORIGIN_SCHEMA, description: 'Click-to-call: where it was started (kind, ref, label).' }),
                 employeeDetails: {
                   type: 'array',
                   items: { type: 'object', properties: { extension: { type: 'string' }, name: { type: 'string', description: 'Full name from the employees 1C syncs; absent when none names the extension.' }, role: { type: 'string', enum: ['caller', 'callee', 'supervisor'] }, answered: { type: 'boolean' } } },
@@ -156,6 +158,7 @@ export function openApiDocument(version: string) {
         },
         ...directorySchemas,
         ...employeeSchemas,
+        ...controlSchemas,
         Health: {
           type: 'object',
           properties: {
@@ -218,6 +221,7 @@ export function openApiDocument(version: string) {
                   properties: {
                     employee: { type: 'string', pattern: '^[0-9]{2,6}$', description: 'The employee\'s extension.' },
                     number: { type: 'string', description: 'A phone number in any notation, or another extension.' },
+                    origin: ORIGIN_SCHEMA,
                   },
                 },
               },
@@ -233,6 +237,8 @@ export function openApiDocument(version: string) {
                     properties: {
                       callId: { type: 'string' }, jobUuid: { type: 'string' }, employee: { type: 'string' },
                       dial: { type: 'string', description: 'What the dialplan got (TELEFONIST_DIAL_FORMAT).' },
+                      callerId: nullable({ type: 'string', description: 'The number the customer sees (TELEFONIST_CALLER_IDS, else TELEFONIST_CALLER_ID_DEFAULT); null for internal calls or none configured.' }),
+                      origin: nullable(ORIGIN_SCHEMA),
                       number: { type: 'object', properties: { e164: nullable({ type: 'string' }), customer: nullable(ref('Named')) } },
                     },
                   },
@@ -417,6 +423,7 @@ export function openApiDocument(version: string) {
       },
       ...directoryPaths,
       ...employeePaths,
+      ...controlPaths,
     },
   };
 }

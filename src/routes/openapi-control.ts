@@ -1,0 +1,219 @@
+import { HANGUP_CAUSES, ORIGIN_KINDS, SUPERVISION_MODES } from '../calls/commands';
+import { TRANSFER_STATES } from '../control/transfers';
+import { callIdParam, errorResponses, json, nullable, ref } from './openapi-parts';
+
+/**
+ * The call-control part of the OpenAPI document (src/routes/control.ts, src/control/*): transfers, hold /
+ * resume / hang-up, supervision, and the click-to-call origin. Values that reach FreeSWITCH are checked
+ * against the patterns of src/calls/commands.ts; anything else is a 400 naming the field.
+ */
+
+const EXT = '^[0-9]{2,6}$';
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const sidParam = { name: 'sid', in: 'path', required: true, description: 'The supervision\'s id (= the supervisor leg\'s UUID).', schema: { type: 'string', pattern: UUID } };
+const transferIdParam = { name: 'id', in: 'path', required: true, description: 'The transfer\'s id.', schema: { type: 'string', pattern: UUID } };
+const actor = { type: 'object', description: 'Who asked: the API token.', properties: { tokenId: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, employee: { type: 'string' } } };
+
+export const ORIGIN_SCHEMA = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  description: 'Where the click-to-call was started in 1C or the panel; kept on the call (`origin` of the call and of every call event), so 1C opens that card when the call is answered.',
+  properties: {
+    kind: { type: 'string', enum: ORIGIN_KINDS },
+    ref: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'The card\'s 1C reference (GUID); stored lower-case.' },
+    label: { type: 'string', maxLength: 200, description: 'Free text; stripped to letters, digits, space . - (40 characters) before it reaches FreeSWITCH, never refused.' },
+  },
+};
+
+export const controlSchemas = {
+  Transfer: {
+    type: 'object',
+    required: ['id', 'callId', 'flow', 'initiator', 'target', 'state'],
+    properties: {
+      id: { type: 'string' },
+      callId: { type: 'string' },
+      flow: { type: 'string', enum: ['attended', 'blind'] },
+      initiator: { type: 'string', description: 'The operator\'s extension.' },
+      target: { type: 'string', description: 'As asked: an extension or a number.' },
+      dial: { type: 'string', description: 'What the dialplan gets (numbers in TELEFONIST_DIAL_FORMAT).' },
+      state: {
+        type: 'string', enum: TRANSFER_STATES,
+        description: 'starting → ringback (the colleague\'s phone rings, the customer hears hold music) → answered (operator and colleague talk) → '
+          + 'completed | cancelled (DELETE, or the colleague hung up after answering) | abandoned (the customer or the operator hung up) | '
+          + 'failed (FreeSWITCH refused a step, or the colleague was busy / did not answer: `cause`). Blind transfers are completed at once.',
+      },
+      blind: { type: 'boolean', description: 'Completed blind: the flow, or completed while the colleague still rang.' },
+      cause: nullable({ type: 'string', description: 'Why it ended when not completed: FreeSWITCH\'s cause (USER_BUSY, NO_ANSWER, CALL_REJECTED…) or who hung up.' }),
+      transferredLeg: { type: 'string', description: 'The customer\'s leg.' },
+      initiatorLeg: { type: 'string' },
+      targetLeg: nullable({ type: 'string', description: 'The colleague\'s leg (attended).' }),
+      timeoutSeconds: { type: 'integer' },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      by: actor,
+    },
+  },
+  Supervision: {
+    type: 'object',
+    required: ['id', 'callId', 'supervisor', 'employee', 'mode', 'state'],
+    properties: {
+      id: { type: 'string' },
+      callId: { type: 'string' },
+      supervisor: { type: 'string' },
+      employee: { type: 'string', description: 'The employee listened to.' },
+      targetLeg: { type: 'string', description: 'The employee\'s leg (the eavesdrop target).' },
+      leg: { type: 'string', description: 'The supervisor\'s leg.' },
+      mode: { type: 'string', enum: SUPERVISION_MODES },
+      state: { type: 'string', enum: ['ringing', 'active', 'ended', 'failed'] },
+      cause: nullable({ type: 'string' }),
+      modes: { type: 'array', description: 'Every mode in order, when and who asked.', items: { type: 'object', properties: { mode: { type: 'string', enum: SUPERVISION_MODES }, at: { type: 'string', format: 'date-time' }, by: actor } } },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      by: actor,
+    },
+  },
+  CallAction: {
+    type: 'object',
+    properties: {
+      callId: { type: 'string' }, action: { type: 'string', enum: ['hold', 'resume', 'hangup'] }, leg: { type: 'string' },
+      legs: { type: 'array', items: { type: 'string' } }, employee: nullable({ type: 'string' }), cause: { type: 'string' },
+    },
+  },
+};
+
+const body = (schema: unknown, required = true) => ({ required, content: json(schema) });
+const legBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    leg: { type: 'string', pattern: UUID, description: 'A live leg of the call.' },
+    employee: { type: 'string', pattern: EXT, description: 'Whose leg (an operator token: always its own).' },
+  },
+};
+
+export const controlPaths = {
+  '/transfers': {
+    post: {
+      summary: 'Transfer a call. blind: `uuid_transfer <customer leg> <target> XML <context>` (captures 04, 12); works on an answered call, on a call '
+        + 'still ringing at the operator (sent on without picking up; the ringing phone is cancelled) and on a second call while the operator stays in the first. '
+        + 'attended: the customer is held (`uuid_hold <operator leg>`, capture 05) and the colleague\'s phone rings (`bgapi originate … user/<target> &park()`); '
+        + 'then complete or cancel. `recording_follow_transfer` is set on the legs, so the recording follows. One transfer per call at a time (409 `transfer_in_progress`). '
+        + 'Transfers live in memory: a restart forgets unfinished ones.',
+      security: [{ bearer: [] }],
+      requestBody: body({
+        type: 'object',
+        required: ['callId', 'initiator', 'target'],
+        additionalProperties: false,
+        properties: {
+          callId: { type: 'string', pattern: UUID },
+          initiator: { type: 'string', pattern: EXT, description: 'The operator on the call (an operator token: its own extension).' },
+          target: { type: 'string', description: 'An extension, or (blind only) a phone number in any notation.' },
+          flow: { type: 'string', enum: ['attended', 'blind'], default: 'attended' },
+          timeoutSeconds: { type: 'integer', minimum: 5, maximum: 120, default: 30, description: 'How long the colleague\'s phone rings (attended), seconds.' },
+        },
+      }),
+      responses: {
+        '201': { description: 'Accepted by FreeSWITCH: blind → completed; attended → ringback.', content: json(ref('Transfer')) },
+        ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503),
+      },
+    },
+  },
+  '/transfers/{id}': {
+    get: {
+      summary: 'A transfer (live, or one of the last 1,000 ended).',
+      security: [{ bearer: [] }],
+      parameters: [transferIdParam],
+      responses: { '200': { description: 'The transfer.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404) },
+    },
+    delete: {
+      summary: 'Cancel: the colleague\'s leg is hung up (`uuid_kill`), the operator is taken off hold (`uuid_hold off`) and is back with the customer.',
+      security: [{ bearer: [] }],
+      parameters: [transferIdParam],
+      responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+    },
+  },
+  '/transfers/{id}/complete': {
+    put: {
+      summary: 'Complete: answered → `uuid_bridge <customer> <colleague>` (FreeSWITCH unholds and hangs up the operator\'s leg itself, capture 05); '
+        + 'ringback → blind (the ringing leg is cancelled, the customer `uuid_transfer`red to the colleague). 409 while starting or once ended.',
+      security: [{ bearer: [] }],
+      parameters: [transferIdParam],
+      responses: { '200': { description: 'completed.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+    },
+  },
+  '/calls/{id}/hold': {
+    post: {
+      summary: 'Put the customer on hold: `uuid_hold <leg>` of the operator\'s leg (FreeSWITCH plays hold music to its partner; captures 05, 14). '
+        + 'No body: the employee talking to the customer. The timeline shows `held`; audited as `action` / `call.action`.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam],
+      requestBody: body(legBody, false),
+      responses: { '200': { description: 'Held.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+    },
+  },
+  '/calls/{id}/resume': {
+    post: {
+      summary: 'Take the leg off hold: `uuid_hold off <leg>` (capture 14). Same leg choice as hold; 409 `not_held`.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam],
+      requestBody: body(legBody, false),
+      responses: { '200': { description: 'Resumed.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+    },
+  },
+  '/calls/{id}/hangup': {
+    post: {
+      summary: 'Hang up one leg or the whole call: `uuid_kill <uuid> [cause]` per live leg (captures 03, 14). A leg that left meanwhile is skipped.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam],
+      requestBody: body({
+        type: 'object',
+        additionalProperties: false,
+        properties: { leg: { type: 'string', pattern: UUID }, cause: { type: 'string', enum: HANGUP_CAUSES, default: 'NORMAL_CLEARING' } },
+      }, false),
+      responses: { '200': { description: 'FreeSWITCH accepted the kills.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+    },
+  },
+  '/calls/{id}/supervision': {
+    post: {
+      summary: 'Listen, whisper (only the employee hears the supervisor) or barge: rings the supervisor\'s phone and joins when they answer '
+        + '(`bgapi originate {…eavesdrop_whisper_aleg/bleg…}user/<supervisor> &eavesdrop(<employee leg>)`, capture 06). Only extensions with '
+        + 'the supervisor right (403 `not_a_supervisor`). Audited on the call\'s timeline (`supervision`) and as `supervision.updated`.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam],
+      requestBody: body({
+        type: 'object',
+        required: ['supervisor', 'mode'],
+        additionalProperties: false,
+        properties: {
+          supervisor: { type: 'string', pattern: EXT },
+          mode: { type: 'string', enum: SUPERVISION_MODES },
+          employee: { type: 'string', pattern: EXT, description: 'Whom to supervise (default: the employee talking on the call).' },
+        },
+      }),
+      responses: { '201': { description: 'The supervisor\'s phone rings.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+    },
+  },
+  '/calls/{id}/supervision/{sid}': {
+    get: {
+      summary: 'One supervision with its modes.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam, sidParam],
+      responses: { '200': { description: 'The supervision.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404) },
+    },
+    put: {
+      summary: 'Switch the mode live, without reconnecting: `uuid_recv_dtmf <supervisor leg> <key>` (0 listen, 2 whisper, 3 barge), read by the '
+        + 'eavesdrop as the phone\'s own mode key (capture 06). 409 until the supervisor answered.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam, sidParam],
+      requestBody: body({ type: 'object', required: ['mode'], additionalProperties: false, properties: { mode: { type: 'string', enum: SUPERVISION_MODES } } }),
+      responses: { '200': { description: 'The mode now.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+    },
+    delete: {
+      summary: 'The supervisor leaves: `uuid_kill <supervisor leg>`.',
+      security: [{ bearer: [] }],
+      parameters: [callIdParam, sidParam],
+      responses: { '200': { description: 'ended.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+    },
+  },
+};
