@@ -491,6 +491,7 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       expect(r.status).toBe(502);
       expect(r.body.error).toMatchObject({ code: 'freeswitch_refused' });
       expect(r.body.error.message).toContain('-ERR Operation failed');
+      await settle(stack);
       const evs = await eventsOf(stack, '0', 'transfer.updated');
       const last = evs.filter((e) => e.callId === c.callId).pop();
       expect(last.data.transfer).toMatchObject({ state: 'failed', cause: expect.stringContaining('Operation failed') });

@@ -124,14 +124,18 @@ export class Control {
     this.esl.on('event', fn);
   }
 
-  /** An audit entry on the call's timeline (journal) and an event on the streams. */
+  /**
+   * An audit entry on the call's timeline (journal) and an event on the streams. Both are queued at once, in
+   * order (the journal writer and the event log are durable queues that retry), and not waited for: the
+   * FreeSWITCH command that follows is not delayed by a database commit.
+   */
   async audit(call: CallState, kind: TimelineKind, type: EventType, leg: string | undefined, data: Record<string, unknown>, employees: string[]): Promise<void> {
     const at = Date.now();
     const key = `${kind}:${call.id}:${at}:${++this.seq}`;
     const entry: TimelineEntry = { key, callId: call.id, at, kind, data };
     if (leg) entry.leg = leg;
-    await this.calls.writer.write({ calls: [], legs: [], timeline: [entry], recordings: [], merges: [] }).catch(() => undefined);
-    await this.events?.append([{ key: `${key}:event`, type, callId: call.id, employees, at, data: { callId: call.id, ...data } }]);
+    this.calls.writer.write({ calls: [], legs: [], timeline: [entry], recordings: [], merges: [] }).catch(() => undefined);
+    this.events?.append([{ key: `${key}:event`, type, callId: call.id, employees, at, data: { callId: call.id, ...data } }]).catch(() => undefined);
   }
 
   // ---- hold, resume, hang up ------------------------------------------------------------------------
