@@ -64,7 +64,12 @@ export function errorHandler(log: (msg: string, e: unknown) => void): ErrorReque
     if (err instanceof ForbiddenError) return sendError(res, new ApiError(403, 'forbidden', err.message, err.field));
     // body-parser's failures (see its README's error list), each named.
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
-    if (e.type === 'entity.parse.failed') return sendError(res, new ApiError(400, 'invalid_json', `request body is not valid JSON: ${e.message}`, 'body'));
+    if (e.type === 'entity.parse.failed') {
+      // V8 quotes the body in its message ("Unexpected token 's', \"{\"password\": s…\" is not valid JSON"):
+      // never echo what was sent (a password, a token); the position is enough.
+      const detail = (e.message ?? '').replace(/,\s*".*" is not valid JSON$/s, '').slice(0, 120);
+      return sendError(res, new ApiError(400, 'invalid_json', `request body is not valid JSON: ${detail}`, 'body'));
+    }
     if (e.type === 'entity.too.large') return sendError(res, new ApiError(413, 'body_too_large', `request body is larger than ${e.limit ?? 'allowed'} bytes`, 'body'));
     if (e.type === 'charset.unsupported') return sendError(res, new ApiError(415, 'unsupported_media_type', `${e.message}: send JSON as UTF-8`, 'Content-Type'));
     if (e.type === 'encoding.unsupported') return sendError(res, new ApiError(415, 'unsupported_media_type', `${e.message}: use gzip, deflate or none`, 'Content-Encoding'));
