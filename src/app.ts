@@ -45,6 +45,7 @@ import { webhooksRouter } from './routes/webhooks';
 import { Employees } from './employees/employees';
 import { Presence, PresenceOptions } from './employees/presence';
 import { employeesRouter } from './routes/employees';
+import { attachDirectoryWriter } from './freeswitch/directory-writer';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -209,6 +210,14 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(customersRouter(tokens, directory, reader));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
+  // The FreeSWITCH directory of our employees (with the supervisor right its dialplan checks), when the
+  // installer pointed us at it (docs/installer-guide.md); rewritten and reloadxml'ed on every change.
+  const fsDirectory = config.TELEFONIST_FS_DIRECTORY_DIR
+    ? attachDirectoryWriter(employees, esl, {
+        dir: config.TELEFONIST_FS_DIRECTORY_DIR,
+        log: (level, msg) => log[level](msg),
+      })
+    : null;
   api.use(employeesRouter(tokens, employees, presence));
   api.use(tokensRouter(tokens, employees));
   app.use('/api/v1', api);
@@ -256,6 +265,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await numberBackfill.stop();
+      fsDirectory?.stop();
       await calls.stop();
       await presence.stop();
       await webhooks.stop();
