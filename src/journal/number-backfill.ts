@@ -43,7 +43,7 @@ export class NumberBackfill extends EventEmitter {
     opts: NumberBackfillOptions = {},
   ) {
     super();
-    this.chunk = opts.chunk ?? 500;
+    this.chunk = opts.chunk ?? 250;
     this.pauseMs = opts.pauseMs ?? 5;
     this.norm = phoneFormsVersion(region);
   }
