@@ -1,4 +1,4 @@
-import { Router, RequestHandler } from 'express';
+import { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
 import { SUPERVISION_MODES } from '../calls/commands';
@@ -29,15 +29,16 @@ const supervisionBody = z.object({ supervisor: ext, mode: z.enum(SUPERVISION_MOD
 const modeBody = z.object({ mode: z.enum(SUPERVISION_MODES) }).strict();
 
 /** A body that may be absent (no Content-Type, empty): {}. */
-function optionalBody<S extends z.ZodTypeAny>(req: Parameters<RequestHandler>[0], schema: S): z.output<S> {
+function optionalBody<S extends z.ZodTypeAny>(req: Request, schema: S): z.output<S> {
   if (!req.headers['content-type'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0')) return schema.parse({});
   return jsonBody(req, schema);
 }
 
-function act(fn: RequestHandler extends (...a: infer A) => unknown ? (...a: A) => Promise<unknown> : never): RequestHandler {
-  return route(async (req, res, next) => {
+/** route() that turns the operations' ActionError (status, code, field) into the API's error answer. */
+function act(fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
+  return route(async (req, res) => {
     try {
-      await fn(req, res, next);
+      await fn(req, res);
     } catch (e) {
       if (e instanceof ActionError) throw new ApiError(e.status, e.code, e.message, e.field);
       throw e;
