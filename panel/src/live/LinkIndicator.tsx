@@ -1,0 +1,17 @@
+import { Badge, Tooltip } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { useLinkStatus } from './events';
+
+/** "на связи" / "нет связи": the event stream's state, for the header. */
+export function LinkIndicator() {
+  const { t } = useTranslation();
+  const status = useLinkStatus();
+  const color = status === 'online' ? 'green' : status === 'offline' ? 'red' : 'gold';
+  return (
+    <Tooltip title={t(`live.link.${status}`)}>
+      <span data-testid="live-link" data-status={status} style={{ whiteSpace: 'nowrap' }}>
+        <Badge color={color} text={t(`live.link.${status}`)} />
+      </span>
+    </Tooltip>
+  );
+}
