@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { sessionExtension, sessionName } from '../api/client';
+import { useSession } from '../shell/session';
 import { liveApi } from './http';
 
 /** Who is signed in, as GET /api/v1/session says: the extension the live screens act as, and the role. */
@@ -11,39 +12,37 @@ export interface LiveSession {
   supervisor: boolean;
 }
 
-let cached: Promise<LiveSession> | null = null;
-
 export function parseSession(body: any): LiveSession {
   const emp = body?.employee && typeof body.employee === 'object' ? body.employee : body?.user ?? {};
   const extension = sessionExtension(body);
   const role = String(body?.role ?? emp.role ?? body?.user?.role ?? 'operator');
-  const supervisor = role === 'supervisor' || role === 'admin' || emp.supervisor === true || body?.supervisor === true;
+  const rights: unknown = emp.effectiveRights ?? emp.rights ?? body?.rights;
+  const supervisor =
+    role === 'supervisor' || role === 'admin' || emp.supervisor === true || body?.supervisor === true || (Array.isArray(rights) && rights.includes('supervisor'));
   return { extension, name: sessionName(body) || null, role, supervisor };
 }
 
-export function loadSession(force = false): Promise<LiveSession> {
-  if (!cached || force) {
-    cached = liveApi('/session').then(parseSession);
-    cached.catch(() => {
-      cached = null;
-    });
-  }
-  return cached;
-}
-
+/** The shell's session (its context) when there is one, else GET /session. */
 export function useLiveSession(): LiveSession | null {
-  const [s, setS] = useState<LiveSession | null>(null);
+  const { session } = useSession();
+  const fromShell = useMemo(() => (session ? parseSession(session) : null), [session]);
+  const [fetched, setFetched] = useState<LiveSession | null>(null);
   useEffect(() => {
+    if (fromShell) return;
     let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const get = () =>
-      loadSession().then(
-        (v) => alive && setS(v),
-        () => alive && setTimeout(get, 3000),
+      liveApi('/session').then(
+        (b) => alive && setFetched(parseSession(b)),
+        () => {
+          if (alive) timer = setTimeout(get, 3000);
+        },
       );
-    get();
+    void get();
     return () => {
       alive = false;
+      clearTimeout(timer);
     };
-  }, []);
-  return s;
+  }, [fromShell]);
+  return fromShell ?? fetched;
 }

@@ -1,0 +1,123 @@
+import { Button, Card, Space, Table, Tag, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { startSupervision, startTransfer, stopSupervision, switchSupervision } from './actions';
+import { useCurrentCall } from './ActiveCall';
+import { LiveSupervision, useLiveCalls } from './calls';
+import { LiveEmployee, useLiveEmployees } from './employees';
+import { formatTime } from './format';
+import { useLiveSession } from './session';
+
+const MODES = ['listen', 'whisper', 'barge'] as const;
+
+export function PresenceTag({ e }: { e: Pick<LiveEmployee, 'presence' | 'reason'> }) {
+  const { t } = useTranslation();
+  const color = e.presence === 'online' ? 'green' : e.presence === 'busy' ? 'orange' : 'default';
+  return (
+    <Tag color={color} data-testid="live-presence" data-presence={e.presence}>
+      {t(`live.presence.${e.presence}`)}
+      {e.presence === 'busy' && e.reason ? `: ${t(`live.reason.${e.reason}`)}` : ''}
+    </Tag>
+  );
+}
+
+/** The supervisor's current supervision: mode, switch live, leave. */
+function SupervisionBar({ s }: { s: LiveSupervision }) {
+  const { t } = useTranslation();
+  return (
+    <Card size="small" style={{ marginBottom: 12 }} data-testid="live-supervision" data-mode={s.mode} data-state={s.state}>
+      <Space wrap>
+        <Typography.Text>{t('live.employees.supervising', { employee: s.employee, mode: t(`live.mode.${s.mode}`), state: t(`live.svState.${s.state}`) })}</Typography.Text>
+        {MODES.map((m) => (
+          <Button
+            key={m}
+            size="small"
+            type={s.mode === m ? 'primary' : 'default'}
+            disabled={s.mode === m || s.state !== 'active'}
+            onClick={() => switchSupervision(s, m)}
+            data-testid={`live-sv-switch-${m}`}
+          >
+            {t(`live.employees.${m}`)}
+          </Button>
+        ))}
+        <Button size="small" danger onClick={() => stopSupervision(s)} data-testid="live-sv-stop">
+          {t('live.employees.stop')}
+        </Button>
+      </Space>
+    </Card>
+  );
+}
+
+/** T10: colleagues with presence, live; transfer buttons; listen / whisper / barge for supervisors only. */
+export default function EmployeesPage(_props: { params?: Record<string, string> }) {
+  const { t } = useTranslation();
+  const session = useLiveSession();
+  const employees = useLiveEmployees();
+  const current = useCurrentCall();
+  const { supervisions } = useLiveCalls();
+  const me = session?.extension ?? null;
+  const supervisor = !!session?.supervisor;
+  const columns = [
+    {
+      title: t('live.employees.name'),
+      dataIndex: 'name',
+      key: 'name',
+      sorter: (a: LiveEmployee, b: LiveEmployee) => a.name.localeCompare(b.name, 'ru'),
+    },
+    { title: t('live.employees.extension'), dataIndex: 'extension', key: 'extension', width: 110 },
+    {
+      title: t('live.employees.presence'),
+      key: 'presence',
+      width: 220,
+      filters: (['online', 'busy', 'offline'] as const).map((p) => ({ text: t(`live.presence.${p}`), value: p })),
+      onFilter: (v: unknown, e: LiveEmployee) => e.presence === v,
+      render: (_: unknown, e: LiveEmployee) => (
+        <Space size={4}>
+          <PresenceTag e={e} />
+          {e.since && <Typography.Text type="secondary" style={{ fontSize: 12 }}>{formatTime(e.since)}</Typography.Text>}
+        </Space>
+      ),
+    },
+    {
+      title: t('live.employees.actions'),
+      key: 'actions',
+      render: (_: unknown, e: LiveEmployee) => {
+        if (e.extension === me) return null;
+        return (
+          <Space wrap size={4}>
+            {current && me && (
+              <>
+                <Button size="small" onClick={() => startTransfer(current.callId, me, e.extension, 'blind')} data-testid="live-emp-blind">
+                  {t('live.employees.blind')}
+                </Button>
+                <Button size="small" type="primary" ghost onClick={() => startTransfer(current.callId, me, e.extension, 'attended')} data-testid="live-emp-consult">
+                  {t('live.employees.consult')}
+                </Button>
+              </>
+            )}
+            {supervisor && me && e.presence === 'busy' && e.callIds.length > 0 &&
+              MODES.map((m) => (
+                <Button key={m} size="small" onClick={() => startSupervision(e.callIds[0], me, e.extension, m)} data-testid={`live-sv-${m}`}>
+                  {t(`live.employees.${m}`)}
+                </Button>
+              ))}
+          </Space>
+        );
+      },
+    },
+  ];
+  return (
+    <div data-testid="live-employees">
+      <Typography.Title level={3}>{t('live.employees.title')}</Typography.Title>
+      {supervisor && supervisions.map((s) => <SupervisionBar key={s.id} s={s} />)}
+      {!current && <Typography.Paragraph type="secondary">{t('live.employees.noCall')}</Typography.Paragraph>}
+      <Table<LiveEmployee>
+        rowKey="extension"
+        size="small"
+        pagination={false}
+        dataSource={employees}
+        columns={columns as any}
+        onRow={(e) => ({ 'data-ext': e.extension } as any)}
+      />
+    </div>
+  );
+}
