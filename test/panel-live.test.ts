@@ -1,0 +1,173 @@
+/**
+ * The panel's live screens in a real headless Chromium against the real server and the FreeSWITCH
+ * simulator (issue 12): the incoming call banner with the customer's name, the card on answer; a
+ * consultative transfer from the employee list, and its route in the journal; listen → whisper → barge for
+ * a supervisor, none of it for an operator; the stream surviving a lost network and a server restart,
+ * with the calls it missed. Screenshots go to docs/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { loadFixtureEvents } from '../src/esl/fixtures';
+import { api, settle, Stack, startStack, waitFor } from './helpers';
+import { buildPanel, haveChromium, launchChromium, Proxy, signedIn, startProxy } from './panel-browser';
+
+const CAPTURE = '09_did_inbound_answered';
+const events09 = loadFixtureEvents(CAPTURE);
+const TALKING = events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1;
+const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
+const CUSTOMER = 'ООО «Ромашка»';
+const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+const run = haveChromium() ? describe : describe.skip;
+
+run('panel live screens in Chromium', () => {
+  let stack: Stack;
+  let proxy: Proxy;
+  let browser: Browser;
+  let operator: Page;
+  let supervisor: Page;
+  let colleague: Page;
+
+  async function liveCallTalking(): Promise<{ callId: string; agent: string }> {
+    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: TALKING });
+    await settle(stack);
+    const agent = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!;
+    return { callId: agent.originator!, agent: agent.uuid };
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const dir = buildPanel();
+    stack = await startStack('sqlite', { env: { TELEFONIST_PANEL_DIR: dir } });
+    proxy = await startProxy(stack.app.port);
+    for (const ext of ['1001', '1002']) stack.sim.actions.phone(ext, 'auto');
+    for (const ext of ['1003', '1009']) stack.sim.actions.phone(ext, 'manual');
+    expect((await api(stack, '/directory/sync', json({ customers: [{ id: 'c-romashka', name: CUSTOMER, phones: ['+79161234567'] }] }))).status).toBe(200);
+    const people: Array<[string, Record<string, unknown>]> = [
+      ['1001', { name: 'Иванова Анна', login: 'anna', password: 'anna-secret-1', rights: [] }],
+      ['1002', { name: 'Петров Пётр', login: 'petr', password: 'petr-secret-1', rights: [] }],
+      ['1003', { name: 'Сидоров Олег', rights: [] }],
+      ['1009', { name: 'Старший смены', login: 'boss', password: 'boss-secret-1', rights: ['supervisor'] }],
+    ];
+    for (const [ext, body] of people) expect((await api(stack, `/employees/${ext}`, json(body, 'PUT'))).status).toBeLessThan(300);
+    browser = await launchChromium();
+    operator = (await signedIn(browser, proxy.url, 'anna', 'anna-secret-1')).page;
+    await operator.goto('/employees');
+    await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await proxy?.close().catch(() => undefined);
+    await stack?.stop();
+  });
+
+  test('a replayed inbound call from a known customer pops the banner with the name; answering opens the card', async () => {
+    // Half speed: the phone rings ~3 s before 1001 answers.
+    const played = stack.sim.play(CAPTURE, { rewrite: true, limit: TALKING, speed: 0.5 });
+    const banner = operator.locator('[data-testid="live-banner"]');
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toContain(CUSTOMER);
+    expect(await banner.innerText()).toMatch(/Входящий звонок/);
+    await operator.screenshot({ path: join(SHOTS, 'banner.png') });
+    await played;
+    await settle(stack);
+    const card = operator.locator('[data-testid="live-card-name"]');
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.innerText()).toContain(CUSTOMER);
+    await operator.locator('[data-testid="live-active-call"]').waitFor();
+    expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(0);
+    await operator.waitForTimeout(1200); // the timer ticks
+    await operator.screenshot({ path: join(SHOTS, 'active-call.png') });
+  });
+
+  test('a consultative transfer from the employee list completes, and the journal shows the route', async () => {
+    const win = operator.locator('[data-testid="live-active-call"]');
+    const callId = (await win.getAttribute('data-call-id'))!;
+    // Close the card so the list is in view.
+    await operator.locator('.live-customer-card .ant-drawer-close').click().catch(() => undefined);
+    await operator.locator('tr[data-row-key="1003"] [data-testid="live-emp-consult"]').click();
+    await operator.locator('[data-testid="live-transfer-state"][data-state="ringback"]').waitFor({ timeout: 10_000 });
+    await stack.sim.actions.idle();
+    await settle(stack);
+    const consult = stack.sim.actions.legsOf('1003').at(-1)!;
+    stack.sim.actions.answer(consult.uuid);
+    await operator.locator('[data-testid="live-transfer-state"][data-state="answered"]').waitFor({ timeout: 10_000 });
+    await operator.screenshot({ path: join(SHOTS, 'employees.png') });
+    await operator.locator('[data-testid="live-transfer-complete"]').click();
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await waitFor(async () => (await api(stack, `/calls/${callId}`)).body.transferRoute?.length === 1, 'route in the journal');
+    const call = (await api(stack, `/calls/${callId}`)).body;
+    expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'attended', from: expect.objectContaining({ employee: '1001' }), to: expect.objectContaining({ employee: '1003' }) })]);
+    // The operator left the call (FreeSWITCH hung up their leg): the window goes.
+    await waitFor(async () => (await operator.locator('[data-testid="live-active-call"]').count()) === 0, 'active call window gone', 10_000);
+    // The journal's call detail shows the route.
+    const detail = await browser.newPage({ baseURL: proxy.url, storageState: await operator.context().storageState() });
+    await detail.goto(`/calls/${callId}`);
+    await detail.waitForFunction("/1003|Сидоров/.test(document.body.innerText)", undefined, { timeout: 15_000 });
+    await detail.close();
+    await stack.sim.actions.hangup(callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+  });
+
+  test('a supervisor sees and uses listen → whisper → barge; an operator does not see them', async () => {
+    supervisor = (await signedIn(browser, proxy.url, 'boss', 'boss-secret-1')).page;
+    colleague = (await signedIn(browser, proxy.url, 'petr', 'petr-secret-1')).page;
+    await supervisor.goto('/employees');
+    await colleague.goto('/employees');
+    const c = await liveCallTalking();
+    const listen = supervisor.locator('tr[data-row-key="1001"] [data-testid="live-sv-listen"]');
+    await listen.waitFor({ timeout: 15_000 });
+    // The operator sees the busy colleague, never the supervision buttons.
+    await colleague.locator('tr[data-row-key="1001"] [data-testid="live-presence"][data-presence="busy"]').waitFor({ timeout: 15_000 });
+    expect(await colleague.locator('[data-testid^="live-sv-"]').count()).toBe(0);
+    expect(await operator.locator('[data-testid^="live-sv-"]').count()).toBe(0);
+    await listen.click();
+    await supervisor.locator('[data-testid="live-supervision"][data-state="ringing"]').waitFor({ timeout: 10_000 });
+    await stack.sim.actions.idle();
+    await settle(stack);
+    const leg = stack.sim.actions.legsOf('1009').at(-1)!;
+    stack.sim.actions.answer(leg.uuid);
+    await supervisor.locator('[data-testid="live-supervision"][data-state="active"][data-mode="listen"]').waitFor({ timeout: 10_000 });
+    await supervisor.locator('[data-testid="live-sv-switch-whisper"]').click();
+    await supervisor.locator('[data-testid="live-supervision"][data-mode="whisper"]').waitFor({ timeout: 10_000 });
+    await supervisor.locator('[data-testid="live-sv-switch-barge"]').click();
+    await supervisor.locator('[data-testid="live-supervision"][data-mode="barge"]').waitFor({ timeout: 10_000 });
+    await supervisor.screenshot({ path: join(SHOTS, 'supervision.png') });
+    const s = (await api(stack, `/calls/${c.callId}/supervision/${leg.uuid}`)).body;
+    expect(s.modes.map((m: any) => m.mode)).toEqual(['listen', 'whisper', 'barge']);
+    await stack.sim.actions.hangup(c.callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await supervisor.locator('[data-testid="live-supervision"]').waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  test('the panel says it is offline, reconnects after a lost network and a server restart, and shows the calls it missed', async () => {
+    await operator.goto('/recent');
+    await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+    const before = await operator.locator('[data-testid="live-recent-item"]').count();
+    proxy.cut();
+    await operator.locator('[data-testid="live-link"][data-status="offline"]').waitFor({ timeout: 15_000 });
+    expect(await operator.locator('[data-testid="live-link"]').innerText()).toContain('нет связи');
+    // A call rings 1001 and the caller gives up while the panel is away: missed.
+    await stack.sim.play('10_did_inbound_caller_hung_up_ringing', { rewrite: true });
+    await settle(stack);
+    // The server restarts meanwhile (a new port behind the same origin); another call comes after it.
+    await stack.restart();
+    proxy.setTarget(stack.app.port);
+    const second = await liveCallTalking();
+    proxy.restore();
+    await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 20_000 });
+    await operator.locator('[data-testid="live-recent-item"][data-state="missed"]').waitFor({ timeout: 10_000 });
+    await operator.locator(`[data-testid="live-recent-item"][data-call-id="${second.callId}"]`).waitFor({ timeout: 10_000 });
+    expect(await operator.locator('[data-testid="live-recent-item"]').count()).toBeGreaterThanOrEqual(before + 2);
+    await operator.locator(`[data-testid="live-active-call"][data-call-id="${second.callId}"]`).waitFor();
+    await stack.sim.actions.hangup(second.callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+  });
+});
