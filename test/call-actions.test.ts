@@ -243,6 +243,27 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       expect(call.legs.every((l: any) => l.endedAt !== null)).toBe(true);
     });
 
+    test('the customer at the very start, while Telefonist still gives the commands → abandoned; the colleague\'s phone stops', async () => {
+      const c = await liveCall(stack);
+      // FreeSWITCH holds the operator's leg, and the customer hangs up right then.
+      stack.sim.apiHandlers.set('uuid_hold', () => {
+        void stack.sim.actions.hangup(c.customer);
+        return '+OK Success\n';
+      });
+      try {
+        const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }));
+        expect([201, 409]).toContain(r.status);
+        const id = r.status === 201 ? r.body.id : /transfer (\S+)/.exec(r.body.error.message)![1];
+        const done = await transferState(stack, id, 'abandoned');
+        expect(done.cause).toMatch(/hung up/);
+        await quiet(stack);
+        await waitFor(() => stack.sim.actions.legsOf('1003').every((l) => l.uuid !== done.targetLeg), 'colleague leg gone');
+      } finally {
+        stack.sim.apiHandlers.delete('uuid_hold');
+      }
+      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+    });
+
     test('the customer while the operator consults the colleague → abandoned', async () => {
       const { c, t } = await start();
       stack.sim.actions.answer(t.targetLeg);

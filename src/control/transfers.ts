@@ -92,6 +92,8 @@ export class Transfers {
   private byCall = new Map<string, string>();
   /** Ended transfers kept for GET (newest 1,000). */
   private ended = new Map<string, Transfer>();
+  /** Colleague legs of transfers that ended before the leg showed up: hung up as soon as it does. */
+  private orphans = new Set<string>();
 
   constructor(
     private readonly control: Control,
@@ -148,9 +150,16 @@ export class Transfers {
         await this.finish(live, 'completed', null);
         return { ...t };
       }
+      // Each step first checks that nobody hung up meanwhile (the catch below answers 409 then).
+      const goOn = () => {
+        if (live.done) throw new Error('ended');
+      };
+      goOn();
       await this.control.api(uuidSetvarMulti(agent.uuid, [['recording_follow_transfer', 'true'], ['recording_follow_attxfer', 'true']]));
+      goOn();
       await this.control.api(uuidHold(agent.uuid));
       live.held = true;
+      goOn();
       const consult = randomUUID();
       t.targetLeg = consult;
       live.jobUuid = consult;
@@ -170,6 +179,8 @@ export class Transfers {
       }
       return { ...t };
     } catch (e) {
+      // A party hung up while we were giving the commands: the transfer is abandoned, not an error of ours.
+      if (live.done) throw new ActionError(409, 'transfer_abandoned', `transfer ${t.id} ended before it started: ${t.cause}`, 'callId');
       // Accepted here, refused by FreeSWITCH: the resource ends failed with the cause, the operator unheld.
       await this.fail(live, e instanceof ActionError ? `${e.code}: ${e.message}` : (e as Error).message);
       throw e;
@@ -215,6 +226,7 @@ export class Transfers {
   // ---- events --------------------------------------------------------------------------------------
 
   private onEvent(ev: EslEvent): void {
+    if (this.orphans.size) this.reapOrphan(ev);
     if (this.byId.size === 0) return;
     if (ev.name === 'BACKGROUND_JOB') {
       const job = header(ev, 'Job-UUID');
@@ -239,6 +251,20 @@ export class Transfers {
         if (t.state === 'answered') void this.finish(live, 'cancelled', `target hung up (${cause})`);
         else void this.fail(live, cause);
       }
+    }
+  }
+
+  /** A colleague's leg that rings for a transfer already over (the customer left while we dialled): hang it up. */
+  private reapOrphan(ev: EslEvent): void {
+    const uuid = ev.name === 'BACKGROUND_JOB' ? /^\+OK\s+(\S+)/.exec((ev.body ?? '').trim())?.[1] : header(ev, 'Unique-ID');
+    if (!uuid || !this.orphans.has(uuid)) return;
+    if (ev.name === 'CHANNEL_HANGUP' || ev.name === 'CHANNEL_DESTROY') {
+      this.orphans.delete(uuid);
+      return;
+    }
+    if (ev.name === 'CHANNEL_CREATE' || ev.name === 'CHANNEL_PROGRESS' || ev.name === 'CHANNEL_ANSWER' || ev.name === 'BACKGROUND_JOB') {
+      this.orphans.delete(uuid);
+      void this.control.apiQuiet(uuidKill(uuid, 'ORIGINATOR_CANCEL'));
     }
   }
 
@@ -294,6 +320,9 @@ export class Transfers {
       if (t.targetLeg && this.control.leg(t.targetLeg)) {
         live.killing.add(t.targetLeg);
         await this.control.apiQuiet(uuidKill(t.targetLeg, 'ORIGINATOR_CANCEL'));
+      } else if (t.targetLeg && live.jobUuid) {
+        this.orphans.add(t.targetLeg);
+        if (this.orphans.size > 1000) this.orphans.delete(this.orphans.values().next().value!);
       }
       if (live.held && this.control.leg(t.initiatorLeg) && this.control.leg(t.transferredLeg)) {
         await this.control.apiQuiet(uuidHold(t.initiatorLeg, true));
