@@ -37,3 +37,14 @@ try {
   const detail = e.stderr ? String(e.stderr).split('\n').slice(-10).join('\n') : e.message;
   console.warn(`postinstall: whisper.cpp was not built; TRANSCRIPTION_ENGINE=whisper will not work until it is:\n${detail}`);
 }
+
+// The operators' web panel (panel/): built into panel/dist, which the server serves at `/`.
+{
+  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (fs.existsSync(vite)) {
+    console.log('postinstall: building the web panel (vite build → panel/dist)...');
+    execFileSync(process.execPath, [vite, 'build', '--config', join('panel', 'vite.config.mjs')], { cwd: root, stdio: 'inherit' });
+  } else {
+    console.warn('postinstall: vite is not installed; the web panel (panel/dist) was not built');
+  }
+}

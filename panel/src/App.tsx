@@ -1,0 +1,49 @@
+import { Suspense, useCallback, useEffect, useState } from 'react';
+import { App as AntApp, ConfigProvider, Spin } from 'antd';
+import ruRU from 'antd/locale/ru_RU';
+import enUS from 'antd/locale/en_US';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError, onUnauthorized, sessionExtension, type Session } from './api/client';
+import { RouterProvider } from './router';
+import { SessionContext } from './shell/session';
+import { Layout } from './shell/Layout';
+import { SignIn } from './pages/SignIn';
+
+export function App() {
+  const { i18n } = useTranslation();
+  return (
+    <ConfigProvider locale={i18n.language === 'en' ? enUS : ruRU} theme={{ token: { borderRadius: 6 } }}>
+      <AntApp>
+        <RouterProvider>
+          <Authenticated />
+        </RouterProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+function Authenticated() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  useEffect(() => {
+    api.session
+      .get()
+      .then(setSession)
+      .catch((e) => {
+        if (!(e instanceof ApiError)) console.error(e);
+        setSession(null);
+      });
+    return onUnauthorized(() => setSession(null));
+  }, []);
+  const signOut = useCallback(() => {
+    api.session.remove().catch(() => undefined).finally(() => setSession(null));
+  }, []);
+  if (session === undefined) return <Spin fullscreen />;
+  if (!session) return <SignIn onSignedIn={setSession} />;
+  return (
+    <SessionContext.Provider value={{ session, extension: sessionExtension(session), signOut }}>
+      <Suspense fallback={<Spin fullscreen />}>
+        <Layout />
+      </Suspense>
+    </SessionContext.Provider>
+  );
+}

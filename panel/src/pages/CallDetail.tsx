@@ -1,0 +1,401 @@
+/**
+ * One call (T19): every parameter, the legs, the timeline with the transfer route drawn as a route,
+ * the recordings (player with seek by Range requests, download) with the transcript following the
+ * playhead, the AI summary, and "create customer" for an unknown number (T20).
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Alert, Button, Card, Descriptions, Empty, Form, Input, Modal, Result, Skeleton, Space, Table, Tag, Timeline, Typography, App } from 'antd';
+import { ArrowLeftOutlined, ArrowRightOutlined, DownloadOutlined, PhoneOutlined, UserAddOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError, callNumber, type CallDetail as Call, type Party, type Recording, type SummaryAnswer, type SummaryBody, type TimelineEntry, type Transcript } from '../api/client';
+import { Link, useRouter } from '../router';
+import { fmtPhone, fmtSeconds, fmtTime } from '../format';
+import { DirectionIcon, StatusTag } from '../shell/CallTags';
+import { useDialer } from '../shell/dialer-context';
+
+function partyText(p: Party | undefined | null): string {
+  if (!p) return '—';
+  const who = p.name && p.name !== p.number ? `${p.name} ` : '';
+  const n = p.employee ? p.employee : fmtPhone(p.number);
+  return `${who}${who ? `(${n})` : n}`.trim() || '—';
+}
+
+export default function CallDetail({ params }: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const id = params.id;
+  const [call, setCall] = useState<Call | null>(null);
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  const reload = useCallback(() => {
+    api.calls.get(id).then(setCall, setError);
+  }, [id]);
+  useEffect(() => {
+    setCall(null);
+    setError(null);
+    reload();
+  }, [reload]);
+  const [playing, setPlaying] = useState<{ index: number; time: number }>({ index: 0, time: -1 });
+  const audios = useRef<Array<HTMLAudioElement | null>>([]);
+
+  if (error) {
+    const status = error instanceof ApiError ? error.status : 0;
+    return <Result status={status === 404 ? '404' : status === 403 ? '403' : 'error'} title={status || t('errors.api')} subTitle={status === 403 ? t('errors.forbidden') : status === 404 ? t('call.notFound') : error.message} extra={<Link to="/">{t('call.back')}</Link>} />;
+  }
+  if (!call) return <Skeleton active />;
+
+  const seek = (index: number, seconds: number) => {
+    const a = audios.current[index];
+    if (!a) return;
+    a.currentTime = seconds;
+    void a.play().catch(() => undefined);
+  };
+
+  return (
+    <div data-testid="call-detail" data-call-id={call.id}>
+      <Space style={{ marginBottom: 8 }} wrap>
+        <Button icon={<ArrowLeftOutlined />} onClick={() => window.history.length > 1 ? window.history.back() : undefined} title={t('call.back')} />
+        <Typography.Title level={4} style={{ margin: 0 }}>
+          <DirectionIcon direction={call.direction} /> {fmtPhone(callNumber(call))} <StatusTag status={call.status} />
+        </Typography.Title>
+      </Space>
+      {call.uncertain && <Alert type="warning" showIcon title={t('call.uncertain')} style={{ marginBottom: 12 }} />}
+      <Space direction="vertical" size={12} style={{ width: '100%' }}>
+        <Parameters call={call} onCreated={reload} />
+        <RecordingsCard call={call} audios={audios} onTime={(index, time) => setPlaying({ index, time })} />
+        <TranscriptCard call={call} playing={playing} seek={seek} />
+        <SummaryCard call={call} />
+        <RouteCard call={call} />
+        <TimelineCard call={call} />
+        <LegsCard call={call} />
+      </Space>
+    </div>
+  );
+}
+
+function Parameters({ call, onCreated }: { call: Call; onCreated: () => void }) {
+  const { t } = useTranslation();
+  const dialer = useDialer();
+  const number = callNumber(call);
+  const who = call.customer ? (
+    <span data-testid="detail-customer">
+      {call.customer.name ?? call.customer.id}
+      {call.contact ? ` · ${call.contact.name ?? call.contact.id}` : ''}
+    </span>
+  ) : call.direction === 'internal' ? (
+    t('direction.internal')
+  ) : (
+    <Space wrap>
+      <Typography.Text type="secondary">{t('journal.unknown')}</Typography.Text>
+      {number && <CreateCustomer call={call} number={number} onCreated={onCreated} />}
+    </Space>
+  );
+  const items = [
+    { key: 'customer', label: t('call.customer'), children: who },
+    { key: 'number', label: t('call.number'), children: <Space>{fmtPhone(number)}{number && call.direction !== 'internal' && <Button size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(number)}>{t('dial.callBack')}</Button>}</Space> },
+    { key: 'direction', label: t('call.direction'), children: t(`direction.${call.direction}`) },
+    { key: 'status', label: t('call.status'), children: <StatusTag status={call.status} /> },
+    { key: 'startedAt', label: t('call.startedAt'), children: fmtTime(call.startedAt) },
+    { key: 'answeredAt', label: t('call.answeredAt'), children: fmtTime(call.answeredAt) },
+    { key: 'endedAt', label: t('call.endedAt'), children: fmtTime(call.endedAt) },
+    { key: 'ring', label: t('call.ring'), children: fmtSeconds(call.ringSeconds) },
+    { key: 'talk', label: t('call.talk'), children: fmtSeconds(call.talkSeconds) },
+    { key: 'duration', label: t('call.duration'), children: fmtSeconds(call.durationSeconds) },
+    { key: 'caller', label: t('call.caller'), children: `${call.callerName && call.callerName !== call.callerNumber ? `${call.callerName} ` : ''}${fmtPhone(call.callerNumber)}` },
+    { key: 'destination', label: t('call.destination'), children: fmtPhone(call.destinationNumber) },
+    {
+      key: 'employees',
+      label: t('call.employees'),
+      children: call.employeeDetails?.length
+        ? call.employeeDetails.map((e) => <Tag key={e.extension}>{`${e.name ? `${e.name} ` : ''}${e.extension} · ${t(`role.${e.role}`, { defaultValue: e.role })}${e.answered ? '' : ` · ${t('call.notAnswered')}`}`}</Tag>)
+        : call.employees.join(', ') || '—',
+    },
+    { key: 'cause', label: t('call.cause'), children: call.hangupCause ?? '—' },
+    { key: 'identification', label: t('call.identification'), children: t(`identification.${call.identification ?? 'none'}`, { defaultValue: call.identification ?? '—' }) },
+    ...(call.origin ? [{ key: 'origin', label: t('call.origin'), children: `${call.origin.kind}${call.origin.label ? `: ${call.origin.label}` : ''}` }] : []),
+    { key: 'id', label: 'ID', children: <Typography.Text copyable code style={{ fontSize: 12 }}>{call.id}</Typography.Text> },
+  ];
+  return (
+    <Card size="small" title={t('call.parameters')}>
+      <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, lg: 3 }} items={items} data-testid="call-parameters" />
+    </Card>
+  );
+}
+
+function CreateCustomer({ call, number, onCreated }: { call: Call; number: string; onCreated: () => void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [form] = Form.useForm<{ name: string; inn?: string; comment?: string }>();
+  const submit = async () => {
+    const v = await form.validateFields();
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.customers.create({ name: v.name.trim(), callId: call.id, ...(v.inn?.trim() ? { inn: v.inn.trim() } : {}), ...(v.comment?.trim() ? { comment: v.comment.trim() } : {}) });
+      message.success(t('customer.created', { name: r.customer.name, count: r.linkedCalls }));
+      setOpen(false);
+      onCreated();
+    } catch (e) {
+      setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : `${e.status}: ${e.message}`) : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <Button size="small" type="primary" icon={<UserAddOutlined />} onClick={() => setOpen(true)} data-testid="create-customer">
+        {t('customer.create')}
+      </Button>
+      <Modal open={open} title={t('customer.createTitle', { number: fmtPhone(number) })} onOk={submit} onCancel={() => setOpen(false)} confirmLoading={busy} okText={t('customer.save')} cancelText={t('app.close')} okButtonProps={{ ...({ 'data-testid': 'create-customer-save' } as object) }} destroyOnHidden>
+        <Typography.Paragraph type="secondary">{t('customer.linkHint')}</Typography.Paragraph>
+        <Form form={form} layout="vertical" preserve={false}>
+          <Form.Item name="name" label={t('customer.name')} rules={[{ required: true, whitespace: true, message: t('signin.required') }]}>
+            <Input autoFocus data-testid="create-customer-name" />
+          </Form.Item>
+          <Form.Item name="inn" label={t('customer.inn')}>
+            <Input />
+          </Form.Item>
+          <Form.Item name="comment" label={t('customer.comment')}>
+            <Input.TextArea rows={2} />
+          </Form.Item>
+        </Form>
+        {error && <Alert type="error" showIcon title={error} />}
+      </Modal>
+    </>
+  );
+}
+
+/** Whether this user may hear the recording is the API's answer: a one-byte Range request tells. */
+function useAudible(url: string): 'checking' | 'ok' | 'forbidden' | 'missing' | 'error' {
+  const [state, setState] = useState<'checking' | 'ok' | 'forbidden' | 'missing' | 'error'>('checking');
+  useEffect(() => {
+    const ac = new AbortController();
+    fetch(url, { headers: { Range: 'bytes=0-0' }, credentials: 'same-origin', signal: ac.signal })
+      .then((r) => {
+        void r.body?.cancel().catch(() => undefined);
+        setState(r.ok ? 'ok' : r.status === 403 ? 'forbidden' : r.status === 404 || r.status === 410 ? 'missing' : 'error');
+      })
+      .catch(() => !ac.signal.aborted && setState('error'));
+    return () => ac.abort();
+  }, [url]);
+  return state;
+}
+
+function RecordingsCard({ call, audios, onTime }: { call: Call; audios: React.MutableRefObject<Array<HTMLAudioElement | null>>; onTime: (index: number, time: number) => void }) {
+  const { t } = useTranslation();
+  if (!call.recordings?.length) return null;
+  return (
+    <Card size="small" title={t('call.recordings')} data-testid="recordings">
+      <Space direction="vertical" style={{ width: '100%' }}>
+        {call.recordings.map((r, i) => (
+          <Player key={r.url} rec={r} index={i} audios={audios} onTime={onTime} />
+        ))}
+      </Space>
+    </Card>
+  );
+}
+
+function Player({ rec, index, audios, onTime }: { rec: Recording; index: number; audios: React.MutableRefObject<Array<HTMLAudioElement | null>>; onTime: (index: number, time: number) => void }) {
+  const { t } = useTranslation();
+  const state = useAudible(rec.url);
+  const label = `${fmtTime(rec.startedAt)} · ${fmtSeconds(rec.seconds)}${rec.stereo ? ` · ${t('call.stereo')}` : ''}`;
+  if (state === 'forbidden') return <Alert type="warning" showIcon title={`403 · ${t('call.recordingForbidden')}`} description={label} data-testid="recording-forbidden" />;
+  if (state === 'missing') return <Alert type="info" showIcon title={t('call.recordingMissing')} description={label} />;
+  if (state === 'error') return <Alert type="error" showIcon title={t('call.recordingError')} description={label} />;
+  return (
+    <div className="tf-player" data-testid="player">
+      <Typography.Text type="secondary">{label}</Typography.Text>
+      <Space wrap style={{ width: '100%' }}>
+        {state === 'checking' ? (
+          <Skeleton.Input active size="small" />
+        ) : (
+          <audio
+            ref={(el) => {
+              audios.current[index] = el;
+            }}
+            controls
+            preload="metadata"
+            src={rec.url}
+            data-testid="audio"
+            onTimeUpdate={(e) => onTime(index, e.currentTarget.currentTime)}
+            onSeeked={(e) => onTime(index, e.currentTarget.currentTime)}
+          />
+        )}
+        <Button icon={<DownloadOutlined />} href={`${rec.url}`} download target="_blank" data-testid="download">
+          {t('call.download')}
+        </Button>
+      </Space>
+    </div>
+  );
+}
+
+function TranscriptCard({ call, playing, seek }: { call: Call; playing: { index: number; time: number }; seek: (index: number, s: number) => void }) {
+  const { t } = useTranslation();
+  const [tr, setTr] = useState<Transcript | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    if (!call.recordings?.length) return;
+    api.calls.transcript(call.id).then(setTr, (e) => setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))));
+  }, [call.id, call.recordings?.length]);
+  if (!call.recordings?.length) return null;
+  let body: React.ReactNode;
+  if (error) body = <Alert type={error.status === 403 ? 'warning' : 'error'} showIcon title={error.status === 403 ? `403 · ${t('errors.forbidden')}` : error.message} />;
+  else if (!tr) body = <Skeleton active />;
+  else if (tr.status === 'disabled') body = <Typography.Text type="secondary">{tr.message ?? t('call.transcriptDisabled')}</Typography.Text>;
+  else {
+    const done = tr.items.filter((it) => it.segments?.length);
+    body = done.length ? (
+      done.map((it, i) => (
+        <div key={it.recordingKey ?? i} data-testid="transcript">
+          {it.segments.map((s, j) => {
+            const current = playing.index === i && playing.time >= s.start && playing.time < s.end;
+            return (
+              <div key={j} className={`tf-segment${current ? ' tf-current' : ''}`} onClick={() => seek(i, s.start)} data-current={current || undefined}>
+                <span className="tf-time">{fmtSeconds(s.start)}</span>
+                <span className="tf-speaker">{s.speaker}{s.role ? <Typography.Text type="secondary"> ({t(`role.${s.role}`, { defaultValue: s.role })})</Typography.Text> : null}:</span>
+                {s.text}
+              </div>
+            );
+          })}
+        </div>
+      ))
+    ) : (
+      <Typography.Text type="secondary">{t(`transcription.${tr.status}`, { defaultValue: tr.status })}</Typography.Text>
+    );
+  }
+  return (
+    <Card size="small" title={t('call.transcript')}>
+      {body}
+    </Card>
+  );
+}
+
+function SummaryCard({ call }: { call: Call }) {
+  const { t } = useTranslation();
+  const [s, setS] = useState<SummaryAnswer | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    if (!call.recordings?.length) return;
+    api.calls.summary(call.id).then(setS, (e) => setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))));
+  }, [call.id, call.recordings?.length]);
+  if (!call.recordings?.length) return null;
+  let body: React.ReactNode;
+  if (error) body = <Alert type={error.status === 403 ? 'warning' : 'error'} showIcon title={error.status === 403 ? `403 · ${t('errors.forbidden')}` : error.message} />;
+  else if (!s) body = <Skeleton active />;
+  else {
+    const sum: SummaryBody | null = typeof s.summary === 'object' && s.summary ? s.summary : typeof s.summary === 'string' ? (s as unknown as SummaryBody) : null;
+    if (!sum) body = <Typography.Text type="secondary">{s.message ?? t(`transcription.${s.status}`, { defaultValue: s.status })}</Typography.Text>;
+    else
+      body = (
+        <div data-testid="summary">
+          <Typography.Paragraph>{sum.summary}</Typography.Paragraph>
+          {sum.customerWants ? <Typography.Paragraph><b>{t('summary.wants')}:</b> {sum.customerWants}</Typography.Paragraph> : null}
+          {sum.keyPoints?.length ? <List title={t('summary.keyPoints')} items={sum.keyPoints} /> : null}
+          {sum.agreements?.length ? <List title={t('summary.agreements')} items={sum.agreements} /> : null}
+          {sum.nextActions?.length ? <List title={t('summary.nextActions')} items={sum.nextActions.map((a) => `${a.who}: ${a.what}${a.due ? ` (${a.due})` : ''}`)} /> : null}
+          {sum.sentiment ? <Tag>{t(`summary.sentiment.${sum.sentiment}`, { defaultValue: sum.sentiment })}</Tag> : null}
+        </div>
+      );
+  }
+  return (
+    <Card size="small" title={t('call.summary')}>
+      {body}
+    </Card>
+  );
+}
+
+function List({ title, items }: { title: string; items: string[] }) {
+  return (
+    <div style={{ marginBottom: 8 }}>
+      <b>{title}</b>
+      <ul style={{ margin: '4px 0', paddingLeft: 20 }}>
+        {items.map((x, i) => (
+          <li key={i}>{x}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** The transfer route as a route: who had the customer, hop by hop. */
+function RouteCard({ call }: { call: Call }) {
+  const { t } = useTranslation();
+  if (!call.transferRoute?.length) return null;
+  const hops: string[] = [];
+  const first = call.transferRoute[0] as TimelineEntry;
+  const start = (first.from as Party | undefined) ?? (first.by as Party | undefined) ?? (first.a as Party | undefined);
+  hops.push(start ? partyText(start) : call.employees[0] ?? '—');
+  for (const tr of call.transferRoute) {
+    const to = (tr.to as Party | undefined) ?? (tr.target as Party | undefined) ?? (tr.b as Party | undefined);
+    hops.push(to ? partyText(to) : typeof tr.target === 'string' ? tr.target : typeof tr.destination === 'string' ? tr.destination : '?');
+  }
+  return (
+    <Card size="small" title={t('call.route')} data-testid="transfer-route">
+      <div className="tf-route">
+        {hops.map((h, i) => (
+          <Space key={i} size={6}>
+            {i > 0 && (
+              <span className="tf-arrow">
+                <ArrowRightOutlined /> {String(call.transferRoute[i - 1].flow ?? call.transferRoute[i - 1].type ?? '')}
+              </span>
+            )}
+            <span className="tf-hop">{h}</span>
+          </Space>
+        ))}
+      </div>
+    </Card>
+  );
+}
+
+function TimelineCard({ call }: { call: Call }) {
+  const { t } = useTranslation();
+  const items = call.timeline.map((e, i) => {
+    const who = e.party ? partyText(e.party) : e.a && e.b ? `${partyText(e.a)} ↔ ${partyText(e.b)}` : '';
+    const extra = [e.cause, e.status && e.kind === 'ended' ? t(`status.${String(e.status)}`, { defaultValue: String(e.status) }) : null, e.destination, e.mode, e.flow, e.state]
+      .filter((x) => typeof x === 'string' && x)
+      .join(' · ');
+    return {
+      key: i,
+      color: e.kind === 'transfer' ? 'blue' : e.kind.includes('hangup') || e.kind === 'ended' ? 'gray' : e.kind.startsWith('recording') ? 'red' : 'green',
+      children: (
+        <span>
+          <Typography.Text type="secondary" style={{ fontVariantNumeric: 'tabular-nums' }}>{fmtTime(e.at).slice(11)}</Typography.Text>{' '}
+          <b>{t(`timeline.${e.kind}`, { defaultValue: e.kind })}</b> {who} {extra ? <Typography.Text type="secondary">({extra})</Typography.Text> : null}
+        </span>
+      ),
+    };
+  });
+  return (
+    <Card size="small" title={t('call.timeline')}>
+      {items.length ? <Timeline items={items} data-testid="timeline" /> : <Empty />}
+    </Card>
+  );
+}
+
+function LegsCard({ call }: { call: Call }) {
+  const { t } = useTranslation();
+  const { navigate } = useRouter();
+  void navigate;
+  return (
+    <Card size="small" title={t('call.legs')}>
+      <Table
+        size="small"
+        rowKey="uuid"
+        pagination={false}
+        dataSource={call.legs}
+        scroll={{ x: 700 }}
+        columns={[
+          { title: t('call.leg.party'), key: 'party', render: (_: unknown, l) => partyText({ employee: l.employee ?? undefined, number: l.number ?? undefined, name: l.name ?? undefined }) },
+          { title: t('call.leg.direction'), dataIndex: 'direction', key: 'direction' },
+          { title: t('call.leg.role'), dataIndex: 'role', key: 'role', render: (r: string) => t(`role.${r}`, { defaultValue: r }) },
+          { title: t('call.leg.channel'), dataIndex: 'channel', key: 'channel', render: (c: string) => <Typography.Text code style={{ fontSize: 12 }}>{c}</Typography.Text> },
+          { title: t('call.leg.created'), dataIndex: 'createdAt', key: 'createdAt', render: (v: string) => fmtTime(v).slice(11) },
+          { title: t('call.leg.answered'), dataIndex: 'answeredAt', key: 'answeredAt', render: (v: string | null) => (v ? fmtTime(v).slice(11) : '—') },
+          { title: t('call.leg.ended'), dataIndex: 'endedAt', key: 'endedAt', render: (v: string | null) => (v ? fmtTime(v).slice(11) : '—') },
+          { title: t('call.cause'), dataIndex: 'hangupCause', key: 'cause' },
+        ]}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,249 @@
+/**
+ * The journal (T16, T21): filters kept in the URL query (a link or a reload shows the same list),
+ * cursor pagination over the API's `nextCursor`.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Alert, Button, DatePicker, Grid, Input, Select, Space, Table, Tooltip, Typography } from 'antd';
+import { AudioOutlined, PhoneOutlined, ReloadOutlined } from '@ant-design/icons';
+import dayjs, { type Dayjs } from 'dayjs';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError, callNumber, DIRECTIONS, STATUSES, type CallSummary, type Query } from '../api/client';
+import { Link, useRouter } from '../router';
+import { fmtPhone, fmtSeconds, fmtShortTime, fmtTime } from '../format';
+import { DirectionIcon, StatusTag } from '../shell/CallTags';
+import { useDialer } from '../shell/dialer-context';
+
+export const FILTER_KEYS = ['from', 'to', 'direction', 'status', 'employee', 'customer', 'number', 'hasRecording', 'q'] as const;
+type FilterKey = (typeof FILTER_KEYS)[number];
+type Filters = Partial<Record<FilterKey, string>>;
+
+function readFilters(search: string): Filters {
+  const p = new URLSearchParams(search);
+  const f: Filters = {};
+  for (const k of FILTER_KEYS) {
+    const v = p.get(k);
+    if (v) f[k] = v;
+  }
+  return f;
+}
+
+function writeFilters(f: Filters): string {
+  const p = new URLSearchParams();
+  for (const k of FILTER_KEYS) if (f[k]) p.set(k, f[k]!);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+const PAGE = 50;
+
+export default function Journal() {
+  const { t } = useTranslation();
+  const { search, pathname, navigate } = useRouter();
+  const filters = useMemo(() => readFilters(search), [search]);
+  const [items, setItems] = useState<CallSummary[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const seq = useRef(0);
+  const dialer = useDialer();
+  const narrow = !Grid.useBreakpoint().md;
+
+  const setFilter = useCallback(
+    (patch: Filters) => {
+      const next = { ...filters, ...patch };
+      for (const k of FILTER_KEYS) if (!next[k]) delete next[k];
+      navigate(`${pathname}${writeFilters(next)}`, { replace: true });
+    },
+    [filters, pathname, navigate],
+  );
+
+  const load = useCallback(
+    async (after: string | null) => {
+      const my = ++seq.current;
+      setLoading(true);
+      setError(null);
+      try {
+        const q: Query = { ...filters, limit: PAGE, cursor: after ?? undefined };
+        const page = await api.calls.list(q);
+        if (my !== seq.current) return;
+        setItems((prev) => (after ? [...prev, ...page.items] : page.items));
+        setCursor(page.nextCursor);
+      } catch (e) {
+        if (my !== seq.current) return;
+        setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : `${t('errors.api')}: ${e.message}${e.field ? ` (${e.field})` : ''}`) : String(e));
+        if (!after) setItems([]);
+        setCursor(null);
+      } finally {
+        if (my === seq.current) setLoading(false);
+      }
+    },
+    [filters, t],
+  );
+
+  useEffect(() => {
+    void load(null);
+  }, [load]);
+
+  // Text fields apply on Enter or after a pause, not on every key.
+  const [text, setText] = useState({ number: filters.number ?? '', q: filters.q ?? '', employee: filters.employee ?? '', customer: filters.customer ?? '' });
+  useEffect(() => {
+    setText({ number: filters.number ?? '', q: filters.q ?? '', employee: filters.employee ?? '', customer: filters.customer ?? '' });
+  }, [filters.number, filters.q, filters.employee, filters.customer]);
+  const textTimer = useRef<number | undefined>(undefined);
+  const typeText = (k: 'number' | 'q' | 'employee' | 'customer', v: string) => {
+    setText((s) => ({ ...s, [k]: v }));
+    window.clearTimeout(textTimer.current);
+    textTimer.current = window.setTimeout(() => setFilter({ [k]: v.trim() }), 600);
+  };
+  const applyText = (k: 'number' | 'q' | 'employee' | 'customer') => {
+    window.clearTimeout(textTimer.current);
+    setFilter({ [k]: text[k].trim() });
+  };
+
+  const range: [Dayjs | null, Dayjs | null] | null = filters.from || filters.to ? [filters.from ? dayjs(filters.from) : null, filters.to ? dayjs(filters.to) : null] : null;
+
+  const columns = [
+    {
+      title: t('journal.col.time'),
+      dataIndex: 'startedAt',
+      key: 'startedAt',
+      width: 130,
+      render: (v: string, c: CallSummary) => (
+        <Link to={`/calls/${c.id}`} data-testid="call-link">
+          <Tooltip title={fmtTime(v)}>{fmtShortTime(v)}</Tooltip>
+        </Link>
+      ),
+    },
+    { title: '', dataIndex: 'direction', key: 'direction', width: 32, render: (d: string) => <DirectionIcon direction={d} /> },
+    { title: t('journal.col.status'), dataIndex: 'status', key: 'status', width: 110, render: (s: string) => <StatusTag status={s} /> },
+    {
+      title: t('journal.col.number'),
+      key: 'number',
+      render: (_: unknown, c: CallSummary) => {
+        const n = callNumber(c);
+        return (
+          <Space size={4}>
+            <span data-testid="call-number">{fmtPhone(n)}</span>
+            {n && c.direction !== 'internal' && (
+              <Button size="small" type="text" icon={<PhoneOutlined />} title={t('dial.callBack')} onClick={() => dialer.open(n, { autoDial: false })} />
+            )}
+          </Space>
+        );
+      },
+    },
+    {
+      title: t('journal.col.customer'),
+      key: 'customer',
+      render: (_: unknown, c: CallSummary) =>
+        c.customer ? (
+          <span data-testid="call-customer">
+            {c.customer.name ?? c.customer.id}
+            {c.contact ? <Typography.Text type="secondary"> · {c.contact.name}</Typography.Text> : null}
+          </span>
+        ) : (
+          <Typography.Text type="secondary">{c.direction === 'internal' ? '' : t('journal.unknown')}</Typography.Text>
+        ),
+    },
+    ...(narrow
+      ? []
+      : [
+          { title: t('journal.col.employees'), dataIndex: 'employees', key: 'employees', render: (e: string[]) => e.join(', ') },
+          { title: t('journal.col.talk'), dataIndex: 'talkSeconds', key: 'talk', width: 80, render: (s: number | null) => fmtSeconds(s) },
+          {
+            title: <AudioOutlined title={t('journal.col.recording')} />,
+            dataIndex: 'hasRecording',
+            key: 'rec',
+            width: 40,
+            render: (r: boolean) => (r ? <AudioOutlined title={t('journal.hasRecording')} /> : null),
+          },
+        ]),
+  ];
+
+  return (
+    <div data-testid="journal">
+      <Typography.Title level={4} style={{ marginTop: 0 }}>
+        {t('journal.title')}
+      </Typography.Title>
+      <div className="tf-filters" data-testid="journal-filters">
+        <DatePicker.RangePicker
+          showTime={{ format: 'HH:mm' }}
+          format="DD.MM.YYYY HH:mm"
+          allowEmpty={[true, true]}
+          value={range as any}
+          onChange={(v) => setFilter({ from: v?.[0]?.toISOString() ?? '', to: v?.[1]?.toISOString() ?? '' })}
+          placeholder={[t('journal.filter.from'), t('journal.filter.to')]}
+          style={{ minWidth: 260 }}
+        />
+        <Select
+          allowClear
+          placeholder={t('journal.filter.direction')}
+          value={filters.direction || undefined}
+          onChange={(v) => setFilter({ direction: v ?? '' })}
+          options={DIRECTIONS.map((d) => ({ value: d, label: t(`direction.${d}`) }))}
+          data-testid="filter-direction"
+        />
+        <Select
+          allowClear
+          mode="multiple"
+          maxTagCount="responsive"
+          placeholder={t('journal.filter.status')}
+          value={filters.status ? filters.status.split(',') : []}
+          onChange={(v: string[]) => setFilter({ status: v.join(',') })}
+          options={STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) }))}
+          style={{ minWidth: 180 }}
+          data-testid="filter-status"
+        />
+        <Input
+          allowClear
+          placeholder={t('journal.filter.number')}
+          value={text.number}
+          onChange={(e) => typeText('number', e.target.value)}
+          onPressEnter={() => applyText('number')}
+          inputMode="tel"
+          data-testid="filter-number"
+          style={{ width: 190 }}
+        />
+        <Input allowClear placeholder={t('journal.filter.employee')} value={text.employee} onChange={(e) => typeText('employee', e.target.value)} onPressEnter={() => applyText('employee')} style={{ width: 130 }} data-testid="filter-employee" />
+        <Input allowClear placeholder={t('journal.filter.customer')} value={text.customer} onChange={(e) => typeText('customer', e.target.value)} onPressEnter={() => applyText('customer')} style={{ width: 170 }} data-testid="filter-customer" />
+        <Select
+          allowClear
+          placeholder={t('journal.filter.recording')}
+          value={filters.hasRecording || undefined}
+          onChange={(v) => setFilter({ hasRecording: v ?? '' })}
+          options={[
+            { value: 'true', label: t('journal.filter.withRecording') },
+            { value: 'false', label: t('journal.filter.withoutRecording') },
+          ]}
+          data-testid="filter-recording"
+        />
+        <Input.Search allowClear placeholder={t('journal.filter.q')} value={text.q} onChange={(e) => typeText('q', e.target.value)} onSearch={() => applyText('q')} style={{ width: 220 }} data-testid="filter-q" />
+        <Space>
+          <Button icon={<ReloadOutlined />} onClick={() => load(null)} title={t('journal.reload')} />
+          {Object.keys(filters).length > 0 && <Button onClick={() => navigate(pathname, { replace: true })}>{t('journal.reset')}</Button>}
+        </Space>
+      </div>
+      {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} data-testid="journal-error" />}
+      <Table<CallSummary>
+        rowKey="id"
+        size="small"
+        columns={columns as any}
+        dataSource={items}
+        loading={loading}
+        pagination={false}
+        scroll={{ x: narrow ? undefined : 900 }}
+        locale={{ emptyText: loading ? ' ' : t('journal.empty') }}
+        onRow={(c) => ({ 'data-call-id': c.id, onDoubleClick: () => navigate(`/calls/${c.id}`) }) as any}
+        data-testid="journal-table"
+      />
+      <div style={{ textAlign: 'center', marginTop: 12 }}>
+        {cursor ? (
+          <Button onClick={() => load(cursor)} loading={loading} data-testid="journal-more">
+            {t('journal.more')}
+          </Button>
+        ) : items.length ? (
+          <Typography.Text type="secondary" data-testid="journal-end">{t('journal.end', { count: items.length })}</Typography.Text>
+        ) : null}
+      </div>
+    </div>
+  );
+}

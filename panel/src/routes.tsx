@@ -1,0 +1,38 @@
+/**
+ * THE LIST OF SCREENS. The shell (shell/Layout.tsx) builds its menu and its page switch from it.
+ *
+ * Live screens (panel/src/live/*, the other engineer's part) register here: add an entry to `liveRoutes`
+ * below with a lazy import of your file; `menu: true` puts it in the side menu, with the label from the
+ * i18n key `labelKey` (add it to i18n/ru.json and i18n/en.json under "nav"). Nothing else in the shell
+ * needs to change.
+ */
+import { lazy, type ComponentType, type LazyExoticComponent, type ReactNode } from 'react';
+import { PhoneOutlined, SearchOutlined, UnorderedListOutlined, HistoryOutlined, TeamOutlined, BellOutlined } from '@ant-design/icons';
+
+export interface RouteDef {
+  /** `/calls/:id` style; parameters arrive as the page's `params` prop. */
+  path: string;
+  component: LazyExoticComponent<ComponentType<{ params: Record<string, string> }>>;
+  /** Shown in the side menu (first matching entry is highlighted). */
+  menu?: boolean;
+  labelKey?: string;
+  icon?: ReactNode;
+}
+
+export const coreRoutes: RouteDef[] = [
+  { path: '/', component: lazy(() => import('./pages/Journal')), menu: true, labelKey: 'nav.journal', icon: <UnorderedListOutlined /> },
+  { path: '/calls/:id', component: lazy(() => import('./pages/CallDetail')) },
+  { path: '/search', component: lazy(() => import('./pages/Search')), menu: true, labelKey: 'nav.search', icon: <SearchOutlined /> },
+  { path: '/history', component: lazy(() => import('./pages/History')), menu: true, labelKey: 'nav.history', icon: <HistoryOutlined /> },
+  { path: '/dial', component: lazy(() => import('./pages/DialPage')), menu: true, labelKey: 'nav.dial', icon: <PhoneOutlined /> },
+];
+
+// ---- LIVE SCREENS: register panel/src/live/* pages here --------------------------------------------
+// e.g. { path: '/employees', component: lazy(() => import('./live/Employees')), menu: true, labelKey: 'nav.employees', icon: <TeamOutlined /> },
+export const liveRoutes: RouteDef[] = [
+  { path: '/employees', component: lazy(() => import('./live/Employees')), menu: true, labelKey: 'nav.employees', icon: <TeamOutlined /> },
+  { path: '/recent', component: lazy(() => import('./live/RecentCalls')), menu: true, labelKey: 'nav.recent', icon: <BellOutlined /> },
+];
+// ------------------------------------------------------------------------------------------------------
+
+export const routes: RouteDef[] = [...coreRoutes, ...liveRoutes];
