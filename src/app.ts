@@ -46,6 +46,9 @@ import { Employees } from './employees/employees';
 import { Presence, PresenceOptions } from './employees/presence';
 import { employeesRouter } from './routes/employees';
 import { attachDirectoryWriter } from './freeswitch/directory-writer';
+import { PanelSessions } from './auth/sessions';
+import { sessionRouter } from './routes/session';
+import { panelRouter } from './routes/panel';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -84,6 +87,8 @@ export interface StartOptions {
   esl?: Pick<EslConnectionOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'commandTimeoutMs' | 'handshakeTimeoutMs' | 'idleProbeMs' | 'probeTimeoutMs'>;
   /** Presence timing (tests shorten it; defaults in Presence). */
   presence?: Pick<PresenceOptions, 'expiryMarginMs' | 'offlineDelayMs' | 'sweepMs'>;
+  /** The built panel's folder (default TELEFONIST_PANEL_DIR; tests point it at a fixture). */
+  panelDir?: string;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -155,6 +160,11 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   app.use((req, res, next) => (req.path === `/api/v1${BULK_SYNC_PATH}` ? next() : smallJson(req, res, next)));
   const api = express.Router();
   api.use(healthRouter(db, calls, startedAt));
+  // Panel sign-ins: a session cookie is accepted wherever a token is (src/routes/auth.ts).
+  const sessions = new PanelSessions(db, employees, tokens, config.TELEFONIST_SESSION_HOURS * 3600_000);
+  tokens.sessions = sessions;
+  tokens.cookieSecure = config.TELEFONIST_COOKIE_SECURE;
+  api.use(sessionRouter(tokens, sessions));
   const doc = openApiDocument(VERSION);
   api.get('/openapi.json', (_req, res) => {
     res.json(doc);
@@ -222,6 +232,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(tokensRouter(tokens, employees));
   app.use('/api/v1', api);
   app.use(methodNotAllowed('/api/v1', doc.paths));
+  app.use(panelRouter(opts.panelDir ?? config.TELEFONIST_PANEL_DIR));
   app.use(notFound);
   app.use(errorHandler((m, e) => log.error(m, e)));
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { basicPassword, basicUsername, webhookHeaders, webhookUrlProblem } from './events/webhook-input';
@@ -51,6 +52,12 @@ const schema = z.object({
     .regex(/^\/[^\0\r\n]*$/, 'must be an absolute path, e.g. /etc/freeswitch/directory/default')
     .refine((v) => existsSync(v), 'must be an existing directory (the FreeSWITCH drop-in installs it: npm run fs:install)')
     .optional(),
+  /** The built panel (vite's output) served at `/`; absent: `/` says the panel is not built. */
+  TELEFONIST_PANEL_DIR: z.string().min(1).default(join(__dirname, '..', 'panel', 'dist')),
+  /** Panel sign-ins end after this many hours without a request (sliding). */
+  TELEFONIST_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
+  /** Mark the session cookie Secure even when the request came over plain HTTP (behind a TLS proxy). */
+  TELEFONIST_COOKIE_SECURE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Whether the integration role (1C) may hear recordings: all | none. */
   TELEFONIST_INTEGRATION_RECORDINGS: z.enum(['all', 'none']).default('all'),
   /** 1C's HTTP service that receives events (optional; more receivers via POST /api/v1/webhooks). */

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import NodeCache from 'node-cache';
 import { Db } from '../db/database';
 import { AuthThrottle } from './throttle';
+import type { PanelSessions } from './sessions';
 
 export const ROLES = ['admin', 'supervisor', 'operator', 'integration'] as const;
 export type Role = (typeof ROLES)[number];
@@ -12,6 +13,8 @@ export interface Principal {
   role: Role;
   /** The extension the token acts for (operators always have one). */
   employee?: string;
+  /** A panel sign-in (session cookie), not an API token. */
+  session?: true;
 }
 
 export function hashToken(token: string): string {
@@ -40,6 +43,11 @@ export class TokenService {
     /** Failed-authentication throttle per client, shared by every authenticated route. */
     readonly throttle: AuthThrottle = new AuthThrottle(),
   ) {}
+
+  /** Panel sign-ins (session cookies), accepted wherever a token is (set at start). */
+  sessions?: PanelSessions;
+  /** Whether the session cookie is marked Secure on plain HTTP too (TELEFONIST_COOKIE_SECURE). */
+  cookieSecure = false;
 
   /**
    * Registers something the token keeps open (a response); `onRevoked` runs when the token is revoked.
@@ -111,14 +119,19 @@ export class TokenService {
     if (exists) this.revokedIds.add(id);
     this.generation++;
     this.cache.flushAll();
-    for (const onRevoked of [...(this.live.get(id) ?? [])]) {
+    this.endHeld(id);
+    return exists;
+  }
+
+  /** Ends what is held open under this key (a token id, a panel session, an employee's sessions). */
+  endHeld(key: string): void {
+    for (const onRevoked of [...(this.live.get(key) ?? [])]) {
       try {
         onRevoked();
       } catch {
         // one response failing to close must not keep the others open
       }
     }
-    return exists;
   }
 
   async verify(token: string): Promise<Principal | null> {

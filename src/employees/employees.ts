@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Db, SqlValue } from '../db/database';
 import { PreparedEmployee, PreparedGroup, Right } from './employee-input';
+import { hashPassword, verifyPassword } from '../auth/passwords';
+import { ValidationError } from '../validation';
 
 export interface Employee {
   extension: string;
@@ -14,6 +16,10 @@ export interface Employee {
   rights: Right[];
   createdAt: number;
   updatedAt: number;
+  /** Panel sign-in name, or null. */
+  login: string | null;
+  /** Whether a password is set (the hash itself stays in the database). */
+  hasPassword: boolean;
 }
 
 export interface EmployeeGroup {
@@ -32,6 +38,9 @@ export interface EmployeeView {
   rights: Right[];
   effectiveRights: Right[];
   supervisor: boolean;
+  /** Panel sign-in name, or null (the password is never shown). */
+  login: string | null;
+  hasPassword: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -44,6 +53,8 @@ interface EmployeeRow {
   rights: string;
   created_at: bigint | number | string;
   updated_at: bigint | number | string;
+  login: string | null;
+  has_password: bigint | number | boolean;
 }
 
 interface GroupRow {
@@ -93,7 +104,7 @@ export class Employees extends EventEmitter {
 
   /** Reads every employee and group from the database again. */
   async reload(): Promise<void> {
-    const rows = await this.db.query<EmployeeRow>('SELECT extension, name, user_ref, groups, rights, created_at, updated_at FROM employees');
+    const rows = await this.db.query<EmployeeRow>('SELECT extension, name, user_ref, groups, rights, created_at, updated_at, login, CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password FROM employees');
     const groups = await this.db.query<GroupRow>('SELECT id, name, rights, updated_at FROM employee_groups');
     this.byExt.clear();
     for (const r of rows) this.byExt.set(r.extension, fromRow(r));
@@ -167,6 +178,8 @@ export class Employees extends EventEmitter {
       rights: e.rights,
       effectiveRights,
       supervisor: effectiveRights.includes('supervisor'),
+      login: e.login,
+      hasPassword: e.hasPassword,
       createdAt: new Date(e.createdAt).toISOString(),
       updatedAt: new Date(e.updatedAt).toISOString(),
     };
@@ -190,6 +203,9 @@ export class Employees extends EventEmitter {
       const groups = batch.groups ?? [];
       const deleted = [...new Set(batch.deleted ?? [])].filter((x) => this.byExt.has(x));
       const deletedGroups = [...new Set(batch.deletedGroups ?? [])].filter((x) => this.groupsById.has(x));
+      // Credentials are worked out (and passwords hashed) before the transaction, which may wait on nothing else.
+      const creds = await this.credentialChanges(employees, deleted);
+      const ended = [...new Set([...creds.map((c) => c.extension), ...deleted])];
       const now = Date.now();
       await this.db.transaction(async (tx) => {
         if (groups.length) {
@@ -217,6 +233,14 @@ export class Employees extends EventEmitter {
           const chunk = deleted.slice(i, i + BULK_ROWS);
           await this.db.exec(`DELETE FROM employees WHERE extension IN (${marks(chunk)})`, chunk, tx);
         }
+        // Logins first cleared, then set: two employees may swap logins in one batch under the unique index.
+        for (const c of creds) await this.db.exec('UPDATE employees SET login = NULL WHERE extension = ?', [c.extension], tx);
+        for (const c of creds) await this.db.exec('UPDATE employees SET login = ?, password_hash = ? WHERE extension = ?', [c.login, c.passwordHash, c.extension], tx);
+        // Changed credentials, or an employee gone, end their panel sign-ins in the same transaction.
+        for (let i = 0; i < ended.length; i += BULK_ROWS) {
+          const chunk = ended.slice(i, i + BULK_ROWS);
+          await this.db.exec(`DELETE FROM panel_sessions WHERE employee IN (${marks(chunk)})`, chunk, tx);
+        }
         for (let i = 0; i < deletedGroups.length; i += BULK_ROWS) {
           const chunk = deletedGroups.slice(i, i + BULK_ROWS);
           await this.db.exec(`DELETE FROM employee_groups WHERE id IN (${marks(chunk)})`, chunk, tx);
@@ -230,7 +254,15 @@ export class Employees extends EventEmitter {
       for (const e of employees) {
         const prev = this.byExt.get(e.extension);
         if (!prev || prev.name !== e.name || prev.userRef !== e.userRef || !sameList(prev.groups, e.groups) || !sameList(prev.rights, e.rights)) changed.add(e.extension);
-        this.byExt.set(e.extension, { ...e, createdAt: prev?.createdAt ?? now, updatedAt: now });
+        this.byExt.set(e.extension, {
+          extension: e.extension, name: e.name, userRef: e.userRef, groups: e.groups, rights: e.rights,
+          login: prev?.login ?? null, hasPassword: prev?.hasPassword ?? false,
+          createdAt: prev?.createdAt ?? now, updatedAt: now,
+        });
+      }
+      for (const c of creds) {
+        const cur = this.byExt.get(c.extension);
+        if (cur) this.byExt.set(c.extension, { ...cur, login: c.login, hasPassword: c.passwordHash !== null });
       }
       for (const ext of deleted) {
         this.byExt.delete(ext);
@@ -238,6 +270,7 @@ export class Employees extends EventEmitter {
       }
       for (const [ext, rights] of before) if (this.byExt.has(ext) && rights !== this.rightsOf(ext).join(',')) changed.add(ext);
       this.changed(changed);
+      if (ended.length) this.emit('credentials', ended.sort());
       return { upserted: employees.length, deleted: deleted.length, groups: groups.length, deletedGroups: deletedGroups.length };
     });
   }
@@ -275,7 +308,57 @@ export class Employees extends EventEmitter {
     return { deleted: r.deleted };
   }
 
+  /** The extension whose employee signs in with this login (already in lower case), if any. */
+  byLogin(login: string): Employee | undefined {
+    for (const e of this.byExt.values()) if (e.login === login) return e;
+    return undefined;
+  }
+
+  /** The stored password hash of an employee (read from the database; never kept in memory). */
+  async passwordHash(extension: string): Promise<string | null> {
+    const rows = await this.db.query<{ password_hash: string | null }>('SELECT password_hash FROM employees WHERE extension = ?', [extension]);
+    return rows[0]?.password_hash ?? null;
+  }
+
   // ---- internals -------------------------------------------------------------------------------------
+
+  /**
+   * Which employees' credentials this batch changes, with the final login and hash of each; 400 naming
+   * the field for a login another employee keeps or a password without a login. A password equal to the
+   * stored one (1C sending the same on every sync) is no change and ends no session.
+   */
+  private async credentialChanges(employees: PreparedEmployee[], deleted: string[]): Promise<Array<{ extension: string; login: string | null; passwordHash: string | null }>> {
+    const asked = employees.filter((e) => e.login !== undefined || e.password !== undefined);
+    if (asked.length === 0) return [];
+    const owner = new Map<string, string>();
+    const gone = new Set(deleted);
+    const inBatch = new Map(asked.map((e) => [e.extension, e]));
+    for (const e of this.byExt.values()) {
+      if (gone.has(e.extension) || !e.login) continue;
+      const b = inBatch.get(e.extension);
+      if (b && b.login !== undefined) continue;
+      owner.set(e.login, e.extension);
+    }
+    const out: Array<{ extension: string; login: string | null; passwordHash: string | null }> = [];
+    for (const e of asked) {
+      const prev = this.byExt.get(e.extension);
+      const field = (name: string) => (e.field ? `${e.field}.${name}` : name);
+      const login = e.login !== undefined ? e.login : prev?.login ?? null;
+      if (e.password !== undefined && login === null) {
+        throw new ValidationError(field('password'), `${field('password')}: a password needs a login (employee ${e.extension} has none)`);
+      }
+      if (login !== null && e.login !== undefined) {
+        const other = owner.get(login);
+        if (other !== undefined && other !== e.extension) throw new ValidationError(field('login'), `${field('login')}: login ${login} belongs to employee ${other}`);
+        owner.set(login, e.extension);
+      }
+      const stored = prev ? await this.passwordHash(e.extension) : null;
+      let hash = login === null ? null : stored;
+      if (e.password !== undefined && !(stored !== null && (await verifyPassword(e.password, stored)))) hash = await hashPassword(e.password);
+      if (login !== (prev?.login ?? null) || hash !== stored) out.push({ extension: e.extension, login, passwordHash: hash });
+    }
+    return out;
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.writes.then(fn, fn);
@@ -304,6 +387,8 @@ function fromRow(r: EmployeeRow): Employee {
     rights: jsonList<Right>(r.rights),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+    login: r.login ?? null,
+    hasPassword: Number(r.has_password) === 1 || r.has_password === true,
   };
 }
 

@@ -2,6 +2,8 @@ import type { RequestHandler, Response } from 'express';
 import { hashToken, Principal, Role, TokenService } from '../auth/tokens';
 import { AuthThrottle } from '../auth/throttle';
 import { ApiError } from './errors';
+import { employeeHoldKey, SESSION_COOKIE } from '../auth/sessions';
+import { checkCsrf, clearSessionCookie, readCookie, setSessionCookie } from './cookies';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -44,6 +46,9 @@ export function requireRole(tokens: TokenService, roles: readonly Role[], opts: 
     const client = AuthThrottle.clientKey(req.ip);
     const throttle = tokens.throttle;
     const h = req.headers.authorization;
+    // A panel sign-in: the session cookie, when the request names no token itself.
+    const cookie = !h && !(opts.queryToken && typeof req.query.access_token === 'string') && tokens.sessions ? readCookie(req, SESSION_COOKIE) : undefined;
+    if (cookie !== undefined) return sessionAuth(tokens, roles, cookie, client)(req, res, next);
     let token: string | undefined;
     let problem: string | undefined;
     if (!h && opts.queryToken && typeof req.query.access_token === 'string') {
@@ -76,6 +81,49 @@ export function requireRole(tokens: TokenService, roles: readonly Role[], opts: 
       req.principal = p;
       const release = tokens.hold(p.tokenId, () => onRevoked(res));
       res.once('close', release);
+      next();
+    })().catch(next);
+  };
+}
+
+/**
+ * requireRole for a session cookie: the same throttle, CSRF check on state-changing methods (see
+ * checkCsrf), the session's principal (an operator bound to the employee's extension, or a supervisor),
+ * the same role check; the response is held for the session and for the employee's sessions, so logout,
+ * a password change or the employee's deletion ends it. A sliding expiry sends the cookie again.
+ */
+function sessionAuth(tokens: TokenService, roles: readonly Role[], cookie: string, client: string): RequestHandler {
+  return (req, res, next) => {
+    const throttle = tokens.throttle;
+    const sessions = tokens.sessions!;
+    const hash = hashToken(cookie);
+    (async () => {
+      if (!throttle.knownGood(client, hash)) {
+        const waitMs = await throttle.blockedFor(client);
+        if (waitMs > 0) {
+          const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+          res.set('Retry-After', String(seconds));
+          return next(new ApiError(429, 'too_many_requests', `too many failed authentications from this address; retry in ${seconds} s`, 'Cookie'));
+        }
+      }
+      checkCsrf(req);
+      const v = await sessions.verify(cookie);
+      if (!v || !sessions.stillValid(v)) {
+        await throttle.failed(client, 'session is invalid or expired');
+        clearSessionCookie(req, res, tokens.cookieSecure);
+        return next(new ApiError(401, 'unauthorized', 'the session is invalid or has expired; sign in again', 'Cookie'));
+      }
+      throttle.succeeded(client, hash);
+      if (v.slid) setSessionCookie(req, res, cookie, sessions.idleMs, tokens.cookieSecure);
+      if (!roles.includes(v.principal.role)) return next(new ApiError(403, 'forbidden', `role ${v.principal.role} may not do this; needs ${roles.join(' or ')}`));
+      if (!sessions.stillValid(v)) return next(new ApiError(401, 'unauthorized', 'the session has ended; sign in again', 'Cookie'));
+      req.principal = v.principal;
+      const release = tokens.hold(v.principal.tokenId, () => onRevoked(res));
+      const releaseEmployee = tokens.hold(employeeHoldKey(v.principal.employee!), () => onRevoked(res));
+      res.once('close', () => {
+        release();
+        releaseEmployee();
+      });
       next();
     })().catch(next);
   };

@@ -38,6 +38,8 @@ export const employeeSchemas = {
       userRef: nullable({ ...refSchema, description: 'The 1C user (Пользователь) reference, GUID.' }),
       groups: { type: 'array', maxItems: 100, items: refSchema, description: 'Group references; their rights apply (a group not synced yet grants nothing).' },
       rights: { ...rights, description: 'Rights granted to the employee themself.' },
+      login: nullable({ type: 'string', pattern: '^[\\p{L}\\p{N}._@-]{1,64}$', description: 'Panel sign-in name (stored in lower case, unique); null removes the credentials and ends the employee\'s sessions; omitted: unchanged.' }),
+      password: { type: 'string', minLength: 8, maxLength: 256, format: 'password', writeOnly: true, description: 'Panel password, stored as a salted scrypt hash and never returned; needs a login; a new one ends the employee\'s sessions (the same one again changes nothing); omitted: unchanged.' },
     },
   },
   EmployeeInput: { allOf: [{ type: 'object', required: ['extension'], properties: { extension: extSchema } }, ref('EmployeeFields')] },
@@ -45,7 +47,7 @@ export const employeeSchemas = {
   GroupInput: { allOf: [{ type: 'object', required: ['id'], properties: { id: refSchema } }, ref('GroupFields')] },
   Employee: {
     type: 'object',
-    required: ['extension', 'name', 'userRef', 'groups', 'rights', 'effectiveRights', 'supervisor', 'createdAt', 'updatedAt', 'presence', 'reason', 'since', 'registrations', 'callIds'],
+    required: ['extension', 'name', 'userRef', 'groups', 'rights', 'effectiveRights', 'supervisor', 'login', 'hasPassword', 'createdAt', 'updatedAt', 'presence', 'reason', 'since', 'registrations', 'callIds'],
     properties: {
       extension: { type: 'string' },
       name: { type: 'string' },
@@ -54,6 +56,8 @@ export const employeeSchemas = {
       rights: { ...rights, description: 'Granted to the employee themself.' },
       effectiveRights: { ...rights, description: 'Their own and their groups\' rights.' },
       supervisor: { type: 'boolean', description: 'Holds the supervisor right (themself or through a group).' },
+      login: nullable({ type: 'string', description: 'Panel sign-in name, or null.' }),
+      hasPassword: { type: 'boolean', description: 'A panel password is set (it is never shown).' },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
       ...presenceProperties,

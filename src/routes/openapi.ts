@@ -3,6 +3,7 @@ import { ROLES } from '../auth/tokens';
 import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
+import { sessionPaths, sessionSchemas } from './openapi-session';
 import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
@@ -52,7 +53,10 @@ export function openApiDocument(version: string) {
     },
     servers: [{ url: '/api/v1' }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'telefonist_session', description: 'The panel\'s sign-in (POST /session); accepted wherever a bearer token is, as an operator token of the employee\'s extension or as a supervisor. State-changing requests need `X-Telefonist-CSRF: 1` or a same-origin `Origin`.' },
+      },
       schemas: {
         Error: {
           type: 'object',
@@ -158,6 +162,7 @@ export function openApiDocument(version: string) {
         },
         ...directorySchemas,
         ...employeeSchemas,
+        ...sessionSchemas,
         ...controlSchemas,
         Health: {
           type: 'object',
@@ -423,6 +428,7 @@ export function openApiDocument(version: string) {
       },
       ...directoryPaths,
       ...employeePaths,
+      ...sessionPaths,
       ...controlPaths,
     },
   };
