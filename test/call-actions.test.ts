@@ -111,6 +111,24 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     await quiet(stack);
   });
 
+  test('blind transfer to an outside number: normalised and dialled in TELEFONIST_DIAL_FORMAT; attended needs an extension', async () => {
+    const c = await liveCall(stack);
+    const n = stack.sim.commands.length;
+    const attended = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '8 (495) 123-45-67' }));
+    expect(attended.status).toBe(400);
+    expect(attended.body.error.field).toBe('target');
+    expect(sentSince(stack, n)).toEqual([]);
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '8 (495) 123-45-67', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ state: 'completed', dial: '+74951234567' });
+    expect(sentSince(stack, n).pop()).toBe(`api uuid_transfer ${c.customer} +74951234567 XML default`);
+    await quiet(stack);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'blind', to: { number: '+74951234567' } })]);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
   test('blind transfer of a second incoming call while the operator stays in the first', async () => {
     const first = await liveCall(stack);
     const second = await liveCall(stack, RINGING);
@@ -409,6 +427,28 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     // The supervisor leaves when the call ends.
     await stack.sim.actions.hangup(c.customer);
     await waitFor(async () => (await api(stack, `/calls/${c.callId}/supervision/${s.id}`)).body.state === 'ended', 'supervision ended');
+    await quiet(stack);
+  });
+
+  test('supervision that cannot ring: the supervisor\'s phone is busy → failed USER_BUSY; an operator token supervises only from itself', async () => {
+    const c = await liveCall(stack);
+    stack.sim.actions.phone('1009', 'busy');
+    try {
+      const r = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'listen' }));
+      expect(r.status).toBe(201);
+      await waitFor(async () => (await api(stack, `/calls/${c.callId}/supervision/${r.body.id}`)).body.state === 'failed', 'supervision failed');
+      expect((await api(stack, `/calls/${c.callId}/supervision/${r.body.id}`)).body.cause).toBe('USER_BUSY');
+    } finally {
+      stack.sim.actions.phone('1009', 'auto');
+    }
+    await api(stack, '/employees/1001', json({ name: 'Иван Петров', rights: [] }, 'PUT'));
+    const tok = (await api(stack, '/tokens', json({ name: 'op 1001', role: 'operator', employee: '1001' }))).body.token as string;
+    const n = stack.sim.commands.length;
+    const r = await api(stack, `/calls/${c.callId}/supervision`, { ...json({ supervisor: '1009', mode: 'listen' }), token: tok });
+    expect(r.status).toBe(403);
+    expect(r.body.error.field).toBe('supervisor');
+    expect(sentSince(stack, n)).toEqual([]);
+    await stack.sim.actions.hangup(c.customer);
     await quiet(stack);
   });
 
