@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../src/config';
+import { callerIdMap, ConfigError, loadConfig } from '../src/config';
 
 describe('configuration', () => {
   test('defaults', () => {
@@ -24,6 +24,20 @@ describe('configuration', () => {
       expect(m).toMatch(/PORT/);
       expect(m).toMatch(/DATABASE_URL/);
       expect(m).toMatch(/TELEFONIST_ADMIN_TOKEN/);
+    }
+  });
+
+  test('click-to-call caller ids: a DID default and extension=number pairs, nothing else', () => {
+    const ok = loadConfig({ TELEFONIST_CALLER_ID_DEFAULT: '+74950000000', TELEFONIST_CALLER_IDS: '1001=+74950001001,1002=74950001002' }, { dotenv: false });
+    expect(callerIdMap(ok)).toEqual(new Map([['1001', '+74950001001'], ['1002', '74950001002']]));
+    for (const env of [
+      { TELEFONIST_CALLER_ID_DEFAULT: '+7 495 000-00-00' },
+      { TELEFONIST_CALLER_ID_DEFAULT: '74950000000,user/1' },
+      { TELEFONIST_CALLER_IDS: '1001=+7495&park' },
+      { TELEFONIST_CALLER_IDS: '1001:+74950001001' },
+      { TELEFONIST_CALLER_IDS: '1001=74950001001;1002=1' },
+    ]) {
+      expect(() => loadConfig(env, { dotenv: false })).toThrow(new RegExp(Object.keys(env)[0]));
     }
   });
 
