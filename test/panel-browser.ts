@@ -24,7 +24,8 @@ export function buildPanel(): string {
   if (built) return built;
   const out = mkdtempSync(join(tmpdir(), 'telefonist-panel-'));
   const root = join(__dirname, '..');
-  execFileSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(root, 'panel', 'vite.config.ts'), '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], {
+  const config = ['vite.config.mjs', 'vite.config.ts', 'vite.config.js'].map((f) => join(root, 'panel', f)).find((f) => existsSync(f))!;
+  execFileSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', config, '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -60,8 +61,9 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
       else res.destroy();
     });
     up.on('socket', (s) => {
+      if (sockets.has(s)) return;
       sockets.add(s);
-      s.on('close', () => sockets.delete(s));
+      s.once('close', () => sockets.delete(s));
     });
     req.pipe(up);
   });

@@ -107,7 +107,7 @@ run('panel live screens in Chromium', () => {
     // The journal's call detail shows the route.
     const detail = await browser.newPage({ baseURL: proxy.url, storageState: await operator.context().storageState() });
     await detail.goto(`/calls/${callId}`);
-    await detail.waitForFunction("/1003|Сидоров/.test(document.body.innerText)", undefined, { timeout: 15_000 });
+    await detail.getByText(/1003|Сидоров/).first().waitFor({ timeout: 15_000 });
     await detail.close();
     await stack.sim.actions.hangup(callId);
     await stack.sim.actions.idle();

@@ -94,7 +94,7 @@ function CallWindow({ call, me }: { call: LiveCall; me: string }) {
         </div>
       )}
       <Space wrap style={{ marginTop: 8 }}>
-        {talking &&
+        {talking && !(tr && LIVE_TRANSFER.has(tr.state)) &&
           (call.held ? (
             <Button size="small" onClick={() => hold(call.callId, me, false)} data-testid="live-resume">
               {t('live.active.resume')}

@@ -4,21 +4,11 @@ import { startSupervision, startTransfer, stopSupervision, switchSupervision } f
 import { useCurrentCall } from './ActiveCall';
 import { LiveSupervision, useLiveCalls } from './calls';
 import { LiveEmployee, useLiveEmployees } from './employees';
+import { PresenceTag } from './PresenceTag';
 import { formatTime } from './format';
 import { useLiveSession } from './session';
 
 const MODES = ['listen', 'whisper', 'barge'] as const;
-
-export function PresenceTag({ e }: { e: Pick<LiveEmployee, 'presence' | 'reason'> }) {
-  const { t } = useTranslation();
-  const color = e.presence === 'online' ? 'green' : e.presence === 'busy' ? 'orange' : 'default';
-  return (
-    <Tag color={color} data-testid="live-presence" data-presence={e.presence}>
-      {t(`live.presence.${e.presence}`)}
-      {e.presence === 'busy' && e.reason ? `: ${t(`live.reason.${e.reason}`)}` : ''}
-    </Tag>
-  );
-}
 
 /** The supervisor's current supervision: mode, switch live, leave. */
 function SupervisionBar({ s }: { s: LiveSupervision }) {

@@ -9,7 +9,7 @@ export default function LinkBar() {
   const status = useLinkStatus();
   return (
     <div style={{ position: 'relative' }}>
-      <div style={{ position: 'fixed', left: 12, bottom: 12, zIndex: 1100, background: '#fff', padding: '2px 8px', borderRadius: 12, boxShadow: '0 1px 4px rgba(0,0,0,.15)' }}>
+      <div style={{ position: 'fixed', left: '50%', transform: 'translateX(-50%)', bottom: 8, zIndex: 1100, background: '#fff', padding: '2px 8px', borderRadius: 12, boxShadow: '0 1px 4px rgba(0,0,0,.15)' }}>
         <LinkIndicator />
       </div>
       {status === 'offline' && <Alert type="error" banner showIcon message={t('live.link.offlineLong')} data-testid="live-offline-bar" />}

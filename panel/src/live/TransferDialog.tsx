@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { startTransfer } from './actions';
 import { LiveCall } from './calls';
-import { PresenceTag } from './Employees';
+import { PresenceTag } from './PresenceTag';
 import { useLiveEmployees } from './employees';
 
 /** Transfer: a colleague from the list (with presence) or a typed number; blind or consultative. */
