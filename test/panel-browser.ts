@@ -4,18 +4,21 @@
  * cut the browser's network and keep one origin across a server restart (the server's port changes).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.TELEFONIST_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
-export function haveChromium(): boolean {
-  return existsSync(CHROMIUM);
+/** Writes a screenshot atomically (a *.tmp, then renamed): a failed run never leaves half a PNG. */
+export async function screenshot(page: Page, path: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await page.screenshot({ path: tmp, type: 'png', fullPage: false });
+  renameSync(tmp, path);
 }
 
 let built: string | null = null;
@@ -33,7 +36,11 @@ export function buildPanel(): string {
   return out;
 }
 
+/** Launches Chromium; fails (never skips) with what to do when it is missing. */
 export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: the panel's browser tests need it (apt-get install -y chromium, or TELEFONIST_CHROMIUM=/path/to/chrome)`);
+  }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 

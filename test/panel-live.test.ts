@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadFixtureEvents } from '../src/esl/fixtures';
 import { api, settle, Stack, startStack, waitFor } from './helpers';
-import { buildPanel, haveChromium, launchChromium, Proxy, signedIn, startProxy } from './panel-browser';
+import { buildPanel, launchChromium, Proxy, screenshot, signedIn, startProxy } from './panel-browser';
 
 const CAPTURE = '09_did_inbound_answered';
 const events09 = loadFixtureEvents(CAPTURE);
@@ -19,9 +19,7 @@ const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const CUSTOMER = 'ООО «Ромашка»';
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-const run = haveChromium() ? describe : describe.skip;
-
-run('panel live screens in Chromium', () => {
+describe('panel live screens in Chromium', () => {
   let stack: Stack;
   let proxy: Proxy;
   let browser: Browser;
@@ -71,7 +69,7 @@ run('panel live screens in Chromium', () => {
     await banner.waitFor({ timeout: 10_000 });
     expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toContain(CUSTOMER);
     expect(await banner.innerText()).toMatch(/Входящий звонок/);
-    await operator.screenshot({ path: join(SHOTS, 'banner.png') });
+    await screenshot(operator, join(SHOTS, 'banner.png'));
     await played;
     await settle(stack);
     const card = operator.locator('[data-testid="live-card-name"]');
@@ -80,7 +78,7 @@ run('panel live screens in Chromium', () => {
     await operator.locator('[data-testid="live-active-call"]').waitFor();
     expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(0);
     await operator.waitForTimeout(1200); // the timer ticks
-    await operator.screenshot({ path: join(SHOTS, 'active-call.png') });
+    await screenshot(operator, join(SHOTS, 'active-call.png'));
   });
 
   test('a consultative transfer from the employee list completes, and the journal shows the route', async () => {
@@ -95,7 +93,7 @@ run('panel live screens in Chromium', () => {
     const consult = stack.sim.actions.legsOf('1003').at(-1)!;
     stack.sim.actions.answer(consult.uuid);
     await operator.locator('[data-testid="live-transfer-state"][data-state="answered"]').waitFor({ timeout: 10_000 });
-    await operator.screenshot({ path: join(SHOTS, 'employees.png') });
+    await screenshot(operator, join(SHOTS, 'employees.png'));
     await operator.locator('[data-testid="live-transfer-complete"]').click();
     await stack.sim.actions.idle();
     await settle(stack);
@@ -137,7 +135,7 @@ run('panel live screens in Chromium', () => {
     await supervisor.locator('[data-testid="live-supervision"][data-mode="whisper"]').waitFor({ timeout: 10_000 });
     await supervisor.locator('[data-testid="live-sv-switch-barge"]').click();
     await supervisor.locator('[data-testid="live-supervision"][data-mode="barge"]').waitFor({ timeout: 10_000 });
-    await supervisor.screenshot({ path: join(SHOTS, 'supervision.png') });
+    await screenshot(supervisor, join(SHOTS, 'supervision.png'));
     const s = (await api(stack, `/calls/${c.callId}/supervision/${leg.uuid}`)).body;
     expect(s.modes.map((m: any) => m.mode)).toEqual(['listen', 'whisper', 'barge']);
     await stack.sim.actions.hangup(c.callId);
