@@ -34,6 +34,11 @@ function idHash(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
 }
 
+/** The principal's `tokenId` of a session (audits show it): a short prefix of the hash, never the stored key. */
+function sessionKey(h: string): string {
+  return `session:${h.slice(0, 16)}`;
+}
+
 /** Whose sessions a hold belongs to: revoking an employee's credentials ends everything held under it. */
 export function employeeHoldKey(extension: string): string {
   return `sessions-of:${extension}`;
@@ -85,7 +90,7 @@ export class PanelSessions {
   async verify(id: string): Promise<VerifiedSession | null> {
     if (!ID_RE.test(id)) return null;
     const h = idHash(id);
-    if (this.ended.has(h)) return null;
+    if (this.ended.has(sessionKey(h))) return null;
     const rows = await this.db.query<{ employee: string; last_seen_at: bigint | number; expires_at: bigint | number }>(
       'SELECT employee, last_seen_at, expires_at FROM panel_sessions WHERE id_hash = ?',
       [h],
@@ -107,24 +112,24 @@ export class PanelSessions {
       slid = true;
     }
     // Ended while we read (credentials changed, employee deleted, logged out): refused.
-    if (this.epoch(ext) !== epoch || this.ended.has(h)) return null;
+    if (this.epoch(ext) !== epoch || this.ended.has(sessionKey(h))) return null;
     const who = this.who(ext, expiresAt);
     if (!who || !who.login) return null;
-    return { principal: { tokenId: `session:${h}`, name: who.name, role: who.role, employee: ext, session: true }, who, slid, epoch };
+    return { principal: { tokenId: sessionKey(h), name: who.name, role: who.role, employee: ext, session: true }, who, slid, epoch };
   }
 
   /** Whether a verified session was not ended since (checked in the same tick as the response is held). */
   stillValid(v: VerifiedSession): boolean {
-    return this.epoch(v.principal.employee!) === v.epoch && !this.ended.has(v.principal.tokenId.slice('session:'.length));
+    return this.epoch(v.principal.employee!) === v.epoch && !this.ended.has(v.principal.tokenId);
   }
 
   /** Ends one session (logout): its row, and what it holds open. */
   async logout(id: string): Promise<void> {
     if (!ID_RE.test(id)) return;
     const h = idHash(id);
-    this.ended.add(h);
+    this.ended.add(sessionKey(h));
     await this.db.exec('DELETE FROM panel_sessions WHERE id_hash = ?', [h]);
-    this.tokens.endHeld(`session:${h}`);
+    this.tokens.endHeld(sessionKey(h));
   }
 
   /** Who the employee is to the panel now (role from the supervisor right as it stands). */
