@@ -172,8 +172,12 @@ describe.each(DB_KINDS)('panel sessions (%s)', (kind) => {
     expect(s.body).toMatchObject({ employee: '1005', role: 'supervisor' });
     const all = (await api(stack, '/calls?limit=500')).body.items.length;
     expect((await asCookie(stack, '/calls?limit=500', s.cookie)).body.items.length).toBe(all);
-    // The right is read on every request: without it the same session is an operator.
+    // The right is read on every request: without it the same session is an operator, and a stream opened
+    // as a supervisor is ended (the browser reconnects under the new role); the session itself stays.
+    const stream = await openStream(stack, s.cookie);
+    expect(stream.status).toBe(200);
     await api(stack, '/employees/1005', send('PUT', { name: 'Ольга Старшая' }));
+    await waitFor(() => stream.ended(), 'supervisor stream ended by the lost right', 5000);
     expect((await asCookie(stack, '/session', s.cookie)).body.role).toBe('operator');
     expect((await asCookie(stack, '/calls?employee=1001', s.cookie)).status).toBe(403);
     await api(stack, '/employees/1005', send('PUT', { name: 'Ольга Старшая', rights: ['supervisor'] }));

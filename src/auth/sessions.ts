@@ -68,7 +68,24 @@ export class PanelSessions {
     employees.on('credentials', (exts: string[]) => {
       for (const ext of exts) this.endHeld(ext);
     });
+    // A role that changes (the supervisor right granted or taken, themself or through a group) ends what
+    // the employee's sessions hold open, so an open stream never keeps a scope the employee lost; the
+    // sessions themselves stay (EventSource reconnects under the new role).
+    employees.on('changed', (exts: string[]) => {
+      for (const ext of exts) {
+        const was = this.roles.get(ext);
+        if (was === undefined) continue;
+        const now = employees.get(ext) && employees.isSupervisor(ext) ? 'supervisor' : 'operator';
+        if (now !== was) {
+          this.roles.delete(ext);
+          this.tokens.endHeld(employeeHoldKey(ext));
+        }
+      }
+    });
   }
+
+  /** The role each extension's sessions were last verified with (see the 'changed' listener). */
+  private readonly roles = new Map<string, 'operator' | 'supervisor'>();
 
   /** Checks the credentials; a new session's cookie value and who signed in, or null (same answer for an unknown login). */
   async login(loginName: string, password: string): Promise<{ id: string; who: SessionWho } | null> {
@@ -115,6 +132,7 @@ export class PanelSessions {
     if (this.epoch(ext) !== epoch || this.ended.has(sessionKey(h))) return null;
     const who = this.who(ext, expiresAt);
     if (!who || !who.login) return null;
+    this.roles.set(ext, who.role);
     return { principal: { tokenId: sessionKey(h), name: who.name, role: who.role, employee: ext, session: true }, who, slid, epoch };
   }
 
