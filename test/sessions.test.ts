@@ -157,6 +157,10 @@ describe.each(DB_KINDS)('panel sessions (%s)', (kind) => {
     const other = all.find((c: any) => !c.employees.includes('1001'));
     expect((await asCookie(stack, `/calls/${other.id}`, cookie)).status).toBe(403);
     expect((await asCookie(stack, `/calls/${byCookie[0]}`, cookie)).status).toBe(200);
+    // Recordings and transcripts go through the same rule (an <audio> element sends the cookie).
+    expect((await asCookie(stack, `/calls/${other.id}/recordings/0`, cookie)).status).toBe(403);
+    expect([200, 206, 404, 409, 503]).toContain((await asCookie(stack, `/calls/${byCookie[0]}/recordings/0`, cookie)).status);
+    expect((await asCookie(stack, `/calls/${other.id}/transcript`, cookie)).status).toBe(403);
     const asked = await asCookie(stack, '/calls?employee=1002', cookie);
     expect([asked.status, asked.body.error.field]).toEqual([403, 'employee']);
     expect((await asCookie(stack, '/tokens', cookie)).status).toBe(403); // admin only

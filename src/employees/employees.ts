@@ -339,7 +339,7 @@ export class Employees extends EventEmitter {
       if (b && b.login !== undefined) continue;
       owner.set(e.login, e.extension);
     }
-    const out: Array<{ extension: string; login: string | null; passwordHash: string | null }> = [];
+    const planned: Array<{ e: PreparedEmployee; login: string | null; prevLogin: string | null }> = [];
     for (const e of asked) {
       const prev = this.byExt.get(e.extension);
       const field = (name: string) => (e.field ? `${e.field}.${name}` : name);
@@ -352,10 +352,19 @@ export class Employees extends EventEmitter {
         if (other !== undefined && other !== e.extension) throw new ValidationError(field('login'), `${field('login')}: login ${login} belongs to employee ${other}`);
         owner.set(login, e.extension);
       }
-      const stored = prev ? await this.passwordHash(e.extension) : null;
-      let hash = login === null ? null : stored;
-      if (e.password !== undefined && !(stored !== null && (await verifyPassword(e.password, stored)))) hash = await hashPassword(e.password);
-      if (login !== (prev?.login ?? null) || hash !== stored) out.push({ extension: e.extension, login, passwordHash: hash });
+      planned.push({ e, login, prevLogin: prev?.login ?? null });
+    }
+    // Hashing (scrypt, ~50 ms each) runs a few at a time on libuv's thread pool.
+    const out: Array<{ extension: string; login: string | null; passwordHash: string | null }> = [];
+    const PARALLEL = 4;
+    for (let i = 0; i < planned.length; i += PARALLEL) {
+      const done = await Promise.all(planned.slice(i, i + PARALLEL).map(async ({ e, login, prevLogin }) => {
+        const stored = this.byExt.get(e.extension)?.hasPassword ? await this.passwordHash(e.extension) : null;
+        let hash = login === null ? null : stored;
+        if (e.password !== undefined && !(stored !== null && (await verifyPassword(e.password, stored)))) hash = await hashPassword(e.password);
+        return login !== prevLogin || hash !== stored ? { extension: e.extension, login, passwordHash: hash } : null;
+      }));
+      for (const d of done) if (d) out.push(d);
     }
     return out;
   }
