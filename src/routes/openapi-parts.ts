@@ -8,8 +8,8 @@ export const json = (schema: unknown) => ({ 'application/json': { schema } });
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid parameter or body; `field` names it (`invalid_phone` for a value that is not a phone number).',
-  401: 'Missing, invalid or revoked token.',
-  403: 'The token\'s role may not do this.',
+  401: 'Missing, invalid or revoked token (or an ended panel session).',
+  403: 'The token\'s role may not do this; or (`csrf`) a state-changing request signed in by the session cookie without `X-Telefonist-CSRF` or a same-origin `Origin`.',
   404: 'Not found.',
   409: 'Conflict.',
   413: 'Body too large.',
