@@ -8,7 +8,9 @@ export function useShortcuts(map: Record<string, () => void>): void {
     const on = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
       const el = e.target as HTMLElement | null;
-      if (el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName))) return;
+      if (el && (el.isContentEditable || /^(TEXTAREA|SELECT)$/.test(el.tagName))) return;
+      // Text fields keep their keys; radios, checkboxes and buttons (language switch, segmented controls) do not.
+      if (el instanceof HTMLInputElement && !/^(radio|checkbox|button|submit|reset|range|color|file|image)$/.test(el.type)) return;
       if (document.querySelector('.ant-modal-wrap:not([style*="display: none"]) .ant-modal')) return;
       const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
       // `d` also on a Russian layout (в), `/` also as `.` there (the same key).

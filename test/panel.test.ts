@@ -1,0 +1,289 @@
+/**
+ * The web panel in a real headless Chromium (Debian's `chromium` driven by playwright-core) against the
+ * real server, which serves the built panel (panel/dist, built by `npm test` before jest), and the
+ * FreeSWITCH simulator: what an operator does, click by click. Takes the screenshots the README shows
+ * (docs/screenshots/), so they are always the current panel.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import { api, playAndSettle, Stack, startStack, waitFor } from './helpers';
+import { parseWav } from '../src/transcription/audio';
+import { launchChromium, screenshot } from './panel-browser';
+
+const PANEL_DIST = join(__dirname, '..', 'panel', 'dist', 'index.html');
+const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
+const WAV = join(__dirname, '..', 'fixtures', 'freeswitch', '07_stereo.wav');
+const LOGIN = { login: 'ivanova', password: 'пароль-оператора-1' };
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await screenshot(page, join(SHOTS, `${name}.png`));
+}
+
+/** Whisper over the OpenAI API: the captured call's two sides told apart by their audio. */
+async function fakeWhisper(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const form = await new Request('http://fake/', { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) }).formData();
+      const pcm = parseWav(Buffer.from(await (form.get('file') as Blob).arrayBuffer()));
+      const ch = pcm.channels[0];
+      let left = false;
+      for (let i = Math.floor(0.55 * pcm.sampleRate); i < Math.min(ch.length, 0.95 * pcm.sampleRate); i++) if (Math.abs(ch[i]) > 0.01) left = true;
+      const segments = left
+        ? [{ start: 0.1, end: 0.9, text: ' Алло, компания «Ромашка», слушаю.' }, { start: 2.0, end: 2.9, text: ' Да, конечно, сегодня выставим.' }]
+        : [{ start: 1.0, end: 1.9, text: ' Добрый день, нужен счёт на доставку.' }];
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ text: '', segments }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** An OpenAI-compatible chat endpoint answering with a structured summary. */
+async function fakeLlm(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const summary = {
+        summary: 'Клиент попросил счёт на доставку; сотрудник пообещал выставить его сегодня.', keyPoints: ['Нужен счёт на доставку'],
+        customerWants: 'Счёт на доставку', agreements: ['Счёт сегодня'], nextActions: [{ who: 'Мария Иванова', what: 'Выставить счёт', due: 'сегодня' }], sentiment: 'positive',
+      };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'local', choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(summary) }, finish_reason: 'stop' }] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+describe('web panel in Chromium (sqlite)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let dir: string;
+  let whisper: Awaited<ReturnType<typeof fakeWhisper>>;
+  let llm: Awaited<ReturnType<typeof fakeLlm>>;
+  let origin: string;
+  let recordedCall: string;
+
+  beforeAll(async () => {
+    if (!existsSync(PANEL_DIST)) throw new Error('panel/dist is not built: run `npm run build:panel` (npm test does it first)');
+    browser = await launchChromium();
+    whisper = await fakeWhisper();
+    llm = await fakeLlm();
+    dir = mkdtempSync(join(tmpdir(), 'telefonist-panel-'));
+    copyFileSync(WAV, join(dir, '07_stereo.wav'));
+    stack = await startStack('sqlite', {
+      env: {
+        TELEFONIST_RECORDINGS_DIR: dir,
+        TELEFONIST_RECORDINGS_FS_DIR: '/var/lib/freeswitch/recordings',
+        TRANSCRIPTION_ENGINE: 'openai',
+        TRANSCRIPTION_URL: whisper.url,
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.url,
+        LLM_MODEL: 'local',
+      },
+      start: { transcription: { baseDelayMs: 50, scanEveryMs: 100, maxAttempts: 3 } },
+    });
+    origin = stack.base.replace(/\/api\/v1$/, '');
+    const put = (path: string, body: unknown) => api(stack, path, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put('/employees/1000', { name: 'Мария Иванова', ...LOGIN })).status).toBe(201);
+    expect((await put('/employees/1001', { name: 'Пётр Сидоров' })).status).toBe(201);
+    // A known customer's call and an unknown caller's recorded call (the captured stereo recording).
+    await api(stack, '/directory/sync', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customers: [{ id: 'c-romashka', name: 'ООО «Ромашка»', phones: ['+7 495 123-45-67'] }] }),
+    });
+    await playAndSettle(stack, '02_inbound_call_bridge', { rewrite: true, outside: { extension: '1001', number: '+74951234567' } });
+    await playAndSettle(stack, '07_stereo_recording', { rewrite: true, outside: { extension: '1001', number: '+79161234567' } });
+    const list = await api(stack, '/calls?hasRecording=true');
+    recordedCall = list.body.items[0].id;
+    await waitFor(async () => (await api(stack, `/calls/${recordedCall}/summary`)).body.status === 'done', 'transcript and summary of the recorded call', 20_000);
+    context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'ru-RU', timezoneId: 'Europe/Moscow' });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+    await whisper?.close();
+    await llm?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the server serves the panel at / and on its own routes; a wrong password is refused; the operator signs in', async () => {
+    const deep = await fetch(`${origin}/calls/whatever?x=1`);
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toContain('<div id="root">');
+    await page.goto(`${origin}/`);
+    await page.getByTestId('signin-login').fill(LOGIN.login);
+    await page.getByTestId('signin-password').fill('не тот пароль');
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('signin-error').waitFor();
+    expect(await page.getByTestId('signin-error').innerText()).toContain('Неверный логин или пароль');
+    await page.getByTestId('signin-password').fill(LOGIN.password);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('journal').waitFor();
+    expect(await page.getByTestId('user-menu').innerText()).toContain('Мария Иванова');
+    // Russian by default; the journal lists the operator's calls with the customer's name.
+    expect(await page.locator('h4').first().innerText()).toBe('Журнал звонков');
+    await page.getByTestId('call-customer').filter({ hasText: 'ООО «Ромашка»' }).first().waitFor();
+    // A reload keeps the session (HttpOnly cookie: the page's scripts never see it).
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await page.reload();
+    await page.getByTestId('journal').waitFor();
+  });
+
+  test('the journal filters by a number typed in another format, and the filter lives in the URL', async () => {
+    await page.goto(`${origin}/`);
+    const rows = page.locator('tr[data-call-id]');
+    await waitFor(async () => (await rows.count()) === 2, 'both calls listed');
+    await page.getByTestId('filter-number').fill('8 (916) 123-45-67');
+    await page.getByTestId('filter-number').press('Enter');
+    await waitFor(async () => (await rows.count()) === 1, 'one call left');
+    expect(await rows.first().getAttribute('data-call-id')).toBe(recordedCall);
+    expect(new URL(page.url()).searchParams.get('number')).toBe('8 (916) 123-45-67');
+    await shot(page, 'journal');
+    // The same URL opened afresh shows the same filtered list.
+    await page.goto(page.url());
+    await waitFor(async () => (await rows.count()) === 1 && (await page.getByTestId('filter-number').inputValue()) === '8 (916) 123-45-67', 'filter from the URL');
+    // Another way of writing it finds the other call.
+    await page.getByTestId('filter-number').fill('495 123 45 67');
+    await page.getByTestId('filter-number').press('Enter');
+    await waitFor(async () => (await rows.count()) === 1 && (await rows.first().getAttribute('data-call-id')) !== recordedCall, 'the other call');
+    // Narrow, docked beside 1C.
+    await page.setViewportSize({ width: 420, height: 720 });
+    await page.goto(`${origin}/`);
+    await waitFor(async () => (await rows.count()) === 2, 'both calls, narrow');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, 'journal-narrow');
+    await page.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  test('the call detail plays the recording; seeking reads it by Range requests; the transcript follows the playhead', async () => {
+    const ranges: Array<{ range: string | undefined; status: number; contentRange: string | null }> = [];
+    const onResponse = async (r: Response) => {
+      if (!r.url().includes(`/calls/${recordedCall}/recordings/0`)) return;
+      const headers = await r.request().allHeaders();
+      ranges.push({ range: headers.range, status: r.status(), contentRange: r.headers()['content-range'] ?? null });
+    };
+    page.on('response', onResponse);
+    try {
+      await page.goto(`${origin}/?number=${encodeURIComponent('+79161234567')}`);
+      await page.locator(`tr[data-call-id="${recordedCall}"] [data-testid="call-link"]`).click();
+      await page.getByTestId('call-detail').waitFor();
+      expect(new URL(page.url()).pathname).toBe(`/calls/${recordedCall}`);
+      const params = await page.getByTestId('call-parameters').innerText();
+      expect(params).toContain('+7 916 123-45-67');
+      expect(params).toContain('NORMAL_CLEARING');
+      await page.getByTestId('summary').waitFor();
+      expect(await page.getByTestId('summary').innerText()).toContain('Клиент попросил счёт на доставку');
+      await page.getByTestId('transcript').waitFor();
+      expect(await page.getByTestId('transcript').innerText()).toContain('Добрый день, нужен счёт на доставку.');
+      const audio = page.getByTestId('audio');
+      await audio.waitFor({ state: 'attached' });
+      expect(await audio.getAttribute('src')).toBe(`/api/v1/calls/${recordedCall}/recordings/0`);
+      expect(await page.getByTestId('download').getAttribute('href')).toBe(`/api/v1/calls/${recordedCall}/recordings/0`);
+      await waitFor(() => audio.evaluate((a: HTMLAudioElement) => a.readyState >= 1 && a.duration > 2.9), 'the recording\'s metadata');
+      // Seek to 1.5 s: the player lands there and the segment spoken then is highlighted.
+      await audio.evaluate((a: HTMLAudioElement) => new Promise<void>((resolve) => {
+        a.muted = true;
+        a.addEventListener('seeked', () => resolve(), { once: true });
+        a.currentTime = 1.5;
+      }));
+      expect(await audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeCloseTo(1.5, 1);
+      await page.locator('.tf-segment.tf-current').waitFor();
+      expect(await page.locator('.tf-segment.tf-current').innerText()).toContain('Добрый день, нужен счёт на доставку.');
+      await shot(page, 'call-detail');
+      // Clicking a segment seeks the player to it.
+      await page.locator('.tf-segment', { hasText: 'Да, конечно' }).click();
+      await waitFor(async () => (await audio.evaluate((a: HTMLAudioElement) => a.currentTime)) >= 2.0, 'seek by the transcript');
+      // The server answered the player's byte ranges (206 with Content-Range), not one whole download.
+      await waitFor(() => ranges.some((r) => r.range?.startsWith('bytes=') && r.status === 206), 'a Range request from the player');
+      for (const r of ranges.filter((x) => x.range)) {
+        expect(r.status).toBe(206);
+        expect(r.contentRange).toMatch(/^bytes \d+-\d+\/96044$/);
+      }
+    } finally {
+      page.off('response', onResponse);
+    }
+  });
+
+  test('an unknown caller → create customer from the call → the journal shows the call linked', async () => {
+    await page.goto(`${origin}/calls/${recordedCall}`);
+    await page.getByTestId('create-customer').click();
+    await page.getByTestId('create-customer-name').fill('ИП Соколов');
+    await page.getByTestId('create-customer-save').click();
+    await page.getByTestId('detail-customer').waitFor();
+    expect(await page.getByTestId('detail-customer').innerText()).toBe('ИП Соколов');
+    const call = await api(stack, `/calls/${recordedCall}`);
+    expect(call.body).toMatchObject({ identification: 'customer', customer: { name: 'ИП Соколов' } });
+    await page.getByTestId('nav').getByText('Журнал звонков').click();
+    const row = page.locator(`tr[data-call-id="${recordedCall}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('call-customer').innerText()).toBe('ИП Соколов');
+  });
+
+  test('the dialer (key d) takes a pasted 8 (916) 123-45-67 and the simulator receives the originate for +79161234567', async () => {
+    await page.goto(`${origin}/`);
+    await page.getByTestId('journal').waitFor();
+    const before = stack.sim.commands.length;
+    await page.locator('body').press('d');
+    const input = page.getByTestId('dial-number');
+    await input.waitFor();
+    // Pasted as people copy it: with the clipboard's text/plain.
+    await input.focus();
+    await input.evaluate((el: HTMLInputElement) => {
+      const data = new DataTransfer();
+      data.setData('text/plain', '8 (916) 123-45-67');
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    if ((await input.inputValue()) === '') await input.fill('8 (916) 123-45-67'); // Chromium does not insert synthetic pastes
+    expect(await page.getByTestId('dial-employee').inputValue()).toBe('1000');
+    await page.getByTestId('dial-submit').click();
+    await page.getByTestId('dial-result').waitFor();
+    expect(await page.getByTestId('dial-result').innerText()).toContain('+79161234567');
+    await waitFor(() => stack.sim.commands.slice(before).some((c) => c.startsWith('bgapi originate') && /\}user\/1000 \+79161234567 XML /.test(c)), 'the originate');
+    const cmd = stack.sim.commands.slice(before).find((c) => c.startsWith('bgapi originate'))!;
+    // The customer created above names the number; the call is marked as dialled from the panel.
+    expect(cmd).toMatch(/origination_caller_id_name='ИП Соколов',telefonist_click_to_call=true,telefonist_dial=\+79161234567,telefonist_origin_kind=panel\}user\/1000 \+79161234567 XML default$/);
+  });
+
+  test('English is the second language; `/` focuses the search', async () => {
+    await page.goto(`${origin}/`);
+    await page.getByTestId('journal').waitFor();
+    await page.getByTestId('lang').getByText('EN').click();
+    await waitFor(async () => (await page.locator('h4').first().innerText()) === 'Call journal', 'English');
+    await page.getByTestId('lang').getByText('RU').click();
+    await waitFor(async () => (await page.locator('h4').first().innerText()) === 'Журнал звонков', 'Russian again');
+    await page.locator('body').press('/');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[data-testid="header-search"]') !== null)).toBe(true);
+    await page.keyboard.type('Ромашка');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('search').waitFor();
+    await page.getByText('ООО «Ромашка»').first().waitFor();
+  });
+});
