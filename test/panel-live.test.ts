@@ -79,6 +79,13 @@ describe('panel live screens in Chromium', () => {
     expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(0);
     await operator.waitForTimeout(1200); // the timer ticks
     await screenshot(operator, join(SHOTS, 'active-call.png'));
+    // Hold and resume from the window (uuid_hold of the operator's leg; the customer hears the music).
+    const n = stack.sim.commands.length;
+    await operator.locator('[data-testid="live-hold"]').click();
+    await operator.locator('[data-testid="live-resume"]').waitFor({ timeout: 10_000 });
+    await operator.locator('[data-testid="live-resume"]').click();
+    await operator.locator('[data-testid="live-hold"]').waitFor({ timeout: 10_000 });
+    expect(stack.sim.commands.slice(n).filter((c) => c.includes('uuid_hold'))).toEqual([expect.stringMatching(/^api uuid_hold [0-9a-f-]+$/), expect.stringMatching(/^api uuid_hold off [0-9a-f-]+$/)]);
   });
 
   test('a consultative transfer from the employee list completes, and the journal shows the route', async () => {
@@ -144,6 +151,21 @@ describe('panel live screens in Chromium', () => {
     await supervisor.locator('[data-testid="live-supervision"]').waitFor({ state: 'detached', timeout: 10_000 });
   });
 
+  test('two calls ringing at once each get their banner; both go when the callers hang up', async () => {
+    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
+    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await settle(stack);
+    await waitFor(async () => (await operator.locator('[data-testid="live-banner"]').count()) === 2, 'two banners', 10_000);
+    const legs = stack.sim.actions.legsOf('1001').filter((l) => !before.has(l.uuid));
+    expect(legs).toHaveLength(2);
+    for (const l of legs) await stack.sim.actions.hangup(l.originator!);
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await waitFor(async () => (await operator.locator('[data-testid="live-banner"]').count()) === 0, 'banners gone', 10_000);
+  });
+
   test('the panel says it is offline, reconnects after a lost network and a server restart, and shows the calls it missed', async () => {
     await operator.goto('/recent');
     await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
@@ -164,6 +186,10 @@ describe('panel live screens in Chromium', () => {
     await operator.locator(`[data-testid="live-recent-item"][data-call-id="${second.callId}"]`).waitFor({ timeout: 10_000 });
     expect(await operator.locator('[data-testid="live-recent-item"]').count()).toBeGreaterThanOrEqual(before + 2);
     await operator.locator(`[data-testid="live-active-call"][data-call-id="${second.callId}"]`).waitFor();
+    // A full reload: the stream resumes after the last id (sessionStorage), the live call is read back once.
+    await operator.reload();
+    await operator.locator(`[data-testid="live-active-call"][data-call-id="${second.callId}"]`).waitFor({ timeout: 10_000 });
+    await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 10_000 });
     await stack.sim.actions.hangup(second.callId);
     await stack.sim.actions.idle();
     await settle(stack);

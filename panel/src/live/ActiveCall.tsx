@@ -7,6 +7,7 @@ import { liveStream } from './events';
 import { formatDuration, formatPhone } from './format';
 import { liveApi } from './http';
 import { TransferDialog } from './TransferDialog';
+import { useShortcuts } from '../shell/shortcuts';
 
 function useNow(every = 1000): number {
   const [now, setNow] = useState(Date.now());
@@ -41,11 +42,10 @@ function useRecording(callId: string): boolean | null {
 
 const LIVE_TRANSFER = new Set(['starting', 'ringback', 'answered']);
 
-function CallWindow({ call, me }: { call: LiveCall; me: string }) {
+function CallWindow({ call, me, transferOpen, setTransferOpen }: { call: LiveCall; me: string; transferOpen: boolean; setTransferOpen: (v: boolean) => void }) {
   const { t } = useTranslation();
   const now = useNow();
   const recording = useRecording(call.callId);
-  const [transferOpen, setTransferOpen] = useState(false);
   const who = call.contact?.name || call.customer?.name || formatPhone(call.numberE164 ?? call.number) || call.callerName || call.did || '';
   const tr = call.transfer;
   const talking = call.state === 'answered';
@@ -121,12 +121,18 @@ function CallWindow({ call, me }: { call: LiveCall; me: string }) {
 /** The active call window(s): my answered calls, and calls I placed that still ring. */
 export function ActiveCalls({ me }: { me: string }) {
   const { calls } = useLiveCalls();
+  const [transferFor, setTransferFor] = useState<string | null>(null);
   const active = calls.filter((c) => c.state === 'answered' || (c.state === 'ringing' && c.role === 'caller'));
+  // Shortcuts on the newest answered call: h hold / resume, t transfer (р / е on a Russian layout).
+  const current = active.find((c) => c.state === 'answered' && !(c.transfer && LIVE_TRANSFER.has(c.transfer.state)));
+  const toggleHold = () => current && void hold(current.callId, me, !current.held);
+  const openTransfer = () => current && setTransferFor(current.callId);
+  useShortcuts({ h: toggleHold, р: toggleHold, t: openTransfer, е: openTransfer });
   if (!active.length) return null;
   return (
     <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
       {active.map((c) => (
-        <CallWindow key={c.callId} call={c} me={me} />
+        <CallWindow key={c.callId} call={c} me={me} transferOpen={transferFor === c.callId} setTransferOpen={(v) => setTransferFor(v ? c.callId : null)} />
       ))}
     </div>
   );

@@ -63,7 +63,7 @@ export default function EmployeesPage(_props: { params?: Record<string, string> 
       render: (_: unknown, e: LiveEmployee) => (
         <Space size={4}>
           <PresenceTag e={e} />
-          {e.since && <Typography.Text type="secondary" style={{ fontSize: 12 }}>{formatTime(e.since)}</Typography.Text>}
+          {e.since && <Typography.Text type="secondary" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>{formatTime(e.since)}</Typography.Text>}
         </Space>
       ),
     },

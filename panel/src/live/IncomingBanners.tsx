@@ -41,7 +41,7 @@ export function HistoryList({ customerId, limit, excludeCallId }: { customerId: 
       renderItem={(c: any) => (
         <List.Item style={{ padding: '2px 0' }}>
           <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-            {formatTime(c.startedAt)} · {c.direction === 'inbound' ? '←' : '→'} {c.status}
+            {formatTime(c.startedAt)} · {c.direction === 'inbound' ? '←' : '→'} {t(`status.${c.status}`, { defaultValue: c.status })}
             {c.talkSeconds ? ` · ${formatDuration(c.talkSeconds * 1000)}` : ''}
             {c.employees?.length ? ` · ${c.employees.join(', ')}` : ''}
           </Typography.Text>

@@ -3,6 +3,7 @@ import { ActiveCalls } from './ActiveCall';
 import { callsStore } from './calls';
 import { CustomerCard } from './CustomerCard';
 import { liveStream } from './events';
+import { liveApi } from './http';
 import { IncomingBanners } from './IncomingBanners';
 import { useLiveSession } from './session';
 
@@ -18,6 +19,8 @@ export function LiveLayer() {
     if (!session) return;
     callsStore.start(me);
     liveStream.start();
+    // Calls that rang or talked before this page loaded (a reload): from the journal, once.
+    if (me) void callsStore.recover(me, (p) => liveApi(p));
     return () => {
       liveStream.stop();
     };

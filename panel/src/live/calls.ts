@@ -14,6 +14,7 @@ export interface Party {
 
 export interface LiveTransfer {
   id: string;
+  updatedAt?: string;
   callId: string;
   flow: 'attended' | 'blind';
   target: string;
@@ -24,6 +25,7 @@ export interface LiveTransfer {
 
 export interface LiveSupervision {
   id: string;
+  updatedAt?: string;
   callId: string;
   supervisor: string;
   employee: string;
@@ -67,6 +69,10 @@ interface State {
   supervisions: LiveSupervision[];
   /** The call whose customer card to open (set on answer). */
   cardCallId: string | null;
+}
+
+function older(a: { updatedAt?: string }, b: { updatedAt?: string }): boolean {
+  return !!a.updatedAt && !!b.updatedAt && a.updatedAt < b.updatedAt;
 }
 
 const FINAL_TRANSFER = new Set(['completed', 'cancelled', 'abandoned', 'failed']);
@@ -130,12 +136,81 @@ export class CallsStore {
   }
 
   setTransfer(t: LiveTransfer | null, callId: string): void {
-    this.patch(callId, (c) => ({ ...c, transfer: t }));
+    // An answer and the stream can cross: never go back to an older state of the same transfer.
+    this.patch(callId, (c) => (t && c.transfer && c.transfer.id === t.id && older(t, c.transfer) ? c : { ...c, transfer: t }));
   }
 
   setSupervision(s: LiveSupervision): void {
+    const prev = this.state.supervisions.find((x) => x.id === s.id);
+    if (prev && older(s, prev)) return;
+    if (this.endedSupervisions.has(s.id)) return;
+    if (!this.supervisedCalls.has(s.callId)) {
+      this.supervisedCalls.add(s.callId);
+      // My supervision leg rang me as a call of mine before the answer named it: not a call of mine.
+      if (this.find(s.callId)) this.set({ calls: this.state.calls.filter((c) => c.callId !== s.callId) });
+    }
     const rest = this.state.supervisions.filter((x) => x.id !== s.id);
+    if (s.state === 'ended' || s.state === 'failed') this.endedSupervisions.add(s.id);
     this.set({ supervisions: s.state === 'ended' || s.state === 'failed' ? rest : [...rest, s] });
+  }
+
+  /** Calls I supervise: my supervision leg on them is no call of mine (no banner, no call window). */
+  private supervisedCalls = new Set<string>();
+  private endedSupervisions = new Set<string>();
+
+  isSupervised(callId: string): boolean {
+    return this.supervisedCalls.has(callId);
+  }
+
+  /**
+   * After a full reload the stream resumes after the last event seen, so calls that were already ringing or
+   * talking are read from the journal once: ringing for me → banner; answered by me and my leg live → window.
+   */
+  async recover(me: string, read: (path: string) => Promise<any>): Promise<void> {
+    let page: { items: any[] };
+    try {
+      page = await read(`/calls?status=ringing,active&employee=${encodeURIComponent(me)}&limit=20`);
+    } catch {
+      return;
+    }
+    for (const c of page.items) {
+      if (this.find(c.id)) continue;
+      let d: any;
+      try {
+        d = await read(`/calls/${encodeURIComponent(c.id)}`);
+      } catch {
+        continue;
+      }
+      const mine = (d.legs as any[]).filter((l) => l.employee === me && !l.endedAt);
+      if (!mine.length || (d.employeeDetails ?? []).some((x: any) => x.extension === me && x.role === 'supervisor')) continue;
+      if (this.find(c.id)) continue;
+      const answered = mine.some((l) => l.answeredAt);
+      const leg = mine.find((l) => l.answeredAt) ?? mine[0];
+      this.upsert({
+        callId: d.id,
+        direction: d.direction,
+        number: d.externalNumber ?? null,
+        numberE164: d.externalNumber ?? null,
+        callerName: d.callerName ?? null,
+        did: d.destinationNumber ?? null,
+        customer: d.customer?.id ? { id: d.customer.id, name: d.customer.name ?? '' } : null,
+        contact: d.contact?.id ? { id: d.contact.id, name: d.contact.name ?? '' } : null,
+        role: leg.role === 'caller' ? 'caller' : 'callee',
+        state: answered ? 'answered' : 'ringing',
+        ringingAt: Date.parse(d.startedAt),
+        answeredAt: answered ? Date.parse(leg.answeredAt) : null,
+        endedAt: null,
+        answeredBy: answered ? me : null,
+        status: d.status,
+        hangupCause: null,
+        missed: false,
+        held: false,
+        transfer: null,
+        screenPop: null,
+        bannerEventAt: null,
+        firstEventId: '0',
+      });
+    }
   }
 
   private summary(e: LiveEvent, prev?: LiveCall): LiveCall {
@@ -182,6 +257,7 @@ export class CallsStore {
       case 'call.ringing': {
         if (!callId || !forMe || !me) return;
         if (prev && prev.state !== 'ringing') return;
+        if (this.supervisedCalls.has(callId)) return;
         const role = e.data.role === 'caller' ? 'caller' : 'callee';
         this.upsert({ ...this.summary(e, prev), role, state: 'ringing', bannerEventAt: prev?.bannerEventAt ?? e.receivedAt ?? null });
         return;
@@ -189,7 +265,7 @@ export class CallsStore {
       case 'call.answered': {
         if (!callId) return;
         const by = (e.data.answeredBy as string | null) ?? null;
-        const mine = by === me || (by === null && forMe && !!prev);
+        const mine = (by === me || (by === null && forMe && !!prev)) && !this.supervisedCalls.has(callId);
         if (mine) {
           this.upsert({ ...this.summary(e, prev), role: prev?.role ?? 'callee', state: 'answered', answeredAt: ms(e.at), answeredBy: by, screenPop: e.data.screenPop ?? null });
           if (by === me) this.set({ cardCallId: callId });
