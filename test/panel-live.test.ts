@@ -142,6 +142,9 @@ describe('panel live screens in Chromium', () => {
     await supervisor.locator('[data-testid="live-supervision"][data-mode="whisper"]').waitFor({ timeout: 10_000 });
     await supervisor.locator('[data-testid="live-sv-switch-barge"]').click();
     await supervisor.locator('[data-testid="live-supervision"][data-mode="barge"]').waitFor({ timeout: 10_000 });
+    // No call window for the supervisor's own leg (it rang them as a call before it joined).
+    expect(await supervisor.locator('[data-testid="live-active-call"]').count()).toBe(0);
+    await supervisor.waitForTimeout(400); // the buttons' colour transition
     await screenshot(supervisor, join(SHOTS, 'supervision.png'));
     const s = (await api(stack, `/calls/${c.callId}/supervision/${leg.uuid}`)).body;
     expect(s.modes.map((m: any) => m.mode)).toEqual(['listen', 'whisper', 'barge']);

@@ -144,10 +144,12 @@ export class CallsStore {
     const prev = this.state.supervisions.find((x) => x.id === s.id);
     if (prev && older(s, prev)) return;
     if (this.endedSupervisions.has(s.id)) return;
-    if (!this.supervisedCalls.has(s.callId)) {
-      this.supervisedCalls.add(s.callId);
-      // My supervision leg rang me as a call of mine before the answer named it: not a call of mine.
-      if (this.find(s.callId)) this.set({ calls: this.state.calls.filter((c) => c.callId !== s.callId) });
+    // My supervision leg rings me as a call of its own (its id is the supervision's), merged into the
+    // supervised call once it joins: neither is a call of mine.
+    const ids = [s.callId, s.id, (s as { leg?: string }).leg].filter((x): x is string => !!x);
+    if (ids.some((x) => !this.supervisedCalls.has(x))) {
+      for (const x of ids) this.supervisedCalls.add(x);
+      if (this.state.calls.some((c) => ids.includes(c.callId))) this.set({ calls: this.state.calls.filter((c) => !ids.includes(c.callId)) });
     }
     const rest = this.state.supervisions.filter((x) => x.id !== s.id);
     if (s.state === 'ended' || s.state === 'failed') this.endedSupervisions.add(s.id);
@@ -291,7 +293,25 @@ export class CallsStore {
         }));
         return;
       }
-      case 'call.merged':
+      case 'call.merged': {
+        const from = e.data.mergedCallId as string | undefined;
+        const gone = from ? this.find(from) : undefined;
+        if (!callId || !gone) {
+          if (callId && prev) this.patch(callId, (c) => this.summary(e, c));
+          return;
+        }
+        if (this.supervisedCalls.has(callId) || this.supervisedCalls.has(from!)) {
+          this.supervisedCalls.add(callId);
+          this.set({ calls: this.state.calls.filter((c) => c.callId !== from) });
+        } else if (prev) {
+          this.set({ calls: this.state.calls.filter((c) => c.callId !== from) });
+          this.patch(callId, (c) => this.summary(e, c));
+        } else {
+          // The call I knew under one leg's id goes on under the call it joined.
+          this.set({ calls: this.state.calls.map((c) => (c.callId === from ? { ...this.summary(e, c), callId } : c)) });
+        }
+        return;
+      }
       case 'customer.linked': {
         if (!callId || !prev) return;
         this.patch(callId, (c) => this.summary(e, c));
