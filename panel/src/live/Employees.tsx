@@ -84,7 +84,7 @@ export default function EmployeesPage(_props: { params?: Record<string, string> 
                 </Button>
               </>
             )}
-            {supervisor && me && e.presence === 'busy' && e.callIds.length > 0 &&
+            {supervisor && me && e.presence === 'busy' && e.callIds.length > 0 && !supervisions.some((x) => e.callIds.includes(x.callId)) &&
               MODES.map((m) => (
                 <Button key={m} size="small" onClick={() => startSupervision(e.callIds[0], me, e.extension, m)} data-testid={`live-sv-${m}`}>
                   {t(`live.employees.${m}`)}
