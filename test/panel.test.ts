@@ -151,7 +151,7 @@ describe('web panel in Chromium (sqlite)', () => {
     expect(await page.locator('h4').first().innerText()).toBe('Журнал звонков');
     await page.getByTestId('call-customer').filter({ hasText: 'ООО «Ромашка»' }).first().waitFor();
     // A reload keeps the session (HttpOnly cookie: the page's scripts never see it).
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate(() => (globalThis as any).document.cookie)).toBe('');
     await page.reload();
     await page.getByTestId('journal').waitFor();
   });
@@ -177,7 +177,7 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.setViewportSize({ width: 420, height: 720 });
     await page.goto(`${origin}/`);
     await waitFor(async () => (await rows.count()) === 2, 'both calls, narrow');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth - (globalThis as any).innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, 'journal-narrow');
     await page.setViewportSize({ width: 1280, height: 720 });
@@ -207,20 +207,20 @@ describe('web panel in Chromium (sqlite)', () => {
       await audio.waitFor({ state: 'attached' });
       expect(await audio.getAttribute('src')).toBe(`/api/v1/calls/${recordedCall}/recordings/0`);
       expect(await page.getByTestId('download').getAttribute('href')).toBe(`/api/v1/calls/${recordedCall}/recordings/0`);
-      await waitFor(() => audio.evaluate((a: HTMLAudioElement) => a.readyState >= 1 && a.duration > 2.9), 'the recording\'s metadata');
+      await waitFor(() => audio.evaluate((a: any) => a.readyState >= 1 && a.duration > 2.9), 'the recording\'s metadata');
       // Seek to 1.5 s: the player lands there and the segment spoken then is highlighted.
-      await audio.evaluate((a: HTMLAudioElement) => new Promise<void>((resolve) => {
+      await audio.evaluate((a: any) => new Promise<void>((resolve) => {
         a.muted = true;
         a.addEventListener('seeked', () => resolve(), { once: true });
         a.currentTime = 1.5;
       }));
-      expect(await audio.evaluate((a: HTMLAudioElement) => a.currentTime)).toBeCloseTo(1.5, 1);
+      expect(await audio.evaluate((a: any) => a.currentTime)).toBeCloseTo(1.5, 1);
       await page.locator('.tf-segment.tf-current').waitFor();
       expect(await page.locator('.tf-segment.tf-current').innerText()).toContain('Добрый день, нужен счёт на доставку.');
       await shot(page, 'call-detail');
       // Clicking a segment seeks the player to it.
       await page.locator('.tf-segment', { hasText: 'Да, конечно' }).click();
-      await waitFor(async () => (await audio.evaluate((a: HTMLAudioElement) => a.currentTime)) >= 2.0, 'seek by the transcript');
+      await waitFor(async () => (await audio.evaluate((a: any) => a.currentTime)) >= 2.0, 'seek by the transcript');
       // The server answered the player's byte ranges (206 with Content-Range), not one whole download.
       await waitFor(() => ranges.some((r) => r.range?.startsWith('bytes=') && r.status === 206), 'a Range request from the player');
       for (const r of ranges.filter((x) => x.range)) {
@@ -256,10 +256,11 @@ describe('web panel in Chromium (sqlite)', () => {
     await input.waitFor();
     // Pasted as people copy it: with the clipboard's text/plain.
     await input.focus();
-    await input.evaluate((el: HTMLInputElement) => {
-      const data = new DataTransfer();
+    await input.evaluate((el: any) => {
+      const g = globalThis as any;
+      const data = new g.DataTransfer();
       data.setData('text/plain', '8 (916) 123-45-67');
-      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      el.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
     });
     if ((await input.inputValue()) === '') await input.fill('8 (916) 123-45-67'); // Chromium does not insert synthetic pastes
     expect(await page.getByTestId('dial-employee').inputValue()).toBe('1000');
@@ -280,7 +281,7 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.getByTestId('lang').getByText('RU').click();
     await waitFor(async () => (await page.locator('h4').first().innerText()) === 'Журнал звонков', 'Russian again');
     await page.locator('body').press('/');
-    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('[data-testid="header-search"]') !== null)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.closest('[data-testid="header-search"]') != null)).toBe(true);
     await page.keyboard.type('Ромашка');
     await page.keyboard.press('Enter');
     await page.getByTestId('search').waitFor();

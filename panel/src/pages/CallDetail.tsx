@@ -206,7 +206,7 @@ function Player({ rec, index, audios, onTime }: { rec: Recording; index: number;
   return (
     <div className="tf-player" data-testid="player">
       <Typography.Text type="secondary">{label}</Typography.Text>
-      <Space wrap style={{ width: '100%' }}>
+      <div className="tf-player-row">
         {state === 'checking' ? (
           <Skeleton.Input active size="small" />
         ) : (
@@ -225,7 +225,7 @@ function Player({ rec, index, audios, onTime }: { rec: Recording; index: number;
         <Button icon={<DownloadOutlined />} href={`${rec.url}`} download target="_blank" data-testid="download">
           {t('call.download')}
         </Button>
-      </Space>
+      </div>
     </div>
   );
 }

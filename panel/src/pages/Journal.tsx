@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Button, DatePicker, Grid, Input, Select, Space, Table, Tooltip, Typography } from 'antd';
-import { AudioOutlined, PhoneOutlined, ReloadOutlined } from '@ant-design/icons';
+import { AudioOutlined, FilterOutlined, PhoneOutlined, ReloadOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, callNumber, DIRECTIONS, STATUSES, type CallSummary, type Query } from '../api/client';
@@ -83,6 +83,17 @@ export default function Journal() {
   useEffect(() => {
     void load(null);
   }, [load]);
+  // `npm run bench -- panel` reads this mark: the first rows of the journal painted (the frame after React committed them).
+  useEffect(() => {
+    if (!items.length || performance.getEntriesByName('tf-journal-rows').length) return;
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        if (!performance.getEntriesByName('tf-journal-rows').length) performance.mark('tf-journal-rows');
+      };
+      ch.port2.postMessage(0);
+    });
+  }, [items]);
 
   // Text fields apply on Enter or after a pause, not on every key.
   const [text, setText] = useState({ number: filters.number ?? '', q: filters.q ?? '', employee: filters.employee ?? '', customer: filters.customer ?? '' });
@@ -102,7 +113,47 @@ export default function Journal() {
 
   const range: [Dayjs | null, Dayjs | null] | null = filters.from || filters.to ? [filters.from ? dayjs(filters.from) : null, filters.to ? dayjs(filters.to) : null] : null;
 
-  const columns = [
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const activeFilters = Object.keys(filters).length;
+  const customerCell = (c: CallSummary) =>
+    c.customer ? (
+      <span data-testid="call-customer">
+        {c.customer.name ?? c.customer.id}
+        {c.contact ? <Typography.Text type="secondary"> · {c.contact.name}</Typography.Text> : null}
+      </span>
+    ) : (
+      <Typography.Text type="secondary">{c.direction === 'internal' ? '' : t('journal.unknown')}</Typography.Text>
+    );
+  const numberCell = (c: CallSummary) => {
+    const n = callNumber(c);
+    return (
+      <Space size={4} style={{ whiteSpace: 'nowrap' }}>
+        <span data-testid="call-number">{fmtPhone(n)}</span>
+        {n && c.direction !== 'internal' && <Button size="small" type="text" icon={<PhoneOutlined />} title={t('dial.callBack')} onClick={() => dialer.open(n)} />}
+      </Space>
+    );
+  };
+  // Docked beside 1C (≈420 px): one column per call.
+  const compact = [
+    {
+      title: t('journal.col.call'),
+      key: 'call',
+      render: (_: unknown, c: CallSummary) => (
+        <div>
+          <Space size={6} wrap>
+            <Link to={`/calls/${c.id}`} data-testid="call-link">{fmtShortTime(c.startedAt)}</Link>
+            <DirectionIcon direction={c.direction} />
+            <StatusTag status={c.status} />
+            {c.hasRecording ? <AudioOutlined title={t('journal.hasRecording')} /> : null}
+            <Typography.Text type="secondary">{fmtSeconds(c.talkSeconds)}</Typography.Text>
+          </Space>
+          <div>{numberCell(c)}</div>
+          <div>{customerCell(c)}</div>
+        </div>
+      ),
+    },
+  ];
+  const columns = narrow ? compact : [
     {
       title: t('journal.col.time'),
       dataIndex: 'startedAt',
@@ -119,44 +170,18 @@ export default function Journal() {
     {
       title: t('journal.col.number'),
       key: 'number',
-      render: (_: unknown, c: CallSummary) => {
-        const n = callNumber(c);
-        return (
-          <Space size={4}>
-            <span data-testid="call-number">{fmtPhone(n)}</span>
-            {n && c.direction !== 'internal' && (
-              <Button size="small" type="text" icon={<PhoneOutlined />} title={t('dial.callBack')} onClick={() => dialer.open(n, { autoDial: false })} />
-            )}
-          </Space>
-        );
-      },
+      render: (_: unknown, c: CallSummary) => numberCell(c),
     },
+    { title: t('journal.col.customer'), key: 'customer', render: (_: unknown, c: CallSummary) => customerCell(c) },
+    { title: t('journal.col.employees'), dataIndex: 'employees', key: 'employees', render: (e: string[]) => e.join(', ') },
+    { title: t('journal.col.talk'), dataIndex: 'talkSeconds', key: 'talk', width: 80, render: (s: number | null) => fmtSeconds(s) },
     {
-      title: t('journal.col.customer'),
-      key: 'customer',
-      render: (_: unknown, c: CallSummary) =>
-        c.customer ? (
-          <span data-testid="call-customer">
-            {c.customer.name ?? c.customer.id}
-            {c.contact ? <Typography.Text type="secondary"> · {c.contact.name}</Typography.Text> : null}
-          </span>
-        ) : (
-          <Typography.Text type="secondary">{c.direction === 'internal' ? '' : t('journal.unknown')}</Typography.Text>
-        ),
+      title: <AudioOutlined title={t('journal.col.recording')} />,
+      dataIndex: 'hasRecording',
+      key: 'rec',
+      width: 40,
+      render: (r: boolean) => (r ? <AudioOutlined title={t('journal.hasRecording')} /> : null),
     },
-    ...(narrow
-      ? []
-      : [
-          { title: t('journal.col.employees'), dataIndex: 'employees', key: 'employees', render: (e: string[]) => e.join(', ') },
-          { title: t('journal.col.talk'), dataIndex: 'talkSeconds', key: 'talk', width: 80, render: (s: number | null) => fmtSeconds(s) },
-          {
-            title: <AudioOutlined title={t('journal.col.recording')} />,
-            dataIndex: 'hasRecording',
-            key: 'rec',
-            width: 40,
-            render: (r: boolean) => (r ? <AudioOutlined title={t('journal.hasRecording')} /> : null),
-          },
-        ]),
   ];
 
   return (
@@ -164,7 +189,15 @@ export default function Journal() {
       <Typography.Title level={4} style={{ marginTop: 0 }}>
         {t('journal.title')}
       </Typography.Title>
-      <div className="tf-filters" data-testid="journal-filters">
+      {narrow && (
+        <Space style={{ marginBottom: 8 }}>
+          <Button icon={<FilterOutlined />} onClick={() => setFiltersOpen((o) => !o)} type={activeFilters ? 'primary' : 'default'} ghost={!!activeFilters} data-testid="filters-toggle">
+            {t('journal.filters')}{activeFilters ? ` (${activeFilters})` : ''}
+          </Button>
+          <Button icon={<ReloadOutlined />} onClick={() => load(null)} title={t('journal.reload')} />
+        </Space>
+      )}
+      <div className="tf-filters" data-testid="journal-filters" style={narrow && !filtersOpen ? { display: 'none' } : undefined}>
         <DatePicker.RangePicker
           showTime={{ format: 'HH:mm' }}
           format="DD.MM.YYYY HH:mm"
@@ -218,7 +251,7 @@ export default function Journal() {
         />
         <Input.Search allowClear placeholder={t('journal.filter.q')} value={text.q} onChange={(e) => typeText('q', e.target.value)} onSearch={() => applyText('q')} style={{ width: 220 }} data-testid="filter-q" />
         <Space>
-          <Button icon={<ReloadOutlined />} onClick={() => load(null)} title={t('journal.reload')} />
+          {!narrow && <Button icon={<ReloadOutlined />} onClick={() => load(null)} title={t('journal.reload')} />}
           {Object.keys(filters).length > 0 && <Button onClick={() => navigate(pathname, { replace: true })}>{t('journal.reset')}</Button>}
         </Space>
       </div>
