@@ -169,6 +169,26 @@ describe('panel live screens in Chromium', () => {
     await waitFor(async () => (await operator.locator('[data-testid="live-banner"]').count()) === 0, 'banners gone', 10_000);
   });
 
+  test('an unknown caller: the banner offers "создать клиента"; created, the banner names them and the call is linked', async () => {
+    expect((await api(stack, `/customers/c-romashka/phones/${encodeURIComponent('+79161234567')}`, { method: 'DELETE' })).status).toBe(204);
+    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
+    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await settle(stack);
+    const callId = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"]`);
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toBe('+7 916 123-45-67');
+    await banner.locator('[data-testid="live-banner-create"]').click();
+    await operator.locator('[data-testid="live-create-name"]').fill('ИП Новиков');
+    await operator.locator('.ant-modal-footer .ant-btn-primary').click();
+    await operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"] [data-testid="live-banner-name"]`).filter({ hasText: 'ИП Новиков' }).waitFor({ timeout: 10_000 });
+    await waitFor(async () => (await api(stack, `/calls/${callId}`)).body.customer?.name === 'ИП Новиков', 'call linked in the journal');
+    await stack.sim.actions.hangup(callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+  });
+
   test('the panel says it is offline, reconnects after a lost network and a server restart, and shows the calls it missed', async () => {
     await operator.goto('/recent');
     await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });

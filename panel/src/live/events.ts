@@ -1,4 +1,5 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { ApiError, request } from '../api/client';
 import { API } from './http';
 
 /**
@@ -177,8 +178,23 @@ export class LiveStream {
     const ms = RETRY_MS[Math.min(this.retry++, RETRY_MS.length - 1)];
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.refs > 0) this.open();
+      if (this.refs === 0) return;
+      // The browser gave up on an error answer: a 401 (the session ended) goes to sign-in, not round again.
+      void this.signedIn().then((ok) => {
+        if (ok === false) this.closeSource();
+        else if (this.refs > 0 && (!this.es || this.es.readyState === EventSource.CLOSED)) this.open();
+      });
     }, ms);
+  }
+
+  /** false: the session is gone (the shell's 401 handling shows sign-in); true / null: signed in / unknown. */
+  private async signedIn(): Promise<boolean | null> {
+    try {
+      await request('GET', '/session');
+      return true;
+    } catch (e) {
+      return e instanceof ApiError && e.status === 401 ? false : null;
+    }
   }
 
   /** A socket can die without an error (a lost network): check the server, and reopen when it answers. */
@@ -198,8 +214,8 @@ export class LiveStream {
         this.closeSource();
         this.scheduleReopen();
       }
-    } else if (!this.es || this.es.readyState === EventSource.CLOSED) {
-      this.open();
+    } else if ((!this.es || this.es.readyState === EventSource.CLOSED) && !this.retryTimer) {
+      if ((await this.signedIn()) !== false && this.refs > 0 && (!this.es || this.es.readyState === EventSource.CLOSED)) this.open();
     }
   }
 
