@@ -1,5 +1,6 @@
 import { Button, List, Space, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
+import { Link } from '../router';
 import { callsStore, LiveCall, useLiveCalls } from './calls';
 import { formatPhone, formatTime } from './format';
 
@@ -33,9 +34,9 @@ export default function RecentCalls(_props: { params?: Record<string, string> })
                 <Button key="card" size="small" type="link" onClick={() => callsStore.openCard(c.callId)}>
                   {t('live.banner.open')}
                 </Button>,
-                <a key="journal" href={`/calls/${encodeURIComponent(c.callId)}`}>
-                  →
-                </a>,
+                <Link key="journal" to={`/calls/${encodeURIComponent(c.callId)}`}>
+                  {t('live.recent.journal', { defaultValue: 'В журнале' })}
+                </Link>,
               ]}
             >
               <Space>
