@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { api, playAndSettle, Stack, startStack, waitFor } from './helpers';
 import { parseWav } from '../src/transcription/audio';
-import { launchChromium, screenshot } from './panel-browser';
+import { launchChromium, screenshot, signedIn } from './panel-browser';
 
 const PANEL_DIST = join(__dirname, '..', 'panel', 'dist', 'index.html');
 const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const WAV = join(__dirname, '..', 'fixtures', 'freeswitch', '07_stereo.wav');
 const LOGIN = { login: 'ivanova', password: 'пароль-оператора-1' };
+const SUPERVISOR = { login: 'olga', password: 'пароль-старшей-5' };
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -108,6 +109,7 @@ describe('web panel in Chromium (sqlite)', () => {
     const put = (path: string, body: unknown) => api(stack, path, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     expect((await put('/employees/1000', { name: 'Мария Иванова', ...LOGIN })).status).toBe(201);
     expect((await put('/employees/1001', { name: 'Пётр Сидоров' })).status).toBe(201);
+    expect((await put('/employees/1005', { name: 'Ольга Старшая', rights: ['supervisor'], ...SUPERVISOR })).status).toBe(201);
     // A known customer's call and an unknown caller's recorded call (the captured stereo recording).
     await api(stack, '/directory/sync', {
       method: 'POST',
@@ -271,6 +273,33 @@ describe('web panel in Chromium (sqlite)', () => {
     const cmd = stack.sim.commands.slice(before).find((c) => c.startsWith('bgapi originate'))!;
     // The customer created above names the number; the call is marked as dialled from the panel.
     expect(cmd).toMatch(/origination_caller_id_name='ИП Соколов',telefonist_click_to_call=true,telefonist_dial=\+79161234567,telefonist_origin_kind=panel\}user\/1000 \+79161234567 XML default$/);
+  });
+
+  test('a supervisor sees every call; an attended transfer\'s detail draws the route hop by hop', async () => {
+    await playAndSettle(stack, '05_attended_transfer', { rewrite: true });
+    const all = (await api(stack, '/calls?limit=10')).body.items as Array<{ id: string }>;
+    let transferred: any = null;
+    for (const c of all) {
+      const d = (await api(stack, `/calls/${c.id}`)).body;
+      if (d.transferRoute?.length) transferred = d;
+    }
+    expect(transferred).not.toBeNull();
+    const { context: ctx, page: sup } = await signedIn(browser, origin, SUPERVISOR.login, SUPERVISOR.password);
+    try {
+      await sup.goto(`${origin}/calls/${transferred.id}`);
+      const route = sup.getByTestId('transfer-route');
+      await route.waitFor();
+      const text = await route.innerText();
+      const to = transferred.transferRoute[transferred.transferRoute.length - 1].to;
+      expect(text).toContain('с консультацией');
+      expect(text).toContain(to.employee ?? to.number);
+      // The operator may not open a call she was not on: the API says so and the page shows it.
+      const op = await page.goto(`${origin}/calls/${transferred.id}`);
+      expect(op?.status()).toBe(200);
+      if (!transferred.employees.includes('1000')) await page.getByText(/^40[34]$/).first().waitFor();
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('English is the second language; `/` focuses the search', async () => {

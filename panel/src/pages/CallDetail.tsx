@@ -60,10 +60,10 @@ export default function CallDetail({ params }: { params: Record<string, string> 
       {call.uncertain && <Alert type="warning" showIcon title={t('call.uncertain')} style={{ marginBottom: 12 }} />}
       <Space direction="vertical" size={12} style={{ width: '100%' }}>
         <Parameters call={call} onCreated={reload} />
+        <RouteCard call={call} />
         <RecordingsCard call={call} audios={audios} onTime={(index, time) => setPlaying({ index, time })} />
         <TranscriptCard call={call} playing={playing} seek={seek} />
         <SummaryCard call={call} />
-        <RouteCard call={call} />
         <TimelineCard call={call} />
         <LegsCard call={call} />
       </Space>
@@ -318,17 +318,20 @@ function List({ title, items }: { title: string; items: string[] }) {
   );
 }
 
-/** The transfer route as a route: who had the customer, hop by hop. */
+/** The transfer route as a route: the customer, then who had the call, hop by hop, each arrow saying how. */
 function RouteCard({ call }: { call: Call }) {
   const { t } = useTranslation();
   if (!call.transferRoute?.length) return null;
-  const hops: string[] = [];
-  const first = call.transferRoute[0] as TimelineEntry;
-  const start = (first.from as Party | undefined) ?? (first.by as Party | undefined) ?? (first.a as Party | undefined);
-  hops.push(start ? partyText(start) : call.employees[0] ?? '—');
+  const outside = callNumber(call);
+  const hops: Array<{ who: string; how?: string; outside?: boolean }> = [];
+  if (outside && call.direction !== 'internal') hops.push({ who: call.customer?.name ?? fmtPhone(outside), outside: true });
+  const first = call.transferRoute[0];
+  const start = (first.from as Party | undefined) ?? (first.a as Party | undefined);
+  hops.push({ who: start ? partyText(start) : call.employees[0] ?? '—' });
   for (const tr of call.transferRoute) {
-    const to = (tr.to as Party | undefined) ?? (tr.target as Party | undefined) ?? (tr.b as Party | undefined);
-    hops.push(to ? partyText(to) : typeof tr.target === 'string' ? tr.target : typeof tr.destination === 'string' ? tr.destination : '?');
+    const to = (tr.to as Party | undefined) ?? (tr.b as Party | undefined);
+    const kind = String(tr.type ?? tr.flow ?? '');
+    hops.push({ who: to ? partyText(to) : '?', how: kind ? t(`transfer.${kind}`, { defaultValue: kind }) : undefined });
   }
   return (
     <Card size="small" title={t('call.route')} data-testid="transfer-route">
@@ -337,10 +340,13 @@ function RouteCard({ call }: { call: Call }) {
           <Space key={i} size={6}>
             {i > 0 && (
               <span className="tf-arrow">
-                <ArrowRightOutlined /> {String(call.transferRoute[i - 1].flow ?? call.transferRoute[i - 1].type ?? '')}
+                {h.how ? `${h.how} ` : ''}
+                <ArrowRightOutlined />
               </span>
             )}
-            <span className="tf-hop">{h}</span>
+            <span className="tf-hop" style={h.outside ? { background: '#f6ffed', borderColor: '#b7eb8f' } : undefined}>
+              {h.who}
+            </span>
           </Space>
         ))}
       </div>
