@@ -1,0 +1,162 @@
+/**
+ * The one interface every messenger adapter implements (Telegram bot, Telegram user account, WhatsApp …).
+ *
+ * The chat engine (src/chats) knows nothing about a messenger: it calls an adapter to send, upload,
+ * download and check reachability, and the adapter pushes what arrives (messages, edits, deletions,
+ * delivery states) into the sink the engine gives it in `start`. A new messenger is a new adapter,
+ * never a change in the engine.
+ *
+ * Identifiers:
+ *  - `accountId`: our account in this messenger (a bot, an employee's own account), unique across adapters;
+ *  - `peerId`: the customer-side chat/user id as the messenger spells it, as a string;
+ *  - `externalId` (on a message): the messenger's own message id, unique within (accountId, peerId);
+ *    the engine deduplicates inbound messages by it, so adapters may deliver the same message twice.
+ */
+
+/** Messenger kinds known to the engine; the string is stored with each chat. */
+export type MessengerKind = 'telegram' | 'telegram_user' | 'whatsapp' | (string & {});
+
+/** Answer of a reachability check by phone: `unknown` when the adapter cannot tell (e.g. a bot). */
+export type Reachability = 'yes' | 'no' | 'unknown';
+
+export interface ReachabilityResult {
+  reachable: Reachability;
+  /** The peer id to write to when `reachable` is `yes` and the adapter resolved one. */
+  peerId?: string;
+  /** Plain reason shown to a person, e.g. "A Telegram bot cannot check a phone number". */
+  reason?: string;
+  /** Whether this adapter can send the first message to this phone (a bot cannot). */
+  canWriteFirst?: boolean;
+}
+
+/** A file as it crosses the adapter boundary. */
+export interface MessengerFile {
+  bytes: Buffer;
+  fileName: string;
+  /** The MIME type the engine decided from the content (magic bytes); adapters may pick photo vs document. */
+  mimeType: string;
+}
+
+/** A file reference inside an inbound message, downloaded later through `download`. */
+export interface InboundFileRef {
+  /** Adapter-specific handle (Telegram file_id …). */
+  ref: string;
+  fileName?: string;
+  mimeType?: string;
+  size?: number;
+}
+
+/** The customer-side peer of an inbound message. */
+export interface InboundPeer {
+  peerId: string;
+  /** Messenger user id of the sender (often equal to peerId in private chats). */
+  userId?: string;
+  phone?: string;
+  displayName?: string;
+  username?: string;
+}
+
+/** What an adapter pushes into the engine. */
+export type InboundEvent =
+  | {
+      kind: 'message';
+      accountId: string;
+      peer: InboundPeer;
+      externalId: string;
+      /** When the messenger says it was sent (defaults to now). */
+      at?: Date;
+      text?: string;
+      files?: InboundFileRef[];
+      /**
+       * `customer` for a message from the peer; `employee` for a message our account sent from elsewhere
+       * (e.g. the employee's own phone, synced by a user-account adapter) — then `employeeId` says who.
+       */
+      direction?: 'customer' | 'employee';
+      employeeId?: number;
+      /** A 1C reference carried in (e.g. a /start deep link payload). */
+      reference?: string;
+    }
+  | { kind: 'edit'; accountId: string; peerId: string; externalId: string; text: string; at?: Date }
+  | { kind: 'delete'; accountId: string; peerId: string; externalId: string; at?: Date }
+  | {
+      kind: 'delivery';
+      accountId: string;
+      peerId: string;
+      /** The id `send` returned. */
+      externalId: string;
+      state: 'delivered' | 'read' | 'failed';
+      reason?: string;
+      at?: Date;
+    };
+
+/** The engine's side: adapters call it; it resolves once the event is stored (or was a duplicate). */
+export interface InboundSink {
+  (event: InboundEvent): Promise<void>;
+}
+
+/** An outbound message the engine asks an adapter to deliver. */
+export interface OutboundMessage {
+  accountId: string;
+  peerId: string;
+  text?: string;
+  /** One file per call; the text becomes its caption when both are given. */
+  file?: MessengerFile;
+  /** A file already uploaded through `upload` (instead of `file`). */
+  uploaded?: UploadedFile;
+}
+
+/** A handle returned by `upload`, valid for `send` on the same account. */
+export interface UploadedFile {
+  ref: string;
+  fileName: string;
+  mimeType: string;
+}
+
+export interface SendResult {
+  /** The messenger's message id, recorded for dedupe and delivery updates. */
+  externalId: string;
+}
+
+/**
+ * A send failure. `retryable: false` marks a permanent failure (blocked by the user, chat not found) that
+ * goes straight to the `failed` state; `retryAfterMs` honours a messenger's flood wait (HTTP 429).
+ */
+export class MessengerError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'MessengerError';
+  }
+}
+
+/** Per-account outbound limits the engine's queue honours. */
+export interface RateLimits {
+  /** Messages per second over the whole account. */
+  perSecond: number;
+  /** Minimum milliseconds between two messages to the same peer. */
+  perPeerIntervalMs: number;
+}
+
+export interface MessengerAdapter {
+  readonly kind: MessengerKind;
+  /** Our account's id (unique across adapters). */
+  readonly accountId: string;
+  readonly limits: RateLimits;
+  /** Connect and begin delivering inbound events to `sink` (webhook, polling, MTProto updates…). */
+  start(sink: InboundSink): Promise<void>;
+  stop(): Promise<void>;
+  /** Send text, or a file with an optional caption. Throws MessengerError. */
+  send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Upload a file ahead of sending when the messenger has a separate upload step (WhatsApp media, MTProto);
+   * adapters that upload within `send` (Telegram bot, multipart) omit it and the engine passes `file`.
+   */
+  upload?(file: MessengerFile): Promise<UploadedFile>;
+  /** Fetch the bytes of a file referenced by an inbound message. */
+  download(file: InboundFileRef): Promise<MessengerFile>;
+  /** Whether a phone number can be written to in this messenger, before the first message. */
+  checkPhone(phone: string): Promise<ReachabilityResult>;
+}
