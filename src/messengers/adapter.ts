@@ -69,10 +69,11 @@ export type InboundEvent =
       files?: InboundFileRef[];
       /**
        * `customer` for a message from the peer; `employee` for a message our account sent from elsewhere
-       * (e.g. the employee's own phone, synced by a user-account adapter) — then `employeeId` says who.
+       * (e.g. the employee's own phone, synced by a user-account adapter) — then `employee` (the employee's
+       * extension, as everywhere in Telefonist) says who; the engine applies the same ownership rules.
        */
       direction?: 'customer' | 'employee';
-      employeeId?: number;
+      employee?: string;
       /** A 1C reference carried in (e.g. a /start deep link payload). */
       reference?: string;
     }
