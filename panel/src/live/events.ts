@@ -28,6 +28,7 @@ export type LinkStatus = 'connecting' | 'online' | 'offline';
 export const LIVE_EVENT_TYPES = [
   'call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked',
   'employee.presence', 'transfer.updated', 'supervision.updated', 'call.action',
+  'chat.created', 'chat.message', 'chat.message_updated', 'chat.delivery', 'chat.assigned', 'chat.observer_added', 'chat.handed_over', 'chat.closed',
 ] as const;
 
 const STORAGE_KEY = 'telefonist.live.lastEventId';
@@ -63,6 +64,8 @@ export class LiveStream {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private wasOffline = false;
+  /** SSE event names listened to (EventSource delivers a named event only to its own listeners). */
+  private types = new Set<string>(LIVE_EVENT_TYPES);
 
   constructor(private readonly url = `${API}/events/stream`) {}
 
@@ -82,6 +85,17 @@ export class LiveStream {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.closeSource();
+  }
+
+  private onMessage: ((m: MessageEvent) => void) | null = null;
+
+  /** Event types a newer server sends that this list lacks: listened to from now on (and on every reopen). */
+  addTypes(types: readonly string[]): void {
+    for (const t of types) {
+      if (this.types.has(t)) continue;
+      this.types.add(t);
+      if (this.es && this.onMessage) this.es.addEventListener(t, this.onMessage as EventListener);
+    }
   }
 
   subscribe(fn: (e: LiveEvent) => void): () => void {
@@ -131,7 +145,8 @@ export class LiveStream {
       if (es.readyState === EventSource.CLOSED) this.scheduleReopen();
     };
     const onMessage = (m: MessageEvent) => this.deliver(m);
-    for (const t of LIVE_EVENT_TYPES) es.addEventListener(t, onMessage as EventListener);
+    this.onMessage = onMessage;
+    for (const t of this.types) es.addEventListener(t, onMessage as EventListener);
     es.onmessage = onMessage;
   }
 
