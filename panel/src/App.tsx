@@ -4,7 +4,11 @@ import ruRU from 'antd/locale/ru_RU';
 import enUS from 'antd/locale/en_US';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, onUnauthorized, sessionExtension, type Session } from './api/client';
-import { RouterProvider } from './router';
+import { matchPath, RouterProvider } from './router';
+import { routes } from './routes';
+
+// The page in the address bar loads while the session is checked, not after.
+routes.find((r) => matchPath(r.path, window.location.pathname))?.preload?.().catch(() => undefined);
 import { SessionContext } from './shell/session';
 import { Layout } from './shell/Layout';
 import { SignIn } from './pages/SignIn';

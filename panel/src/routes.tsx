@@ -17,14 +17,21 @@ export interface RouteDef {
   menu?: boolean;
   labelKey?: string;
   icon?: ReactNode;
+  /** Starts loading the page's code (the shell calls it for the page in the address bar while it checks the session). */
+  preload?: () => Promise<unknown>;
+}
+
+/** A lazily loaded page that can also be preloaded: `...page(() => import('./pages/X'))`. */
+export function page(load: () => Promise<{ default: ComponentType<{ params: Record<string, string> }> }>): Pick<RouteDef, 'component' | 'preload'> {
+  return { component: lazy(load), preload: load };
 }
 
 export const coreRoutes: RouteDef[] = [
-  { path: '/', component: lazy(() => import('./pages/Journal')), menu: true, labelKey: 'nav.journal', icon: <UnorderedListOutlined /> },
-  { path: '/calls/:id', component: lazy(() => import('./pages/CallDetail')) },
-  { path: '/search', component: lazy(() => import('./pages/Search')), menu: true, labelKey: 'nav.search', icon: <SearchOutlined /> },
-  { path: '/history', component: lazy(() => import('./pages/History')), menu: true, labelKey: 'nav.history', icon: <HistoryOutlined /> },
-  { path: '/dial', component: lazy(() => import('./pages/DialPage')), menu: true, labelKey: 'nav.dial', icon: <PhoneOutlined /> },
+  { path: '/', ...page(() => import('./pages/Journal')), menu: true, labelKey: 'nav.journal', icon: <UnorderedListOutlined /> },
+  { path: '/calls/:id', ...page(() => import('./pages/CallDetail')) },
+  { path: '/search', ...page(() => import('./pages/Search')), menu: true, labelKey: 'nav.search', icon: <SearchOutlined /> },
+  { path: '/history', ...page(() => import('./pages/History')), menu: true, labelKey: 'nav.history', icon: <HistoryOutlined /> },
+  { path: '/dial', ...page(() => import('./pages/DialPage')), menu: true, labelKey: 'nav.dial', icon: <PhoneOutlined /> },
 ];
 
 // ---- LIVE SCREENS: register panel/src/live/* pages here --------------------------------------------

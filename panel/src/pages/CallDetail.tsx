@@ -253,7 +253,7 @@ function TranscriptCard({ call, playing, seek }: { call: Call; playing: { index:
             return (
               <div key={j} className={`tf-segment${current ? ' tf-current' : ''}`} onClick={() => seek(i, s.start)} data-current={current || undefined}>
                 <span className="tf-time">{fmtSeconds(s.start)}</span>
-                <span className="tf-speaker">{s.speaker}{s.role ? <Typography.Text type="secondary"> ({t(`role.${s.role}`, { defaultValue: s.role })})</Typography.Text> : null}:</span>
+                <span className="tf-speaker">{/^\+\d{8,15}$/.test(s.speaker) ? fmtPhone(s.speaker) : s.speaker}{s.role ? <Typography.Text type="secondary"> ({t(`role.${s.role}`, { defaultValue: s.role })})</Typography.Text> : null}:</span>
                 {s.text}
               </div>
             );
