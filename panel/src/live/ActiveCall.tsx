@@ -54,7 +54,7 @@ function CallWindow({ call, me, transferOpen, setTransferOpen }: { call: LiveCal
       size="small"
       data-testid="live-active-call"
       data-call-id={call.callId}
-      style={{ width: 340, boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: `4px solid ${call.held ? '#faad14' : '#52c41a'}` }}
+      style={{ width: 'min(340px, calc(100vw - 32px))', boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: `4px solid ${call.held ? '#faad14' : '#52c41a'}` }}
       title={
         <Space>
           <span>{talking ? t('live.active.title') : t('live.active.calling')}</span>

@@ -120,7 +120,7 @@ function Banner({ call }: { call: LiveCall }) {
       size="small"
       data-testid="live-banner"
       data-call-id={call.callId}
-      style={{ width: 340, boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: '4px solid #1677ff' }}
+      style={{ width: 'min(340px, calc(100vw - 32px))', boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: '4px solid #1677ff' }}
       title={
         <Space>
           <Tag color="blue">{t('live.banner.incoming')}</Tag>
