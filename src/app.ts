@@ -49,6 +49,10 @@ import { attachDirectoryWriter } from './freeswitch/directory-writer';
 import { PanelSessions } from './auth/sessions';
 import { sessionRouter } from './routes/session';
 import { panelRouter } from './routes/panel';
+import { AdapterRegistry, TelegramAccounts } from './messengers/telegram-accounts';
+import { TelegramUserClientFactory } from './messengers/telegram-user-client';
+import { mtprotoClientFactory } from './messengers/telegram-user-mtproto';
+import { telegramAccountsRouter } from './routes/telegram-accounts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -68,6 +72,8 @@ export interface Telefonist {
   presence: Presence;
   events: EventLog;
   webhooks: WebhookDispatcher;
+  /** Employees' own Telegram accounts (MTProto logins, sessions, one adapter each). */
+  telegramAccounts: TelegramAccounts;
   server: Server;
   port: number;
   close(): Promise<void>;
@@ -89,6 +95,10 @@ export interface StartOptions {
   presence?: Pick<PresenceOptions, 'expiryMarginMs' | 'offlineDelayMs' | 'sweepMs'>;
   /** The built panel's folder (default TELEFONIST_PANEL_DIR; tests point it at a fixture). */
   panelDir?: string;
+  /** The MTProto client behind employees' Telegram accounts (tests give a fake; default teleproto). */
+  telegramUserClient?: TelegramUserClientFactory;
+  /** Where connected Telegram accounts' adapters go (default: the chat engine, once wired). */
+  messengerRegistry?: AdapterRegistry;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -230,6 +240,15 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     : null;
   api.use(employeesRouter(tokens, employees, presence));
   api.use(tokensRouter(tokens, employees));
+  const telegramAccounts = new TelegramAccounts(db, {
+    apiId: config.TELEGRAM_API_ID,
+    apiHash: config.TELEGRAM_API_HASH,
+    clientFactory: opts.telegramUserClient ?? mtprotoClientFactory,
+    secrets,
+    registry: opts.messengerRegistry,
+  });
+  telegramAccounts.on('error', (m: string, details: unknown) => log.warn(m, details));
+  api.use(telegramAccountsRouter(tokens, telegramAccounts, region));
   app.use('/api/v1', api);
   app.use(methodNotAllowed('/api/v1', doc.paths));
   app.use(panelRouter(opts.panelDir ?? config.TELEFONIST_PANEL_DIR));
@@ -246,6 +265,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   await webhooks.start();
   await transcriber?.start();
   await summaries?.start();
+  await telegramAccounts.start();
   const server = createServer(app);
   jsonClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
@@ -268,6 +288,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     presence,
     events,
     webhooks,
+    telegramAccounts,
     server,
     port,
     async close() {
@@ -280,6 +301,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await calls.stop();
       await presence.stop();
       await webhooks.stop();
+      await telegramAccounts.stop();
       await summaries?.stop();
       await transcriber?.stop();
       await events.close();

@@ -121,6 +121,12 @@ const schema = z.object({
   /** Language of the summary prompts and text. */
   SUMMARY_LOCALE: z.enum(['ru', 'en']).default('ru'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Employees' own Telegram accounts (MTProto): the app's api_id and api_hash from https://my.telegram.org. */
+  TELEGRAM_API_ID: z.coerce.number().int('must be the numeric api_id from my.telegram.org').min(1, 'must be the numeric api_id from my.telegram.org').optional(),
+  TELEGRAM_API_HASH: z.string().regex(/^[0-9a-f]{32}$/i, 'must be the 32 hex characters api_hash from my.telegram.org').optional(),
+}).refine((c) => (c.TELEGRAM_API_ID === undefined) === (c.TELEGRAM_API_HASH === undefined), {
+  message: 'TELEGRAM_API_ID and TELEGRAM_API_HASH go together (both from https://my.telegram.org)',
+  path: ['TELEGRAM_API_HASH'],
 }).refine((c) => !c.TELEFONIST_WEBHOOK_URL || c.TELEFONIST_WEBHOOK_SECRET, {
   message: 'is required when TELEFONIST_WEBHOOK_URL is set (the receiver checks the signature with it)',
   path: ['TELEFONIST_WEBHOOK_SECRET'],

@@ -5,6 +5,7 @@ import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
 import { sessionPaths, sessionSchemas } from './openapi-session';
 import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
+import { telegramAccountPaths, telegramAccountSchemas } from './openapi-telegram-accounts';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
 const CallSummary = {
@@ -164,6 +165,7 @@ export function openApiDocument(version: string) {
         ...employeeSchemas,
         ...sessionSchemas,
         ...controlSchemas,
+        ...telegramAccountSchemas,
         Health: {
           type: 'object',
           properties: {
@@ -430,6 +432,7 @@ export function openApiDocument(version: string) {
       ...employeePaths,
       ...sessionPaths,
       ...controlPaths,
+      ...telegramAccountPaths,
     },
   };
 }

@@ -1,0 +1,229 @@
+/**
+ * Employees' own Telegram accounts (issue 13, C9), tested at the MTProto client boundary with a fake
+ * client (no fake MTProto server exists), through real HTTP on SQLite and PostgreSQL: login steps (code,
+ * two-step password, wrong code / password), who may connect whose account, the session sealed in its
+ * column and absent from every answer and log line, reachability by phone (resolve, import + delete),
+ * first message by phone, what the employee types on his phone arriving as his reply, restart (reconnect
+ * from the stored session), disconnect (log out, row removed), and 503 without TELEGRAM_API_ID/HASH.
+ *
+ * The chat engine's side is the adapter sink here: the test registry starts each adapter with a sink that
+ * records what the engine would store.
+ */
+import { InboundEvent, MessengerAdapter } from '../src/messengers/adapter';
+import { Level, Logger } from '../src/log';
+import { ADMIN_TOKEN, api, DB_KINDS, Stack, startStack, waitFor } from './helpers';
+import { FakeTelegram } from './fake-telegram-user';
+
+const send = (method: string, body: unknown, token?: string) => ({ method, token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const BASE = '/messengers/telegram/accounts';
+const API_ENV = { TELEGRAM_API_ID: '123456', TELEGRAM_API_HASH: '0123456789abcdef0123456789abcdef' };
+
+class CapturingLogger extends Logger {
+  readonly lines: string[] = [];
+  constructor() {
+    super('debug');
+  }
+  override log(level: Level, msg: string, details?: unknown): void {
+    this.lines.push(`${level} ${msg} ${JSON.stringify(details ?? null)}`);
+  }
+}
+
+describe.each(DB_KINDS)('Telegram user accounts (%s)', (kind) => {
+  const tg = new FakeTelegram();
+  const ivan = tg.addUser({ phone: '+79161112233', firstName: 'Иван', username: 'ivan_sales', code: '12345' });
+  const anna = tg.addUser({ phone: '+79162223344', firstName: 'Анна', code: '54321', password: 'тайный пароль' });
+  const customer = tg.addUser({ phone: '+79035556677', firstName: 'Клиент', code: '11111' });
+  const hidden = tg.addUser({ phone: '+79037778899', firstName: 'Скрытный', code: '22222', resolvable: false });
+  const log = new CapturingLogger();
+  const registered = new Map<string, MessengerAdapter>();
+  const inbound: InboundEvent[] = [];
+  const registry = {
+    add: async (a: MessengerAdapter) => {
+      registered.set(a.accountId, a);
+      await a.start(async (e) => {
+        inbound.push(e);
+      });
+    },
+    remove: async (accountId: string) => {
+      registered.delete(accountId);
+    },
+  };
+  let stack: Stack;
+  let op1001: string;
+  let op1003: string;
+  let ivanAccount: any;
+  let annaAccount: any;
+
+  beforeAll(async () => {
+    stack = await startStack(kind, { env: API_ENV, log, start: { telegramUserClient: tg.factory, messengerRegistry: registry } });
+    for (const [ext, name] of [['1001', 'Иван Продажин'], ['1003', 'Анна Смирнова']]) {
+      expect((await api(stack, `/employees/${ext}`, send('PUT', { name }))).status).toBe(201);
+    }
+    op1001 = (await api(stack, '/tokens', send('POST', { name: 'op 1001', role: 'operator', employee: '1001' }))).body.token;
+    op1003 = (await api(stack, '/tokens', send('POST', { name: 'op 1003', role: 'operator', employee: '1003' }))).body.token;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('login: phone → code (a wrong code is a 400 naming code) → connected; the session is sealed', async () => {
+    const begin = await api(stack, BASE, send('POST', { phone: '8 (916) 111-22-33' }, op1001));
+    expect(begin.status).toBe(202);
+    expect(begin.body).toMatchObject({ status: 'code_sent', next: 'code', employee: '1001', phone: ivan.phone });
+    const wrong = await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '99999' }, op1001));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatchObject({ code: 'invalid_code', field: 'code' });
+    // Another employee cannot continue this login.
+    expect((await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1003))).status).toBe(404);
+    // The password step before the code: 409.
+    expect((await api(stack, `${BASE}/${begin.body.id}/password`, send('POST', { password: 'x' }, op1001))).status).toBe(409);
+    const ok = await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1001));
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ status: 'connected', account: { employee: '1001', phone: ivan.phone, telegramUserId: ivan.id, username: 'ivan_sales', state: 'connected' } });
+    ivanAccount = ok.body.account;
+    expect(registered.has(ivanAccount.accountId)).toBe(true);
+    // The login is over: its id no longer takes codes.
+    expect((await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1001))).status).toBe(404);
+
+    const [row] = await stack.app.db.query<{ session: string }>('SELECT session FROM telegram_accounts WHERE id = ?', [ivanAccount.id]);
+    const session = [...tg.authorized.entries()].find(([, id]) => id === ivan.id)![0];
+    expect(row.session).toMatch(/^v1:/);
+    expect(row.session).not.toContain(session);
+    expect(row.session).not.toContain(session.slice(13, 40));
+  });
+
+  test('login with two-step verification: code → password (wrong: 400 naming password) → connected', async () => {
+    const begin = await api(stack, BASE, send('POST', { phone: '+7 916 222-33-44' }, op1003));
+    expect(begin.status).toBe(202);
+    const code = await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '54321' }, op1003));
+    expect(code.status).toBe(200);
+    expect(code.body).toMatchObject({ status: 'password_needed', next: 'password', hint: 'кот' });
+    const wrong = await api(stack, `${BASE}/${begin.body.id}/password`, send('POST', { password: 'не тот' }, op1003));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatchObject({ code: 'invalid_password', field: 'password' });
+    const ok = await api(stack, `${BASE}/${begin.body.id}/password`, send('POST', { password: 'тайный пароль' }, op1003));
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ status: 'connected', account: { employee: '1003', telegramUserId: anna.id } });
+    annaAccount = ok.body.account;
+  });
+
+  test('who may connect and see whose account; bad input', async () => {
+    // An employee connects only his own account; an admin names the employee.
+    expect((await api(stack, BASE, send('POST', { phone: '+79161112233', employee: '1003' }, op1001))).status).toBe(403);
+    const noEmployee = await api(stack, BASE, send('POST', { phone: '+79161112233' }));
+    expect(noEmployee.status).toBe(400);
+    expect(noEmployee.body.error.field).toBe('employee');
+    const badPhone = await api(stack, BASE, send('POST', { phone: 'позвоните мне' }, op1001));
+    expect(badPhone.status).toBe(400);
+    expect(badPhone.body.error.field).toBe('phone');
+    const badCode = await api(stack, `${BASE}/nope/code`, send('POST', { code: '12345' }, op1001));
+    expect(badCode.status).toBe(404);
+    // Lists: an employee his own, an admin all (or one employee's).
+    const mine = await api(stack, BASE, { token: op1001 });
+    expect(mine.body.items.map((a: any) => a.employee)).toEqual(['1001']);
+    expect((await api(stack, `${BASE}?employee=1003`, { token: op1001 })).status).toBe(403);
+    const all = await api(stack, BASE);
+    expect(all.body.items.map((a: any) => a.employee).sort()).toEqual(['1001', '1003']);
+    expect((await api(stack, `${BASE}?employee=1003`)).body.items).toHaveLength(1);
+    // Another employee's account cannot be disconnected by him.
+    expect((await api(stack, `${BASE}/${annaAccount.id}`, { method: 'DELETE', token: op1001 })).status).toBe(404);
+  });
+
+  test('reachability by phone: resolve, import (then the imported contact is deleted), not registered', async () => {
+    const adapter = registered.get(ivanAccount.accountId)!;
+    expect(await adapter.checkPhone(customer.phone)).toMatchObject({ reachable: 'yes', peerId: customer.id, canWriteFirst: true });
+    expect(tg.imports).toHaveLength(0);
+    expect(await adapter.checkPhone(hidden.phone)).toMatchObject({ reachable: 'yes', peerId: hidden.id });
+    expect(tg.imports).toEqual([{ owner: ivan.id, phone: hidden.phone }]);
+    expect(tg.deletions).toEqual([{ owner: ivan.id, ids: [hidden.id] }]);
+    expect(tg.contacts.get(ivan.id)?.has(hidden.id)).toBe(false);
+    expect(await adapter.checkPhone('+79990000000')).toMatchObject({ reachable: 'no', canWriteFirst: false });
+  });
+
+  test('first message by phone; what the employee types on his phone is his reply; the customer\'s is the customer\'s', async () => {
+    const adapter = registered.get(ivanAccount.accountId)!;
+    const r = await adapter.send({ accountId: adapter.accountId, peerId: hidden.phone, text: 'Здравствуйте! Ваш заказ готов.' });
+    expect(tg.sent.at(-1)).toMatchObject({ from: ivan.id, to: hidden.id, text: 'Здравствуйте! Ваш заказ готов.', id: Number(r.externalId) });
+    const f = await adapter.send({ accountId: adapter.accountId, peerId: hidden.id, text: 'Счёт', file: { bytes: Buffer.from('%PDF-1.4'), fileName: 'счёт.pdf', mimeType: 'application/pdf' } });
+    expect(tg.sent.at(-1)).toMatchObject({ id: Number(f.externalId), file: { fileName: 'счёт.pdf', caption: 'Счёт' } });
+    // Our own send echoed as an outgoing update is not a message from the phone.
+    expect(inbound.filter((e) => e.kind === 'message' && e.externalId === r.externalId)).toHaveLength(0);
+
+    const fromCustomer = tg.customerWrites(hidden, ivan, 'Спасибо, а когда доставка?');
+    const fromPhone = tg.employeeTypesOnPhone(ivan, hidden, 'Завтра до обеда');
+    await waitFor(() => inbound.length >= 2, 'both messages in the sink');
+    expect(inbound).toEqual([
+      expect.objectContaining({ kind: 'message', accountId: ivanAccount.accountId, externalId: String(fromCustomer), direction: 'customer', text: 'Спасибо, а когда доставка?', peer: expect.objectContaining({ peerId: hidden.id, phone: hidden.phone, displayName: 'Скрытный' }) }),
+      expect.objectContaining({ kind: 'message', accountId: ivanAccount.accountId, externalId: String(fromPhone), direction: 'employee', employee: '1001', text: 'Завтра до обеда', peer: expect.objectContaining({ peerId: hidden.id }) }),
+    ]);
+    expect((inbound[0] as any).employee).toBeUndefined();
+    // A send to a peer Telegram does not know fails for good (not retried).
+    await expect(adapter.send({ accountId: adapter.accountId, peerId: '424242', text: 'x' })).rejects.toMatchObject({ retryable: false });
+  });
+
+  test('restart: accounts reconnect from their stored sessions', async () => {
+    const before = tg.created.length;
+    registered.clear();
+    await stack.restart();
+    await stack.app.telegramAccounts.ready;
+    const reopened = tg.created.slice(before).map((o) => o.session).sort();
+    const live = [...tg.authorized.entries()].filter(([, id]) => id === ivan.id || id === anna.id).map(([s]) => s).sort();
+    expect(reopened).toEqual(live);
+    expect([...registered.keys()].sort()).toEqual([ivanAccount.accountId, annaAccount.accountId].sort());
+    const list = await api(stack, BASE);
+    expect(list.body.items.map((a: any) => a.state)).toEqual(['connected', 'connected']);
+    // The reconnected adapter still delivers the phone's messages.
+    const n = inbound.length;
+    tg.employeeTypesOnPhone(anna, customer, 'Добрый день');
+    await waitFor(() => inbound.length > n, 'message after restart');
+    expect(inbound.at(-1)).toMatchObject({ direction: 'employee', employee: '1003', accountId: annaAccount.accountId });
+  });
+
+  test('disconnect logs out on Telegram and removes the session', async () => {
+    const session = [...tg.authorized.entries()].find(([, id]) => id === ivan.id)![0];
+    const del = await api(stack, `${BASE}/${ivanAccount.id}`, { method: 'DELETE', token: op1001 });
+    expect(del.status).toBe(204);
+    expect(tg.loggedOut).toContain(session);
+    expect(registered.has(ivanAccount.accountId)).toBe(false);
+    expect(await stack.app.db.query('SELECT id FROM telegram_accounts WHERE id = ?', [ivanAccount.id])).toHaveLength(0);
+    expect((await api(stack, BASE, { token: op1001 })).body.items).toEqual([]);
+    expect((await api(stack, `${BASE}/${ivanAccount.id}`, { method: 'DELETE', token: op1001 })).status).toBe(404);
+  });
+
+  test('sessions never appear in an answer or a log line', async () => {
+    const sessions = tg.created.map((o) => o.session).concat([...tg.authorized.keys()], tg.loggedOut).filter(Boolean);
+    expect(sessions.length).toBeGreaterThan(2);
+    const answers = JSON.stringify([(await api(stack, BASE)).body, (await api(stack, BASE, { token: op1003 })).body]);
+    const logs = log.lines.join('\n');
+    for (const s of sessions) {
+      expect(answers).not.toContain(s);
+      expect(logs).not.toContain(s);
+    }
+    expect(answers).not.toMatch(/session/i);
+  });
+});
+
+describe('Telegram user accounts without TELEGRAM_API_ID / TELEGRAM_API_HASH', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('sqlite');
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('503 saying what to configure, in Russian', async () => {
+    for (const [path, init] of [
+      [BASE, send('POST', { phone: '+79161112233', employee: '1001' })],
+      [BASE, {}],
+      [`${BASE}/x/code`, send('POST', { code: '12345' })],
+      [`${BASE}/x`, { method: 'DELETE' }],
+    ] as const) {
+      const r = await api(stack, path, { ...init, token: ADMIN_TOKEN });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('telegram_not_configured');
+      expect(r.body.error.message).toMatch(/TELEGRAM_API_ID.*TELEGRAM_API_HASH/);
+      expect(r.body.error.message).toMatch(/настро/);
+    }
+  });
+});
