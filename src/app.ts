@@ -49,6 +49,12 @@ import { attachDirectoryWriter } from './freeswitch/directory-writer';
 import { PanelSessions } from './auth/sessions';
 import { sessionRouter } from './routes/session';
 import { panelRouter } from './routes/panel';
+import { ChatEngine } from './chats/engine';
+import { ChatFiles } from './chats/files';
+import { OutboxOptions } from './chats/outbox';
+import { chatsRouter } from './routes/chats';
+import { MessengerAdapter } from './messengers/adapter';
+import { TelegramBotAdapter } from './messengers/telegram-bot';
 import { AdapterRegistry, TelegramAccounts } from './messengers/telegram-accounts';
 import { TelegramUserClientFactory } from './messengers/telegram-user-client';
 import { mtprotoClientFactory } from './messengers/telegram-user-mtproto';
@@ -72,6 +78,8 @@ export interface Telefonist {
   presence: Presence;
   events: EventLog;
   webhooks: WebhookDispatcher;
+  /** Chats (src/chats) and their messenger adapters. */
+  chats: ChatEngine;
   /** Employees' own Telegram accounts (MTProto logins, sessions, one adapter each). */
   telegramAccounts: TelegramAccounts;
   server: Server;
@@ -99,6 +107,10 @@ export interface StartOptions {
   telegramUserClient?: TelegramUserClientFactory;
   /** Where connected Telegram accounts' adapters go (default: the chat engine, once wired). */
   messengerRegistry?: AdapterRegistry;
+  /** Chats' outbound queue timing and limits (tests, bench). */
+  chatOutbox?: OutboxOptions;
+  /** More messenger adapters than the configured ones (tests). */
+  messengers?: (chats: ChatEngine) => MessengerAdapter[];
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -228,6 +240,18 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   api.use(controlRouter(tokens, control, transfers, supervisions));
   api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));
+  // Chats (issue 13): the engine, the configured Telegram bots and any adapters the start options add.
+  const chats = new ChatEngine(db, events, employees, directory, new ChatFiles(config.TELEFONIST_CHAT_FILES_DIR, Math.round(config.TELEFONIST_CHAT_MAX_FILE_MB * 1024 * 1024)), {
+    rules: { reopen: config.TELEFONIST_CHAT_REOPEN, ownerAway: config.TELEFONIST_CHAT_OWNER_AWAY },
+    isOnline: (ext) => presence.get(ext).presence !== 'offline',
+    outbox: opts.chatOutbox,
+  });
+  chats.on('error', (e) => log.error('chat outbox error', e));
+  for (const b of config.TELEFONIST_TELEGRAM_BOTS) {
+    chats.addAdapter(new TelegramBotAdapter(b, { apiRoot: config.TELEFONIST_TELEGRAM_API_ROOT, publicUrl: config.TELEFONIST_PUBLIC_URL }));
+  }
+  for (const a of opts.messengers?.(chats) ?? []) chats.addAdapter(a);
+  api.use(chatsRouter(tokens, chats, region, Math.round(config.TELEFONIST_CHAT_MAX_FILE_MB * 1024 * 1024)));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
   // The FreeSWITCH directory of our employees (with the supervisor right its dialplan checks), when the
@@ -245,7 +269,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     apiHash: config.TELEGRAM_API_HASH,
     clientFactory: opts.telegramUserClient ?? mtprotoClientFactory,
     secrets,
-    registry: opts.messengerRegistry,
+    registry: opts.messengerRegistry ?? chats,
   });
   telegramAccounts.on('error', (m: string, details: unknown) => log.warn(m, details));
   api.use(telegramAccountsRouter(tokens, telegramAccounts, region));
@@ -265,6 +289,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   await webhooks.start();
   await transcriber?.start();
   await summaries?.start();
+  await chats.start();
   await telegramAccounts.start();
   const server = createServer(app);
   jsonClientErrors(server, log);
@@ -288,6 +313,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     presence,
     events,
     webhooks,
+    chats,
     telegramAccounts,
     server,
     port,
@@ -298,6 +324,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await new Promise<void>((r) => server.close(() => r()));
       await numberBackfill.stop();
       fsDirectory?.stop();
+      await chats.stop();
       await calls.stop();
       await presence.stop();
       await webhooks.stop();

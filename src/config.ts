@@ -5,6 +5,15 @@ import { isSupportedCountry } from 'libphonenumber-js';
 import { basicPassword, basicUsername, webhookHeaders, webhookUrlProblem } from './events/webhook-input';
 import { parseKey } from './events/secret-box';
 
+const telegramBots = z.array(z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+  token: z.string().regex(/^[0-9]+:[A-Za-z0-9_-]+$/, 'must be a bot token from @BotFather (digits:letters)'),
+  secret: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, _ or - (Telegram\'s secret_token)').optional(),
+  mode: z.enum(['webhook', 'polling']).default('webhook'),
+}).strict().refine((b) => b.mode === 'polling' || b.secret, { message: 'a webhook bot needs a secret', path: ['secret'] })).max(50)
+  .refine((a) => new Set(a.map((b) => b.id)).size === a.length, 'ids must be unique');
+export type TelegramBotConfig = z.infer<typeof telegramBots>[number];
+
 /** Configuration from the environment (and an optional .env in the working directory). */
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -121,6 +130,38 @@ const schema = z.object({
   /** Language of the summary prompts and text. */
   SUMMARY_LOCALE: z.enum(['ru', 'en']).default('ru'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * Telegram bots for chats (issue 13), JSON: [{"id":"sales","token":"123:ABC","secret":"…","mode":"webhook"|"polling"}].
+   * The webhook is POST /api/v1/messengers/telegram/{id}/webhook with X-Telegram-Bot-Api-Secret-Token = secret.
+   */
+  TELEFONIST_TELEGRAM_BOTS: z.string().optional().transform((v, ctx) => {
+    if (!v || !v.trim()) return [] as TelegramBotConfig[];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a JSON array of {id, token, secret, mode}' });
+      return z.NEVER;
+    }
+    const r = telegramBots.safeParse(parsed);
+    if (!r.success) {
+      for (const i of r.error.issues) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `[${i.path.join('.')}]: ${i.message}` });
+      return z.NEVER;
+    }
+    return r.data;
+  }),
+  /** The Telegram Bot API's root (a local Bot API server, or a fake in tests). */
+  TELEFONIST_TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
+  /** Our public base URL (https://hub.example.ru): when set, bot webhooks are registered with Telegram on start. */
+  TELEFONIST_PUBLIC_URL: z.string().url().optional(),
+  /** Where chat attachments are stored, content-addressed. */
+  TELEFONIST_CHAT_FILES_DIR: z.string().min(1).default('./data/chat-files'),
+  /** The largest attachment accepted, in MB (Telegram bots download at most 20 MB). */
+  TELEFONIST_CHAT_MAX_FILE_MB: z.coerce.number().min(0.001).max(2000).default(20),
+  /** A closed chat the customer writes in again: back to the queue, or in work with the same owner. */
+  TELEFONIST_CHAT_REOPEN: z.enum(['queue', 'owner']).default('queue'),
+  /** The customer writes while the responsible is offline: keep it with them (reported) or return it to the queue. */
+  TELEFONIST_CHAT_OWNER_AWAY: z.enum(['keep', 'queue']).default('keep'),
   /** Employees' own Telegram accounts (MTProto): the app's api_id and api_hash from https://my.telegram.org. */
   TELEGRAM_API_ID: z.coerce.number().int('must be the numeric api_id from my.telegram.org').min(1, 'must be the numeric api_id from my.telegram.org').optional(),
   TELEGRAM_API_HASH: z.string().regex(/^[0-9a-f]{32}$/i, 'must be the 32 hex characters api_hash from my.telegram.org').optional(),

@@ -9,7 +9,9 @@ import { Db, SqlValue } from '../db/database';
  */
 export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'call.transferred', 'call.ended', 'call.merged', 'customer.linked', 'employee.presence',
   // Call control (src/control): transfer and supervision resources changing state, and hold / resume / hang-up requests.
-  'transfer.updated', 'supervision.updated', 'call.action'] as const;
+  'transfer.updated', 'supervision.updated', 'call.action',
+  // Chats (src/chats): addressed to the employees who may see the chat (src/auth/scope.ts chatAudience).
+  'chat.created', 'chat.message', 'chat.message_updated', 'chat.delivery', 'chat.assigned', 'chat.observer_added', 'chat.handed_over', 'chat.closed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEventInput {

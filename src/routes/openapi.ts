@@ -5,6 +5,7 @@ import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
 import { sessionPaths, sessionSchemas } from './openapi-session';
 import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
+import { chatPaths, chatSchemas } from './openapi-chats';
 import { telegramAccountPaths, telegramAccountSchemas } from './openapi-telegram-accounts';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
@@ -165,6 +166,7 @@ export function openApiDocument(version: string) {
         ...employeeSchemas,
         ...sessionSchemas,
         ...controlSchemas,
+        ...chatSchemas,
         ...telegramAccountSchemas,
         Health: {
           type: 'object',
@@ -432,6 +434,7 @@ export function openApiDocument(version: string) {
       ...employeePaths,
       ...sessionPaths,
       ...controlPaths,
+      ...chatPaths,
       ...telegramAccountPaths,
     },
   };

@@ -1,0 +1,270 @@
+/**
+ * Chats (issue 13) over real HTTP, on SQLite and PostgreSQL: the engine's rules (queue → first reply →
+ * owner, @mention → observer, handover → the previous owner gets 403, reopen), a Telegram bot through
+ * telegraf pointed at a local fake Bot API (webhook secret, dedupe, photos and documents both ways,
+ * /start deep links), templates, reachability (422), and the persistent outbound queue across a restart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, api, DB_KINDS, Stack, startStack, waitFor } from './helpers';
+import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
+import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
+
+const SECRET = 'webhook-secret-0123456789';
+const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))]);
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7) % 256))]);
+
+/** A messenger whose reachability answer the test decides (`no` for +7999…). */
+class CheckingAdapter implements MessengerAdapter {
+  readonly kind = 'fake';
+  readonly accountId = 'checker';
+  readonly limits = { perSecond: 1000, perPeerIntervalMs: 0 };
+  readonly sent: string[] = [];
+  async start(_sink: InboundSink) {}
+  async stop() {}
+  async send(m: { text?: string }) {
+    this.sent.push(m.text ?? '');
+    return { externalId: `x${this.sent.length}` };
+  }
+  async download(): Promise<never> {
+    throw new Error('no files');
+  }
+  async checkPhone(phone: string): Promise<ReachabilityResult> {
+    return phone.startsWith('+7999') ? { reachable: 'no', reason: 'not registered in Fake' } : { reachable: 'yes', peerId: `peer-${phone}`, canWriteFirst: true };
+  }
+}
+
+describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
+  let stack: Stack;
+  let fake: FakeBotApi;
+  let filesDir: string;
+  const checker = new CheckingAdapter();
+  const tokens: Record<string, string> = {};
+
+  const send = (path: string, body: unknown, token?: string, method = 'POST') =>
+    api(stack, path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), token });
+  const hook = (update: unknown, secret: string | null = SECRET) =>
+    fetch(`${stack.base}/messengers/telegram/main/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(secret ? { 'X-Telegram-Bot-Api-Secret-Token': secret } : {}) },
+      body: JSON.stringify(update),
+    });
+  const chatOf = async (peer: number) => (await api(stack, `/chats?q=&limit=500`)).body.items.find((c: any) => c.peerId === String(peer));
+
+  beforeAll(async () => {
+    fake = new FakeBotApi();
+    await fake.listen();
+    filesDir = mkdtempSync(join(tmpdir(), 'tf-chat-files-'));
+    stack = await startStack(kind, {
+      env: {
+        TELEFONIST_TELEGRAM_BOTS: JSON.stringify([{ id: 'main', token: '123456:TEST-token', secret: SECRET }]),
+        TELEFONIST_TELEGRAM_API_ROOT: fake.apiRoot,
+        TELEFONIST_CHAT_FILES_DIR: filesDir,
+        TELEFONIST_CHAT_MAX_FILE_MB: '1',
+      },
+      start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } }, messengers: () => [checker] },
+    });
+    const sync = await send('/employees/sync', {
+      employees: [
+        { extension: '1000', name: 'Анна Смирнова', login: 'anna' },
+        { extension: '1001', name: 'Иван Петров', login: 'ivan' },
+        { extension: '1002', name: 'Ольга Старшая', rights: ['supervisor'] },
+        { extension: '1003', name: 'Пётр Сидоров', login: 'petr' },
+      ],
+    });
+    expect(sync.status).toBe(200);
+    for (const ext of ['1000', '1001', '1003']) {
+      const t = await send('/tokens', { name: `op${ext}`, role: 'operator', employee: ext });
+      tokens[ext] = t.body.token;
+    }
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await fake?.close();
+    rmSync(filesDir, { recursive: true, force: true });
+  });
+
+  test('webhook secret: wrong or missing → 401 and nothing stored', async () => {
+    expect((await hook(customerUpdate(555, 1), 'wrong-secret-000000000')).status).toBe(401);
+    expect((await hook(customerUpdate(555, 1), null)).status).toBe(401);
+    expect((await api(stack, '/chats')).body.total).toBe(0);
+  });
+
+  test('queue → first reply → owner; others 403; @mention → observer; handover → previous owner 403; duplicates ignored', async () => {
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
+    const upd = customerUpdate(777, 10, { text: 'Где мой заказ?' });
+    expect((await hook(upd)).status).toBe(200);
+    expect((await hook(upd)).status).toBe(200); // Telegram retried: stored once
+    const chat = await chatOf(777);
+    expect(chat).toMatchObject({ status: 'queue', responsible: null, messenger: 'telegram', accountId: 'main', peerName: 'Мария Клиентова' });
+    const msgs = (await api(stack, `/chats/${chat.id}/messages`)).body.items;
+    expect(msgs.map((m: any) => [m.direction, m.text, m.state])).toEqual([['in', 'Где мой заказ?', 'received']]);
+
+    // Everyone sees the queue, with the unread count.
+    const queue = (await api(stack, '/chats?view=queue', { token: tokens['1000'] })).body;
+    expect(queue.items.map((c: any) => [c.id, c.unread])).toEqual([[chat.id, 1]]);
+    expect((await api(stack, '/chats/counts', { token: tokens['1003'] })).body.queue).toEqual({ chats: 1, unread: 1 });
+
+    // Ivan answers first: he is responsible, the chat is in work, the customer gets it.
+    const reply = await send(`/chats/${chat.id}/messages`, { text: 'Сейчас проверю' }, tokens['1001']);
+    expect(reply.status).toBe(202);
+    await waitFor(() => fake.sent.some((s) => s.text === 'Сейчас проверю' && s.chatId === '777'), 'reply sent');
+    const after = (await api(stack, `/chats/${chat.id}`, { token: tokens['1001'] })).body;
+    expect(after).toMatchObject({ status: 'in_work', responsible: '1001' });
+    await waitFor(async () => (await api(stack, `/chats/${chat.id}/messages`)).body.items[1]?.state === 'sent', 'sent state');
+    expect((await api(stack, '/chats?view=my', { token: tokens['1001'] })).body.total).toBe(1);
+    expect((await api(stack, '/chats?view=queue', { token: tokens['1000'] })).body.total).toBe(0);
+
+    // Anna may neither see nor write; a supervisor (1C acting for Ольга) may.
+    expect((await api(stack, `/chats/${chat.id}`, { token: tokens['1000'] })).status).toBe(403);
+    expect((await send(`/chats/${chat.id}/messages`, { text: 'я тоже' }, tokens['1000'])).status).toBe(403);
+    expect((await api(stack, `/chats/${chat.id}?employee=1002`)).status).toBe(200);
+    // An operator cannot act as someone else.
+    expect((await send(`/chats/${chat.id}/messages`, { text: 'x', employee: '1001' }, tokens['1000'])).body.error.field).toBe('employee');
+    // 1C must name the employee it acts for.
+    expect((await send(`/chats/${chat.id}/messages`, { text: 'x' })).body.error.field).toBe('employee');
+
+    // @anna in an internal note makes her an observer: she sees and writes now.
+    const note = await send(`/chats/${chat.id}/messages`, { text: '@anna посмотри, пожалуйста', internal: true }, tokens['1001']);
+    expect(note.status).toBe(202);
+    expect(note.body.state).toBe('note');
+    expect((await api(stack, `/chats/${chat.id}`, { token: tokens['1000'] })).body.observers).toEqual(['1000']);
+    expect((await api(stack, '/chats?view=observed', { token: tokens['1000'] })).body.total).toBe(1);
+    // An observer cannot add observers or hand over (responsible or supervisor only).
+    expect((await send(`/chats/${chat.id}/observers`, { observer: '1003' }, tokens['1000'])).status).toBe(403);
+
+    // Handover to Пётр without keeping access: Ivan gets 403, Пётр has full rights.
+    const ho = await send(`/chats/${chat.id}/handover`, { to: '1003', keepAsObserver: false }, tokens['1001']);
+    expect(ho.status).toBe(200);
+    expect(ho.body).toMatchObject({ responsible: '1003', status: 'in_work' });
+    expect((await api(stack, `/chats/${chat.id}`, { token: tokens['1001'] })).status).toBe(403);
+    expect((await send(`/chats/${chat.id}/messages`, { text: 'ещё' }, tokens['1001'])).status).toBe(403);
+    expect((await send(`/chats/${chat.id}/messages`, { text: 'Я продолжу' }, tokens['1003'])).status).toBe(202);
+
+    // Events: scoped by the one rule — Ivan heard the handover, but not what followed.
+    const ev = (token: string) => api(stack, `/events?after=${cursor}&wait=0&limit=500`, { token }).then((r) => r.body.events as any[]);
+    const ivan = await ev(tokens['1001']);
+    expect(ivan.map((e) => e.type)).toEqual(expect.arrayContaining(['chat.created', 'chat.message', 'chat.assigned', 'chat.observer_added', 'chat.handed_over']));
+    expect(ivan.some((e) => e.type === 'chat.message' && e.data.message.text === 'Я продолжу')).toBe(false);
+    const petr = await ev(tokens['1003']);
+    expect(petr.some((e) => e.type === 'chat.message' && e.data.message.text === 'Я продолжу')).toBe(true);
+    const all = await ev(ADMIN_TOKEN);
+    expect(all.filter((e) => e.type === 'chat.message' && e.data.message.direction === 'in')).toHaveLength(1);
+
+    // Closing, then the customer writes again: back to the queue (TELEFONIST_CHAT_REOPEN=queue).
+    expect((await send(`/chats/${chat.id}/close`, {}, tokens['1003'])).body.status).toBe('closed');
+    expect((await hook(customerUpdate(777, 11, { text: 'Ещё вопрос' }))).status).toBe(200);
+    expect((await api(stack, `/chats/${chat.id}`)).body).toMatchObject({ status: 'queue', responsible: null });
+  });
+
+  test('attachments both ways: bytes equal, type by content, served with the chat\'s rights', async () => {
+    // Inbound document from the customer.
+    const fileId = fake.addFile(PDF);
+    const upd = customerUpdate(888, 20, { document: { file_id: fileId, file_unique_id: fileId, file_name: 'счёт.pdf', mime_type: 'application/pdf', file_size: PDF.length }, caption: 'Вот счёт' });
+    expect((await hook(upd)).status).toBe(200);
+    const chat = await chatOf(888);
+    const [m] = (await api(stack, `/chats/${chat.id}/messages`)).body.items;
+    expect(m).toMatchObject({ text: 'Вот счёт', file: { name: 'счёт.pdf', mime: 'application/pdf', size: PDF.length } });
+    const got = await fetch(`${stack.base}/chats/${chat.id}/messages/${m.id}/file`, { headers: { Authorization: `Bearer ${tokens['1000']}` } });
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(PDF)).toBe(true);
+
+    // Outbound photo with a caption: uploaded, sent through sendPhoto, bytes equal.
+    const up = await fetch(`${stack.base}/chat-files?name=${encodeURIComponent('схема.png')}`, {
+      method: 'POST', headers: { Authorization: `Bearer ${tokens['1000']}`, 'Content-Type': 'application/octet-stream' }, body: PNG,
+    });
+    expect(up.status).toBe(201);
+    const upBody = (await up.json()) as { id: string };
+    expect(upBody).toMatchObject({ mime: 'image/png', size: PNG.length });
+    const sent = await send(`/chats/${chat.id}/messages`, { text: 'Схема проезда', file: { id: upBody.id, name: 'схема.png' } }, tokens['1000']);
+    expect(sent.status).toBe(202);
+    await waitFor(() => fake.sent.some((s) => s.method === 'sendPhoto' && s.chatId === '888'), 'photo sent');
+    const photo = fake.sent.find((s) => s.method === 'sendPhoto' && s.chatId === '888')!;
+    expect(photo.caption).toBe('Схема проезда');
+    expect(photo.file!.bytes.equals(PNG)).toBe(true);
+    // Now Anna owns the chat: Ivan may not download its files.
+    expect((await fetch(`${stack.base}/chats/${chat.id}/messages/${m.id}/file`, { headers: { Authorization: `Bearer ${tokens['1001']}` } })).status).toBe(403);
+
+    // An executable is refused by its content, whatever its name; a too large file is 413.
+    const exe = await fetch(`${stack.base}/chat-files?name=doc.pdf`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/octet-stream' }, body: Buffer.from('MZ\x90\x00binary') });
+    expect(exe.status).toBe(415);
+    const big = await fetch(`${stack.base}/chat-files`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(1024 * 1024 + 10, 65) });
+    expect(big.status).toBe(413);
+  });
+
+  test('templates: rendered from vars and context; unknown placeholder and missing value are 400s', async () => {
+    const bad = await send('/chat-templates/broken', { text: 'Привет, {nobody}' }, undefined, 'PUT');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('text');
+    const put = await send('/chat-templates/order', { text: 'Здравствуйте, {customerName}! Заказ {orderNumber} на {amount} ₽. {employeeName}' }, undefined, 'PUT');
+    expect(put.status).toBe(201);
+    expect(put.body.placeholders).toEqual(['customerName', 'orderNumber', 'amount', 'employeeName']);
+    expect((await hook(customerUpdate(999, 30, { text: 'Добрый день' }))).status).toBe(200);
+    const chat = await chatOf(999);
+    const missing = await send(`/chats/${chat.id}/messages`, { employee: '1000', template: 'order', vars: { customerName: 'ООО Ромашка' }, context: { order: 'ЗК-0042' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.field).toBe('vars.amount');
+    const ok = await send(`/chats/${chat.id}/messages`, { employee: '1000', template: 'order', vars: { customerName: 'ООО Ромашка', amount: '12 500' }, context: { order: 'ЗК-0042' } });
+    expect(ok.status).toBe(202);
+    expect(ok.body.text).toBe('Здравствуйте, ООО Ромашка! Заказ ЗК-0042 на 12 500 ₽. Анна Смирнова');
+    expect(ok.body.context).toEqual({ order: 'ЗК-0042' });
+    await waitFor(() => fake.sent.some((s) => s.text === ok.body.text), 'template sent');
+  });
+
+  test('start by phone: a bot cannot write first (422), "no" is 422 not_registered, an active chat is continued', async () => {
+    const bot = await send('/chats/start', { employee: '1000', accountId: 'main', phone: '+7 495 123-45-67', text: 'Здравствуйте' });
+    expect(bot.status).toBe(422);
+    expect(bot.body.error.code).toBe('cannot_write_first');
+    expect(bot.body.error.message).toMatch(/bot cannot/);
+    const no = await send('/chats/start', { employee: '1000', accountId: 'checker', phone: '+79991234567', text: 'Здравствуйте' });
+    expect(no.status).toBe(422);
+    expect(no.body.error).toMatchObject({ code: 'not_registered', field: 'phone' });
+    const first = await send('/chats/start', { accountId: 'checker', phone: '84951112233', text: 'Ваш заказ готов', context: { order: 'ЗК-7' } }, tokens['1000']);
+    expect(first.status).toBe(201);
+    expect(first.body.chat).toMatchObject({ status: 'in_work', responsible: '1000', phone: '+74951112233', reference: 'ЗК-7' });
+    const again = await send('/chats/start', { accountId: 'checker', phone: '+7 (495) 111-22-33', text: 'И счёт' }, tokens['1000']);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ continued: true, chat: { id: first.body.chat.id } });
+    await waitFor(() => checker.sent.includes('И счёт'), 'continued message sent');
+    expect((await send('/chats/start', { accountId: 'checker', phone: 'abc' }, tokens['1000'])).body.error.field).toBe('phone');
+  });
+
+  test('/start deep link carries a 1C reference', async () => {
+    expect((await hook(customerUpdate(1234, 40, { text: '/start order-00042' }))).status).toBe(200);
+    expect((await chatOf(1234)).reference).toBe('order-00042');
+  });
+
+  test('restart with queued outbound messages: all sent, once', async () => {
+    expect((await hook(customerUpdate(4242, 50, { text: 'Жду' }))).status).toBe(200);
+    const chat = await chatOf(4242);
+    fake.down = true;
+    const texts = ['один', 'два', 'три', 'четыре', 'пять'];
+    for (const t of texts) expect((await send(`/chats/${chat.id}/messages`, { text: t }, tokens['1001'])).status).toBe(202);
+    await waitFor(async () => (await api(stack, `/chats/${chat.id}/messages`)).body.items.some((m: any) => m.attempts > 0), 'a failed attempt');
+    await stack.restart();
+    fake.down = false;
+    await waitFor(async () => (await stack.app.chats.outbox.pending()) === 0, 'queue drained');
+    const to4242 = fake.sent.filter((s) => s.chatId === '4242').map((s) => s.text);
+    expect(to4242).toEqual(texts);
+    const states = (await api(stack, `/chats/${chat.id}/messages`)).body.items.filter((m: any) => m.direction === 'out').map((m: any) => m.state);
+    expect(states).toEqual(texts.map(() => 'sent'));
+  });
+
+  test('a permanent refusal fails the message with the reason', async () => {
+    expect((await hook(customerUpdate(403, 60, { text: 'hi' }))).status).toBe(200);
+    const chat = await chatOf(403);
+    const m = await send(`/chats/${chat.id}/messages`, { text: 'blocked?' }, tokens['1001']);
+    await waitFor(async () => (await api(stack, `/chats/${chat.id}/messages`)).body.items.find((x: any) => x.id === m.body.id)?.state === 'failed', 'failed');
+    const failed = (await api(stack, `/chats/${chat.id}/messages`)).body.items.find((x: any) => x.id === m.body.id);
+    expect(failed.failure).toMatch(/blocked by the user/);
+  });
+
+  test('the journal filters: status, messenger, participant, text, customer\'s active dialogs', async () => {
+    expect((await api(stack, '/chats?status=closed')).body.total).toBe(0);
+    expect((await api(stack, '/chats?messenger=telegram&q=' + encodeURIComponent('схема'))).body.total).toBe(1);
+    expect((await api(stack, '/chats?participant=1003')).body.total).toBe(0);
+    expect((await api(stack, '/chats?status=bogus')).body.error.field).toBe('status');
+    expect((await api(stack, '/customers/nobody/chats')).body.items).toEqual([]);
+  });
+});
