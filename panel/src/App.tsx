@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api, ApiError, onUnauthorized, sessionExtension, type Session } from './api/client';
 import { matchPath, RouterProvider } from './router';
 import { routes } from './routes';
+import { prefetchJournal } from './pages/journal-data';
 
 // The page in the address bar loads while the session is checked, not after.
 routes.find((r) => matchPath(r.path, window.location.pathname))?.preload?.().catch(() => undefined);
@@ -26,12 +27,18 @@ export function App() {
   );
 }
 
+/** Signed in: the journal's first page is fetched now, while the shell renders (see pages/journal-data.ts). */
+function signedIn(s: Session): Session {
+  if (window.location.pathname === '/') prefetchJournal(window.location.search);
+  return s;
+}
+
 function Authenticated() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   useEffect(() => {
     api.session
       .get()
-      .then(setSession)
+      .then((s) => setSession(signedIn(s)))
       .catch((e) => {
         if (!(e instanceof ApiError)) console.error(e);
         setSession(null);
@@ -42,7 +49,7 @@ function Authenticated() {
     api.session.remove().catch(() => undefined).finally(() => setSession(null));
   }, []);
   if (session === undefined) return <Spin fullscreen />;
-  if (!session) return <SignIn onSignedIn={setSession} />;
+  if (!session) return <SignIn onSignedIn={(s) => setSession(signedIn(s))} />;
   return (
     <SessionContext.Provider value={{ session, extension: sessionExtension(session), signOut }}>
       <Suspense fallback={<Spin fullscreen />}>
