@@ -268,3 +268,50 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect((await api(stack, '/customers/nobody/chats')).body.items).toEqual([]);
   });
 });
+
+/** Records when each message reached the messenger. */
+class PacedAdapter implements MessengerAdapter {
+  readonly kind = 'paced';
+  readonly accountId = 'paced';
+  readonly limits = { perSecond: 5, perPeerIntervalMs: 300 };
+  readonly sent: Array<{ peer: string; text: string; at: number }> = [];
+  async start(_sink: InboundSink) {}
+  async stop() {}
+  async send(m: { peerId: string; text?: string }) {
+    this.sent.push({ peer: m.peerId, text: m.text ?? '', at: Date.now() });
+    return { externalId: `p${this.sent.length}` };
+  }
+  async download(): Promise<never> {
+    throw new Error('no files');
+  }
+  async checkPhone(phone: string): Promise<ReachabilityResult> {
+    return { reachable: 'yes', peerId: `peer${phone.slice(-2)}`, canWriteFirst: true };
+  }
+}
+
+describe('the outbound queue honours the account\'s rate limits (sqlite)', () => {
+  let stack: Stack;
+  const paced = new PacedAdapter();
+  beforeAll(async () => {
+    stack = await startStack('sqlite', { start: { messengers: () => [paced] }, env: { TELEFONIST_CHAT_FILES_DIR: mkdtempSync(join(tmpdir(), 'tf-chat-files-')) } });
+    await api(stack, '/employees/sync', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ employees: [{ extension: '1000', name: 'Анна' }] }) });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('per peer: in order, ≥ 300 ms apart; per account: ≤ 5 per second', async () => {
+    const post = (body: unknown) => api(stack, '/chats/start', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    for (const [i, phone] of ['+74950000011', '+74950000012', '+74950000013'].entries()) {
+      for (let k = 0; k < 3; k++) expect((await post({ employee: '1000', accountId: 'paced', phone, text: `m${i}.${k}` })).status).toBe(k === 0 ? 201 : 200);
+    }
+    await waitFor(() => paced.sent.length === 9, 'all sent', 20_000);
+    for (const peer of ['peer11', 'peer12', 'peer13']) {
+      const mine = paced.sent.filter((s) => s.peer === peer);
+      expect(mine.map((s) => s.text.split('.')[1])).toEqual(['0', '1', '2']);
+      for (let i = 1; i < mine.length; i++) expect(mine[i].at - mine[i - 1].at).toBeGreaterThanOrEqual(290);
+    }
+    const ats = paced.sent.map((s) => s.at).sort((a, b) => a - b);
+    for (let i = 1; i < ats.length; i++) expect(ats[i] - ats[i - 1]).toBeGreaterThanOrEqual(190);
+  });
+});
