@@ -289,7 +289,7 @@ class PacedAdapter implements MessengerAdapter {
   }
 }
 
-describe('the outbound queue honours the account\'s rate limits (sqlite)', () => {
+describe('chats with a rate-limited adapter: pacing, an owner who leaves (sqlite)', () => {
   let stack: Stack;
   const paced = new PacedAdapter();
   beforeAll(async () => {
@@ -313,5 +313,17 @@ describe('the outbound queue honours the account\'s rate limits (sqlite)', () =>
     }
     const ats = paced.sent.map((s) => s.at).sort((a, b) => a - b);
     for (let i = 1; i < ats.length; i++) expect(ats[i] - ats[i - 1]).toBeGreaterThanOrEqual(190);
+  });
+
+  test('a responsible who leaves (deleted in 1C): the chat returns to the queue, reported', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    expect((await api(stack, '/employees/1001', { method: 'PUT', headers: json, body: JSON.stringify({ name: 'Уходящий' }) })).status).toBe(201);
+    const started = await api(stack, '/chats/start', { method: 'POST', headers: json, body: JSON.stringify({ employee: '1001', accountId: 'paced', phone: '+74950000077', text: 'hi' }) });
+    expect(started.body.chat).toMatchObject({ status: 'in_work', responsible: '1001' });
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
+    expect((await api(stack, '/employees/1001', { method: 'DELETE' })).status).toBe(204);
+    await waitFor(async () => (await api(stack, `/chats/${started.body.chat.id}`)).body.status === 'queue', 'back in the queue');
+    const events = (await api(stack, `/events?after=${cursor}&wait=0&types=chat.assigned`)).body.events;
+    expect(events[0].data).toMatchObject({ reason: 'owner_left', previous: '1001', responsible: null });
   });
 });

@@ -213,11 +213,37 @@ export class ChatEngine extends EventEmitter {
   async start(): Promise<void> {
     this.started = true;
     for (const a of this.adapters.values()) await a.start(this.sink);
+    this.employees.on('changed', this.onEmployeesChanged);
+    await this.reassignOrphans();
     this.outbox.start();
+  }
+
+  private readonly onEmployeesChanged = () => {
+    this.reassignOrphans().catch((e) => this.emit('error', e));
+  };
+
+  /**
+   * Chats whose responsible no longer exists (deleted in 1C) go back to the queue, reported as
+   * chat.assigned with reason owner_left: never a chat silently stuck with nobody.
+   */
+  async reassignOrphans(): Promise<number> {
+    if (this.employees.count() === 0) return 0;
+    const rows = await this.db.query<{ id: string; responsible: string }>(`SELECT id, responsible FROM chats WHERE status = 'in_work' AND responsible IS NOT NULL`);
+    let n = 0;
+    for (const r of rows) {
+      if (this.employees.get(r.responsible)) continue;
+      const changed = await this.db.exec(`UPDATE chats SET status = 'queue', responsible = NULL, updated_at = ? WHERE id = ? AND responsible = ?`, [Date.now(), r.id, r.responsible]);
+      if (!changed) continue;
+      n++;
+      const chat = (await this.row(r.id))!;
+      await this.publish('chat.assigned', `chat.owner_left:${r.id}:${r.responsible}`, chat, { reason: 'owner_left', responsible: null, previous: r.responsible });
+    }
+    return n;
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.employees.off('changed', this.onEmployeesChanged);
     await this.outbox.stop();
     for (const a of this.adapters.values()) await a.stop().catch(() => undefined);
   }
