@@ -58,7 +58,7 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     filesDir = mkdtempSync(join(tmpdir(), 'tf-chat-files-'));
     stack = await startStack(kind, {
       env: {
-        TELEFONIST_TELEGRAM_BOTS: JSON.stringify([{ id: 'main', token: '123456:TEST-token', secret: SECRET }]),
+        TELEFONIST_TELEGRAM_BOTS: JSON.stringify([{ id: 'main', token: '123456:TEST-token', secret: SECRET }, { id: 'poller', token: '654321:POLL-token', mode: 'polling' }]),
         TELEFONIST_TELEGRAM_API_ROOT: fake.apiRoot,
         TELEFONIST_CHAT_FILES_DIR: filesDir,
         TELEFONIST_CHAT_MAX_FILE_MB: '1',
@@ -228,6 +228,15 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(again.body).toMatchObject({ continued: true, chat: { id: first.body.chat.id } });
     await waitFor(() => checker.sent.includes('И счёт'), 'continued message sent');
     expect((await send('/chats/start', { accountId: 'checker', phone: 'abc' }, tokens['1000'])).body.error.field).toBe('phone');
+  });
+
+  test('long polling: a bot in polling mode gets updates by getUpdates; it takes no webhook', async () => {
+    fake.pending.set('654321:POLL-token', [customerUpdate(31337, 1, { text: 'через polling' })]);
+    await waitFor(async () => (await api(stack, '/chats?accountId=poller')).body.total === 1, 'polled message stored');
+    const chat = (await api(stack, '/chats?accountId=poller')).body.items[0];
+    expect((await api(stack, `/chats/${chat.id}/messages`)).body.items[0].text).toBe('через polling');
+    const r = await fetch(`${stack.base}/messengers/telegram/poller/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': SECRET }, body: '{}' });
+    expect(r.status).toBe(404);
   });
 
   test('/start deep link carries a 1C reference', async () => {

@@ -22,6 +22,8 @@ export class FakeBotApi {
   down = false;
   delayMs = 0;
   webhook: { url?: string; secret?: string } = {};
+  /** Updates handed out by getUpdates (long polling), per bot token. */
+  readonly pending = new Map<string, Array<Record<string, unknown>>>();
   private server: Server | null = null;
   private nextMessageId = 1000;
   private nextFile = 1;
@@ -106,9 +108,14 @@ export class FakeBotApi {
         return ok(true);
       case 'deleteWebhook':
         return ok(true);
-      case 'getUpdates':
-        await new Promise((r) => setTimeout(r, 200));
-        return ok([]);
+      case 'getUpdates': {
+        const token = m[1];
+        const offset = Number(params.offset ?? 0);
+        const queue = (this.pending.get(token) ?? []).filter((u) => Number(u.update_id) >= offset);
+        this.pending.set(token, queue);
+        if (!queue.length) await new Promise((r) => setTimeout(r, 100));
+        return ok(queue.slice(0, Number(params.limit ?? 100)));
+      }
       case 'sendMessage': {
         if (String(params.chat_id) === '403') return { status: 403, body: { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' } };
         const messageId = this.nextMessageId++;
