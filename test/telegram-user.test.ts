@@ -11,6 +11,7 @@
  */
 import { InboundEvent, MessengerAdapter } from '../src/messengers/adapter';
 import { Level, Logger } from '../src/log';
+import { loadConfig } from '../src/config';
 import { ADMIN_TOKEN, api, DB_KINDS, Stack, startStack, waitFor } from './helpers';
 import { FakeTelegram } from './fake-telegram-user';
 
@@ -212,6 +213,13 @@ describe('Telegram user accounts without TELEGRAM_API_ID / TELEGRAM_API_HASH', (
     await stack?.stop();
   });
 
+  test('configuration: both or neither, each checked', () => {
+    expect(() => loadConfig({ TELEGRAM_API_ID: '123456' }, { dotenv: false })).toThrow(/TELEGRAM_API_HASH: .*go together/);
+    expect(() => loadConfig({ ...API_ENV, TELEGRAM_API_HASH: 'not-a-hash' }, { dotenv: false })).toThrow(/TELEGRAM_API_HASH: must be the 32 hex/);
+    expect(() => loadConfig({ ...API_ENV, TELEGRAM_API_ID: 'abc' }, { dotenv: false })).toThrow(/TELEGRAM_API_ID/);
+    expect(loadConfig(API_ENV, { dotenv: false })).toMatchObject({ TELEGRAM_API_ID: 123456, TELEGRAM_API_HASH: API_ENV.TELEGRAM_API_HASH });
+  });
+
   test('503 saying what to configure, in Russian', async () => {
     for (const [path, init] of [
       [BASE, send('POST', { phone: '+79161112233', employee: '1001' })],
@@ -225,5 +233,69 @@ describe('Telegram user accounts without TELEGRAM_API_ID / TELEGRAM_API_HASH', (
       expect(r.body.error.message).toMatch(/TELEGRAM_API_ID.*TELEGRAM_API_HASH/);
       expect(r.body.error.message).toMatch(/настро/);
     }
+  });
+});
+
+describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind) => {
+  const tg = new FakeTelegram();
+  const ivan = tg.addUser({ phone: '+79161112233', firstName: 'Иван', code: '12345' });
+  const customer = tg.addUser({ phone: '+79035556677', firstName: 'Клиент', code: '11111' });
+  const stranger = tg.addUser({ phone: '+79037778899', firstName: 'Новый', code: '22222', resolvable: false });
+  let stack: Stack;
+  let op1001: string;
+  let op1003: string;
+  let accountId: string;
+
+  beforeAll(async () => {
+    stack = await startStack(kind, { env: API_ENV, start: { telegramUserClient: tg.factory } });
+    for (const [ext, name] of [['1001', 'Иван Продажин'], ['1003', 'Анна Смирнова']]) {
+      expect((await api(stack, `/employees/${ext}`, send('PUT', { name }))).status).toBe(201);
+    }
+    op1001 = (await api(stack, '/tokens', send('POST', { name: 'op 1001', role: 'operator', employee: '1001' }))).body.token;
+    op1003 = (await api(stack, '/tokens', send('POST', { name: 'op 1003', role: 'operator', employee: '1003' }))).body.token;
+    const begin = await api(stack, BASE, send('POST', { phone: ivan.phone }, op1001));
+    const done = await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1001));
+    expect(done.body.status).toBe('connected');
+    accountId = done.body.account.accountId;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const chatOf = async (peerId: string) =>
+    (await stack.app.db.query<{ id: string }>('SELECT id FROM chats WHERE account_id = ? AND peer_id = ?', [accountId, peerId]))[0]?.id;
+
+  test('a customer writes: queue; the employee answers from his phone: his reply, he owns the chat', async () => {
+    tg.customerWrites(customer, ivan, 'Добрый день, есть вопрос по счёту');
+    await waitFor(async () => !!(await chatOf(customer.id)), 'the chat');
+    const id = (await chatOf(customer.id))!;
+    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'queue' });
+    tg.employeeTypesOnPhone(ivan, customer, 'Здравствуйте, слушаю');
+    await waitFor(async () => (await api(stack, `/chats/${id}`, { token: op1001 })).body.status === 'in_work', 'in work');
+    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    const msgs = (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items;
+    expect(msgs.map((m: any) => [m.direction, m.author, m.text])).toEqual([
+      ['in', null, 'Добрый день, есть вопрос по счёту'],
+      ['out', '1001', 'Здравствуйте, слушаю'],
+    ]);
+    // The ownership rule applies: another operator no longer sees it.
+    expect((await api(stack, `/chats/${id}`, { token: op1003 })).status).toBe(403);
+  });
+
+  test('first message by phone through the engine; a number not on Telegram is a 422', async () => {
+    const start = await api(stack, '/chats/start', send('POST', { accountId, phone: '8 903 777-88-99', text: 'Ваш заказ готов' }, op1001));
+    expect(start.status).toBe(201);
+    expect(start.body).toMatchObject({ reachability: { reachable: 'yes', peerId: stranger.id }, chat: { status: 'in_work', responsible: '1001' } });
+    await waitFor(() => tg.sent.some((s) => s.to === stranger.id && s.text === 'Ваш заказ готов'), 'the first message sent');
+    expect(tg.contacts.get(ivan.id)?.has(stranger.id)).toBe(false);
+    const none = await api(stack, '/chats/start', send('POST', { accountId, phone: '+79990000000', text: 'x' }, op1001));
+    expect(none.status).toBe(422);
+    expect(none.body.error).toMatchObject({ code: 'not_registered', field: 'phone' });
+  });
+
+  test('disconnect: the account leaves the engine', async () => {
+    expect((await api(stack, `${BASE}/${accountId.replace('telegram-user:', '')}`, { method: 'DELETE', token: op1001 })).status).toBe(204);
+    const r = await api(stack, '/chats/start', send('POST', { accountId, phone: customer.phone, text: 'x' }, op1001));
+    expect(r.status).toBe(400);
   });
 });
