@@ -637,7 +637,9 @@ export class ChatEngine extends EventEmitter {
     await this.db.exec('UPDATE chats SET last_message_at = ?, updated_at = ? WHERE id = ?', [now, now, chatId]);
     if (!internal) await this.claimOnReply(chatId, a, text ?? '');
     else for (const m of this.mentions(text ?? '')) await this.addObserver(chatId, a, m, true);
-    await this.markRead(chatId, a).catch(() => undefined);
+    // The author has read the chat up to his own message.
+    await this.db.exec(`INSERT INTO chat_reads (chat_id, employee, last_read) VALUES (?, ?, ?)
+      ON CONFLICT (chat_id, employee) DO UPDATE SET last_read = excluded.last_read`, [chatId, a.employee, id]);
     const msg = messageView((await this.db.query<MessageRow>('SELECT * FROM chat_messages WHERE id = ?', [id]))[0]);
     await this.publish('chat.message', `chat.message:${id}`, (await this.row(chatId))!, { message: msg });
     if (!internal) this.outbox.wake();

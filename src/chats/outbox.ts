@@ -33,6 +33,7 @@ export class Outbox {
   private readonly peerLast = new Map<string, number>();
   private readonly working = new Set<Promise<void>>();
   readonly stats = { sent: 0, failed: 0, retries: 0 };
+  private readonly window = 200;
   private readonly opts: Required<Omit<OutboxOptions, 'limits'>> & Pick<OutboxOptions, 'limits'>;
 
   constructor(
@@ -89,7 +90,8 @@ export class Outbox {
 
   private async pump(): Promise<void> {
     const now = Date.now();
-    const rows = await this.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE state = 'queued' ORDER BY id LIMIT 1000`);
+    // The oldest queued messages; later ones wait for a later look (each completion looks again).
+    const rows = await this.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE state = 'queued' ORDER BY id LIMIT ${this.window}`);
     let earliest = Infinity;
     const blocked = new Set<string>();
     for (const r of rows) {
