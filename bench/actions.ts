@@ -99,7 +99,7 @@ export async function actionsBench(): Promise<void> {
       supervise.push(await timed('bgapi originate ', () => post(`/calls/${c.callId}/supervision`, { supervisor: '1009', mode: 'listen' })));
       await settle();
       let tr: Response | undefined;
-      attended.push(await timed('bgapi originate ', async () => (tr = await post('/transfers', { callId: c.callId, initiator: '1001', target: '1003' }))));
+      attended.push(await timed('api uuid_broadcast ', async () => (tr = await post('/transfers', { callId: c.callId, initiator: '1001', target: '1003' }))));
       await settle();
       const { id } = (await tr!.json()) as { id: string };
       cancel.push(await timed('api uuid_kill ', () => post(`/transfers/${id}`, {}, 'DELETE')));
@@ -114,7 +114,7 @@ export async function actionsBench(): Promise<void> {
       await settle();
     }
     results.push(
-      ['blind transfer (setvar + uuid_transfer)', blind], ['attended start (… bgapi originate)', attended],
+      ['blind transfer (setvar + uuid_transfer)', blind], ['attended start (setvar + uuid_broadcast)', attended],
       ['attended cancel (uuid_kill)', cancel], ['supervision (bgapi originate)', supervise],
       ['hang up call (uuid_kill)', hangup], ['click-to-call (bgapi originate)', c2c],
     );

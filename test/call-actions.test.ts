@@ -1,6 +1,6 @@
 /**
  * Call control over real HTTP against the FreeSWITCH simulator (src/esl/sim-actions.ts answers each command
- * with the events of its capture): blind and attended transfers, hold / resume, hang-up, supervision, and
+ * with the events of its capture): blind and attended transfers (att_xfer, capture 05b), hold / resume, hang-up, supervision, and
  * click-to-call's origin and caller id. Each test asserts the exact ESL command lines on the socket, the
  * resulting call state, the journal and the events; 409, 403, 400 (injection strings in every field, nothing
  * written to the socket), FreeSWITCH down (503) or refusing (502), and a party hanging up at each step of an
@@ -41,9 +41,9 @@ const quiet = async (stack: Stack) => {
   await stack.sim.actions.idle();
   await settle(stack);
 };
-async function transferState(stack: Stack, id: string, state: string): Promise<any> {
+async function transferState(stack: Stack, id: string, state: string, ms = 5000): Promise<any> {
   let t: any;
-  await waitFor(async () => (t = (await api(stack, `/transfers/${id}`)).body).state === state, `transfer ${state} (is ${t?.state})`, 5000);
+  await waitFor(async () => (t = (await api(stack, `/transfers/${id}`)).body).state === state, `transfer ${state} (is ${t?.state})`, ms);
   return t;
 }
 async function eventsOf(stack: Stack, after: string, types: string): Promise<any[]> {
@@ -147,45 +147,77 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     await quiet(stack);
   });
 
-  test('attended transfer: hold, colleague dialled, answered, completed with uuid_bridge (capture 05); one call with the whole route', async () => {
+  /** The attended start as it goes on the socket (capture 05b's uuid_broadcast; our variables in the braces). */
+  const attendedStart = (c: Live, t: any, target = '1003', timeout = 30) => [
+    `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
+    `api uuid_setvar_multi ${c.agent} recording_follow_transfer=true;recording_follow_attxfer=true`,
+    `api uuid_broadcast ${c.agent} att_xfer::{origination_uuid=${t.targetLeg},origination_caller_id_number=1001,telefonist_transfer=${t.id},`
+      + `recording_follow_transfer=true,originate_timeout=${timeout}}user/${target} aleg`,
+  ];
+  /** The operator talks to the customer again (att_xfer returned): bridged to each other in the simulator, call active. */
+  async function operatorBack(c: Live): Promise<void> {
+    await quiet(stack);
+    expect(stack.sim.actions.legs.get(c.agent)).toMatchObject({ hungUp: false, partner: c.customer });
+    expect(stack.sim.actions.legs.get(c.customer)).toMatchObject({ hungUp: false, partner: c.agent });
+    expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('active');
+  }
+  /** The journal after an attended transfer: ONE call, the route 1001 → colleague (attended), the colleague not a call of its own. */
+  async function attendedRoute(c: Live, consult: string, colleague = '1003'): Promise<any> {
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.legs.map((l: any) => l.uuid)).toEqual(expect.arrayContaining([c.customer, c.agent, consult]));
+    expect(call.transferRoute).toEqual([expect.objectContaining({
+      type: 'attended', from: expect.objectContaining({ employee: '1001' }), to: expect.objectContaining({ employee: colleague }),
+    })]);
+    expect(call.employees).toEqual(expect.arrayContaining(['1001', colleague]));
+    const mine = (await api(stack, `/calls?employee=${colleague}&limit=500`)).body.items.map((i: any) => i.id);
+    expect(mine).toContain(c.callId);
+    expect(mine).not.toContain(consult);
+    return call;
+  }
+
+  test('attended transfer (att_xfer, capture 05b): the operator talks to the colleague, completes with uuid_kill of their leg; one call with the route', async () => {
     const c = await liveCall(stack);
     const after = (await api(stack, '/events?wait=0')).body.cursor;
     const n = stack.sim.commands.length;
     const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003', timeoutSeconds: 20 }));
     expect(r.status).toBe(201);
     const t = r.body;
-    expect(t).toMatchObject({ state: 'ringback', flow: 'attended', blind: false });
+    expect(t).toMatchObject({ flow: 'attended', blind: false, initiatorLeg: c.agent, transferredLeg: c.customer });
+    expect(['starting', 'ringback']).toContain(t.state);
     const consult = t.targetLeg;
-    expect(sentSince(stack, n)).toEqual([
-      `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
-      `api uuid_setvar_multi ${c.agent} recording_follow_transfer=true;recording_follow_attxfer=true`,
-      `api uuid_hold ${c.agent}`,
-      `bgapi originate {origination_uuid=${consult},origination_caller_id_number=1001,origination_caller_id_name='Transfer 1001',telefonist_transfer=${t.id},`
-        + `telefonist_consult_of=${c.agent},recording_follow_transfer=true,originate_timeout=20}user/1003 &park()`,
-    ]);
+    expect(sentSince(stack, n)).toEqual(attendedStart(c, t, '1003', 20));
     // One transfer per call.
     const again = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002' }));
     expect(again.status).toBe(409);
     expect(again.body.error).toMatchObject({ code: 'transfer_in_progress', field: 'callId' });
     expect(again.body.error.message).toContain(t.id);
-    // Complete is refused until the colleague's phone rings; it rings, the colleague answers.
+    // The colleague's phone rings from the operator's leg (att_xfer's CHANNEL_EXECUTE, the consult leg's CREATE).
+    await transferState(stack, t.id, 'ringback');
     await quiet(stack);
     const [ringing] = stack.sim.actions.legsOf('1003');
-    expect(ringing.uuid).toBe(consult);
+    expect(ringing).toMatchObject({ uuid: consult, originator: c.agent });
+    expect(ringing.identity['Caller-Caller-ID-Number']).toBe('1001');
+    // The colleague answers: the operator and the colleague talk (att_xfer's inner bridge), the customer waits.
     stack.sim.actions.answer(consult);
     await transferState(stack, t.id, 'answered');
+    await quiet(stack);
+    expect(stack.sim.actions.legs.get(c.agent)!.partner).toBe(consult);
+    expect(stack.sim.actions.legs.get(c.customer)!.hungUp).toBe(false);
+    const consulting = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(consulting.timeline.filter((x: any) => x.kind === 'consultation').length).toBeGreaterThanOrEqual(1);
+    expect(consulting.transferRoute).toEqual([]);
+    // Complete: the operator's leg goes, att_xfer bridges the customer to the colleague (confirmed by that bridge).
     const m = stack.sim.commands.length;
     const done = await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ state: 'completed', blind: false });
-    expect(sentSince(stack, m)).toEqual([`api uuid_bridge ${c.customer} ${consult}`]);
+    expect(done.body).toMatchObject({ state: 'completed', blind: false, cause: null });
+    expect(sentSince(stack, m)).toEqual([`api uuid_kill ${c.agent}`]);
     await quiet(stack);
-    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(stack.sim.actions.legs.get(c.customer)!.partner).toBe(consult);
+    const call = await attendedRoute(c, consult);
     expect(call.status).toBe('active');
-    expect(call.legs.map((l: any) => l.uuid)).toEqual(expect.arrayContaining([c.customer, c.agent, consult]));
-    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['held', 'leg_ringing', 'transfer']));
-    expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'attended', from: expect.objectContaining({ employee: '1001' }), to: expect.objectContaining({ employee: '1003' }) })]);
     expect(call.legs.find((l: any) => l.uuid === c.agent).endedAt).not.toBeNull();
+    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['leg_ringing', 'consultation', 'transfer']));
     const states = (await eventsOf(stack, after, 'transfer.updated')).map((e) => e.data.transfer.state);
     expect(states).toEqual(['starting', 'ringback', 'answered', 'completed']);
     // The recording stays with the customer's leg to the end (one file for the call).
@@ -200,6 +232,7 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
   test('attended transfer completed while the colleague still rings becomes blind', async () => {
     const c = await liveCall(stack);
     const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await transferState(stack, t.id, 'ringback');
     await quiet(stack);
     const n = stack.sim.commands.length;
     const done = await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
@@ -216,9 +249,10 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     await quiet(stack);
   });
 
-  test('cancel: the colleague\'s leg goes, the operator is back with the customer', async () => {
+  test('cancel while consulting: uuid_kill of the colleague\'s leg; att_xfer returns the operator to the customer', async () => {
     const c = await liveCall(stack);
     const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await transferState(stack, t.id, 'ringback');
     await quiet(stack);
     stack.sim.actions.answer(t.targetLeg);
     await transferState(stack, t.id, 'answered');
@@ -226,29 +260,55 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     const r = await api(stack, `/transfers/${t.id}`, { method: 'DELETE' });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ state: 'cancelled', cause: 'cancelled by request' });
-    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`, `api uuid_hold off ${c.agent}`]);
-    await quiet(stack);
+    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg}`]);
+    await operatorBack(c);
     const call = (await api(stack, `/calls/${c.callId}`)).body;
-    expect(call.status).toBe('active');
-    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['held', 'resumed']));
     expect(call.transferRoute).toEqual([]);
-    // The consultation is on the same call: the colleague rang and left.
+    // The consultation is on the same call: the colleague answered and left.
     expect(call.legs.find((l: any) => l.uuid === t.targetLeg)).toMatchObject({ employee: '1003' });
+    expect(call.legs.find((l: any) => l.uuid === t.targetLeg).endedAt).not.toBeNull();
+    expect((await api(stack, `/transfers/${t.id}`, { method: 'DELETE' })).body.error.code).toBe('transfer_ended');
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+
+  test('cancel while the colleague rings: the ringing leg is cancelled (ORIGINATOR_CANCEL), the operator is back', async () => {
+    const c = await liveCall(stack);
+    const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await transferState(stack, t.id, 'ringback');
+    await quiet(stack);
+    const n = stack.sim.commands.length;
+    const r = await api(stack, `/transfers/${t.id}`, { method: 'DELETE' });
+    expect(r.body).toMatchObject({ state: 'cancelled' });
+    expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`]);
+    await operatorBack(c);
+    expect((await api(stack, `/calls/${c.callId}`)).body.legs.find((l: any) => l.uuid === t.targetLeg)).toMatchObject({ hangupCause: 'ORIGINATOR_CANCEL', answeredAt: null });
     await stack.sim.actions.hangup(c.customer);
     await quiet(stack);
   });
 
   describe('a party hangs up at each step of an attended transfer', () => {
-    const start = async (target = '1003') => {
+    const start = async (target = '1003', timeoutSeconds = 30) => {
       const c = await liveCall(stack);
-      const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target }));
+      const n = stack.sim.commands.length;
+      const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target, timeoutSeconds }));
       expect(r.status).toBe(201);
+      expect(sentSince(stack, n).slice(0, 3)).toEqual(attendedStart(c, r.body, target, timeoutSeconds));
       await quiet(stack);
       return { c, t: r.body };
     };
+    const consulting = async () => {
+      const s = await start();
+      await transferState(stack, s.t.id, 'ringback');
+      stack.sim.actions.answer(s.t.targetLeg);
+      await transferState(stack, s.t.id, 'answered');
+      await quiet(stack);
+      return s;
+    };
 
-    test('the customer while held, colleague ringing → abandoned; the ringing colleague is cancelled', async () => {
+    test('the customer while the colleague rings → abandoned; the ringing colleague is cancelled', async () => {
       const { c, t } = await start();
+      await transferState(stack, t.id, 'ringback');
       const n = stack.sim.commands.length;
       await stack.sim.actions.hangup(c.customer);
       const done = await transferState(stack, t.id, 'abandoned');
@@ -263,10 +323,11 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
 
     test('the customer at the very start, while Telefonist still gives the commands → abandoned; the colleague\'s phone stops', async () => {
       const c = await liveCall(stack);
-      // FreeSWITCH holds the operator's leg, and the customer hangs up right then.
-      stack.sim.apiHandlers.set('uuid_hold', () => {
+      // FreeSWITCH takes the first variables, and the customer hangs up right then.
+      stack.sim.apiHandlers.set('uuid_setvar_multi', () => {
+        stack.sim.apiHandlers.delete('uuid_setvar_multi');
         void stack.sim.actions.hangup(c.customer);
-        return '+OK Success\n';
+        return '+OK\n';
       });
       try {
         const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }));
@@ -277,24 +338,24 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
         await quiet(stack);
         await waitFor(() => stack.sim.actions.legsOf('1003').every((l) => l.uuid !== done.targetLeg), 'colleague leg gone');
       } finally {
-        stack.sim.apiHandlers.delete('uuid_hold');
+        stack.sim.apiHandlers.delete('uuid_setvar_multi');
       }
       expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
     });
 
-    test('the customer while the operator consults the colleague → abandoned', async () => {
-      const { c, t } = await start();
-      stack.sim.actions.answer(t.targetLeg);
-      await transferState(stack, t.id, 'answered');
+    test('the customer while the operator consults the colleague → abandoned; the colleague\'s leg goes', async () => {
+      const { c, t } = await consulting();
       await stack.sim.actions.hangup(c.customer);
-      await transferState(stack, t.id, 'abandoned');
+      const done = await transferState(stack, t.id, 'abandoned');
+      expect(done.cause).toMatch(/customer hung up/);
       await quiet(stack);
       expect(stack.sim.actions.legs.get(t.targetLeg)?.hungUp ?? true).toBe(true);
       expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
     });
 
-    test('the operator while held → abandoned (FreeSWITCH takes the customer with the operator\'s leg)', async () => {
+    test('the operator while the colleague rings → abandoned (att_xfer\'s originate goes with the operator\'s leg)', async () => {
       const { c, t } = await start();
+      await transferState(stack, t.id, 'ringback');
       await stack.sim.actions.hangup(c.agent);
       const done = await transferState(stack, t.id, 'abandoned');
       expect(done.cause).toMatch(/initiator hung up|customer hung up/);
@@ -302,48 +363,76 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       expect(stack.sim.actions.legs.get(t.targetLeg)?.hungUp ?? true).toBe(true);
     });
 
-    test('the colleague declines while ringing → failed with the cause; the operator is unheld', async () => {
+    test('the operator hangs up while talking to the colleague → completed: att_xfer bridges customer↔colleague (capture 05b)', async () => {
+      const { c, t } = await consulting();
+      const n = stack.sim.commands.length;
+      await stack.sim.actions.hangup(c.agent);
+      const done = await transferState(stack, t.id, 'completed');
+      expect(done).toMatchObject({ blind: false, cause: null });
+      await quiet(stack);
+      expect(sentSince(stack, n)).toEqual([]);
+      expect(stack.sim.actions.legs.get(c.customer)!.partner).toBe(t.targetLeg);
+      expect((await attendedRoute(c, t.targetLeg)).status).toBe('active');
+      await stack.sim.actions.hangup(t.targetLeg);
+      await quiet(stack);
+      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
+    });
+
+    test('the colleague declines while ringing → failed with the cause; the operator is back with the customer', async () => {
       const { c, t } = await start();
+      await transferState(stack, t.id, 'ringback');
       const n = stack.sim.commands.length;
       await stack.sim.actions.hangup(t.targetLeg, 'CALL_REJECTED');
       const done = await transferState(stack, t.id, 'failed');
       expect(done.cause).toBe('CALL_REJECTED');
-      await quiet(stack);
+      await operatorBack(c);
       // (The colleague's leg is already gone: its uuid_kill may or may not go out first, and fails quietly.)
-      expect(sentSince(stack, n).filter((x) => !x.startsWith('api uuid_kill'))).toEqual([`api uuid_hold off ${c.agent}`]);
-      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
+      expect(sentSince(stack, n).filter((x) => !x.startsWith(`api uuid_kill ${t.targetLeg}`))).toEqual([]);
       await stack.sim.actions.hangup(c.customer);
       await quiet(stack);
     });
 
     test('the colleague hangs up after answering → cancelled; the operator is back with the customer', async () => {
-      const { c, t } = await start();
-      stack.sim.actions.answer(t.targetLeg);
-      await transferState(stack, t.id, 'answered');
+      const { c, t } = await consulting();
       await stack.sim.actions.hangup(t.targetLeg);
       const done = await transferState(stack, t.id, 'cancelled');
       expect(done.cause).toMatch(/target hung up/);
-      await quiet(stack);
-      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
-      expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('active');
+      await operatorBack(c);
+      expect((await api(stack, `/calls/${c.callId}`)).body.transferRoute).toEqual([]);
       await stack.sim.actions.hangup(c.customer);
       await quiet(stack);
     });
 
-    test('the colleague is busy → failed USER_BUSY (BACKGROUND_JOB -ERR USER_BUSY, capture 08)', async () => {
+    test('the colleague is busy → failed USER_BUSY (capture 08\'s failing leg); the operator is back', async () => {
       const { c, t } = await start('1005');
       const done = await transferState(stack, t.id, 'failed');
       expect(done.cause).toBe('USER_BUSY');
-      await quiet(stack);
-      expect(stack.sim.actions.legs.get(c.agent)?.held).toBe(false);
+      await operatorBack(c);
       await stack.sim.actions.hangup(c.customer);
       await quiet(stack);
     });
 
+    test('the colleague\'s extension is not in the directory → failed with att_xfer\'s originate_disposition', async () => {
+      const { c, t } = await start('1004');
+      const done = await transferState(stack, t.id, 'failed');
+      expect(done.cause).toBe('SUBSCRIBER_ABSENT');
+      await operatorBack(c);
+      await stack.sim.actions.hangup(c.customer);
+      await quiet(stack);
+    });
+
+    test('the colleague does not answer within timeoutSeconds → failed NO_ANSWER; the operator is back', async () => {
+      const { c, t } = await start('1003', 5);
+      await transferState(stack, t.id, 'ringback');
+      const done = await transferState(stack, t.id, 'failed', 9000);
+      expect(done.cause).toBe('NO_ANSWER');
+      await operatorBack(c);
+      await stack.sim.actions.hangup(c.customer);
+      await quiet(stack);
+    }, 20_000);
+
     test('after completion the parties hang up as in any call; the transfer stays completed', async () => {
-      const { c, t } = await start();
-      stack.sim.actions.answer(t.targetLeg);
-      await transferState(stack, t.id, 'answered');
+      const { c, t } = await consulting();
       await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
       await quiet(stack);
       await stack.sim.actions.hangup(t.targetLeg);
@@ -490,6 +579,8 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'callId', uuidBad],
       ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'initiator', bad],
       ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'target', bad],
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002' }, 'target', bad],
+      ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002' }, 'initiator', bad],
       ['/transfers', 'POST', { callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }, 'flow', ['blind\n', 'att xfer']],
       [`/calls/${c.callId}/hold`, 'POST', { employee: '1001' }, 'employee', bad],
       [`/calls/${c.callId}/hold`, 'POST', { leg: c.agent }, 'leg', uuidBad],
@@ -546,7 +637,7 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
 
   test('FreeSWITCH refusing → 502 with its reason; the transfer ends failed with the cause', async () => {
     const c = await liveCall(stack);
-    stack.sim.apiHandlers.set('uuid_hold', () => '-ERR Operation failed\n');
+    stack.sim.apiHandlers.set('uuid_broadcast', () => '-ERR Operation failed\n');
     try {
       const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }));
       expect(r.status).toBe(502);
@@ -557,10 +648,10 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       const last = evs.filter((e) => e.callId === c.callId).pop();
       expect(last.data.transfer).toMatchObject({ state: 'failed', cause: expect.stringContaining('Operation failed') });
       // The call is free for another transfer.
-      stack.sim.apiHandlers.delete('uuid_hold');
+      stack.sim.apiHandlers.delete('uuid_broadcast');
       expect((await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }))).status).toBe(201);
     } finally {
-      stack.sim.apiHandlers.delete('uuid_hold');
+      stack.sim.apiHandlers.delete('uuid_broadcast');
     }
     await quiet(stack);
     await stack.sim.actions.hangup(c.customer);

@@ -23,6 +23,8 @@ export const SUBSCRIBED_EVENTS = [
   'CHANNEL_HOLD',
   'CHANNEL_UNHOLD',
   'CHANNEL_EXECUTE',
+  // att_xfer returning on the operator's leg (an attended transfer whose colleague never got a channel).
+  'CHANNEL_EXECUTE_COMPLETE',
   'CHANNEL_HANGUP',
   'CHANNEL_HANGUP_COMPLETE',
   'CHANNEL_DESTROY',
@@ -41,7 +43,9 @@ const EXECUTE_APPS = new Set(['eavesdrop', 'three_way', 'att_xfer', 'uuid_bridge
 
 /** Pre-filter for the ESL connection: most CHANNEL_EXECUTEs (set, log, hash, export...) carry nothing for us. */
 export function skipUninterestingEvent(body: string): boolean {
-  if (peekJsonString(body.slice(0, 200), 'Event-Name') !== 'CHANNEL_EXECUTE') return false;
+  const name = peekJsonString(body.slice(0, 200), 'Event-Name');
+  if (name === 'CHANNEL_EXECUTE_COMPLETE') return peekJsonString(body, 'Application') !== 'att_xfer';
+  if (name !== 'CHANNEL_EXECUTE') return false;
   const app = peekJsonString(body, 'Application');
   return app !== undefined && !EXECUTE_APPS.has(app);
 }

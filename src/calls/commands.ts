@@ -138,6 +138,22 @@ export function uuidTransfer(uuid: string, dest: string, context: string): strin
   return `uuid_transfer ${valid.uuid('uuid', uuid)} ${valid.dial('target', dest)} XML ${valid.context('context', context)}`;
 }
 
+/**
+ * `uuid_broadcast <operator leg> att_xfer::{vars}user/<ext> aleg` (capture 05b; `+OK Message sent`): the
+ * att_xfer application (mod_dptools) runs on the operator's leg: the customer waits on soft hold, the
+ * colleague's phone rings from the operator's leg and, once answered, the operator talks to the colleague.
+ * The operator's leg hanging up (`uuid_kill`) makes att_xfer bridge the customer to the colleague; the
+ * colleague's leg hanging up returns the operator to the customer. uuid_broadcast splits its arguments on
+ * spaces, so the variables are ones whose values never hold a space (no quoted caller id name).
+ */
+export function uuidBroadcastAttXfer(uuid: string, vars: Vars, extension: string): string {
+  valid.extension('extension', extension);
+  for (const [name] of vars) {
+    if (QUOTED.has(name)) throw new ValidationError(name, `channel variable ${name} cannot be set here`, 'invalid_parameter');
+  }
+  return `uuid_broadcast ${valid.uuid('uuid', uuid)} att_xfer::${channelVars(vars)}user/${extension} aleg`;
+}
+
 /** `uuid_hold <uuid>` / `uuid_hold off <uuid>` (captures 05, 14; `+OK Success`). The partner hears hold music. */
 export function uuidHold(uuid: string, off = false): string {
   return off ? `uuid_hold off ${valid.uuid('uuid', uuid)}` : `uuid_hold ${valid.uuid('uuid', uuid)}`;

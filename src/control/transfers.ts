@@ -4,7 +4,7 @@ import { EslEvent, header } from '../esl/event';
 import { Principal } from '../auth/tokens';
 import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory/phone';
 import { CallState, LegState } from '../calls/types';
-import { EXTENSION_RE, originate, safeName, uuidBridge, uuidHold, uuidKill, uuidSetvarMulti, uuidTransfer, valid } from '../calls/commands';
+import { EXTENSION_RE, uuidBroadcastAttXfer, uuidKill, uuidSetvarMulti, uuidTransfer, valid } from '../calls/commands';
 import { ActionError, Actor, actorOf, Control } from './control';
 
 /**
@@ -17,21 +17,26 @@ import { ActionError, Actor, actorOf, Control } from './control';
  * second incoming call can be sent on while the operator stays in the first one (that call is not touched).
  * The transfer is `completed` as soon as FreeSWITCH accepted it; the journal shows the route (tracker).
  *
- * Attended (`flow: attended`, park-and-bridge, capture 05; FusionPBX's operator panel):
+ * Attended (`flow: attended`, FreeSWITCH's own att_xfer application run on the operator's leg, capture 05b):
  *  starting   `uuid_setvar_multi` recording_follow_transfer / recording_follow_attxfer on both legs, then
- *             `uuid_hold <operator leg>`: the customer hears hold music (FreeSWITCH plays it to the partner);
- *  ringback   `bgapi originate {…,telefonist_consult_of=<operator leg>}user/<colleague> &park()`: the
- *             colleague's phone rings showing the operator's extension (the tracker puts the leg on the call);
- *  answered   BACKGROUND_JOB `+OK <uuid>` / CHANNEL_ANSWER of that leg;
- *  completed  PUT …/complete: `uuid_bridge <customer> <colleague>` (FreeSWITCH unholds and hangs up the
- *             operator's leg itself, capture 05); during ringback it becomes blind: the colleague's ringing
- *             leg is cancelled and the customer `uuid_transfer`red to them;
- *  cancelled  DELETE, or the colleague hung up after answering: `uuid_kill <colleague>`, `uuid_hold off
- *             <operator leg>` (the operator is back with the customer);
- *  abandoned  the customer (or the operator, whose leg FreeSWITCH takes the customer with: hangup_after_bridge)
- *             hung up before completion: the colleague's leg is cancelled;
- *  failed     FreeSWITCH refused a step, or the colleague did not answer (BACKGROUND_JOB `-ERR <cause>`:
- *             USER_BUSY, NO_ANSWER after `timeoutSeconds`, …): the operator is taken off hold; `cause` says why.
+ *             `uuid_broadcast <operator leg> att_xfer::{origination_uuid=<consult>,…,telefonist_transfer=<id>}
+ *             user/<colleague> aleg`: the customer waits on soft hold (music), att_xfer dials the colleague
+ *             from the operator's leg (the operator hears the ringback);
+ *  ringback   the consult leg shows up (CHANNEL_CREATE / PROGRESS with our origination_uuid or
+ *             variable_telefonist_transfer): the colleague's phone rings showing the operator's extension;
+ *  answered   CHANNEL_ANSWER of that leg (att_xfer bridges it to the operator's leg): operator and colleague talk;
+ *  completed  PUT …/complete: `uuid_kill <operator leg>`; att_xfer bridges the customer to the colleague,
+ *             confirmed by the CHANNEL_BRIDGE customer↔colleague (capture 05b). The operator hanging up their
+ *             own phone while talking to the colleague completes it the same way (that is what att_xfer does).
+ *             During ringback it becomes blind: the colleague's ringing leg is cancelled (att_xfer returns the
+ *             operator to the customer) and the customer `uuid_transfer`red to them;
+ *  cancelled  DELETE, or the colleague hung up after answering: `uuid_kill <colleague>`; att_xfer returns and
+ *             the operator is back with the customer;
+ *  abandoned  the customer (or, before the colleague answered, the operator) hung up: the colleague's leg is
+ *             cancelled;
+ *  failed     FreeSWITCH refused a step, or the colleague did not answer (the consult leg ends USER_BUSY,
+ *             NO_ANSWER after `timeoutSeconds`, CALL_REJECTED…; or att_xfer returns without one, its
+ *             originate_disposition): att_xfer returns the operator to the customer; `cause` says why.
  * One transfer per call at a time (409 `transfer_in_progress` naming it). Every step tolerates a party that
  * is already gone. Transfers live in memory: a restart forgets unfinished ones (the calls themselves are in
  * the journal and resynced); after an ESL reconnect each is checked against the live legs.
@@ -73,13 +78,20 @@ export interface Transfer {
 
 interface Live {
   t: Transfer;
-  jobUuid?: string;
   timer?: NodeJS.Timeout;
-  held: boolean;
   /** Legs we hang up ourselves: their CHANNEL_HANGUP is no news. */
   killing: Set<string>;
+  /** The operator's leg is gone (our uuid_kill or their own hang-up): att_xfer is to bridge customer↔colleague. */
+  completing?: boolean;
+  /** Completing as blind (the colleague still rang): att_xfer's return is expected. */
+  blinding?: boolean;
+  /** Waiters for the end of the transfer (complete waits for the bridge). */
+  waiters: Array<() => void>;
   done?: boolean;
 }
+
+/** How long complete waits for att_xfer's bridge after the operator's leg went (capture 05b: ~60 ms). */
+const BRIDGE_WAIT_MS = 5000;
 
 export interface TransferOptions {
   region: CountryCode;
@@ -137,7 +149,7 @@ export class Transfers {
       id: randomUUID(), callId: call.id, flow: req.flow, initiator: req.initiator, target: req.target, dial, state: 'starting', blind: req.flow === 'blind',
       cause: null, transferredLeg: customer.uuid, initiatorLeg: agent.uuid, targetLeg: null, timeoutSeconds: req.timeoutSeconds, createdAt: now, updatedAt: now, by: actorOf(p),
     };
-    const live: Live = { t, held: false, killing: new Set() };
+    const live: Live = { t, killing: new Set(), waiters: [] };
     this.byId.set(t.id, live);
     this.byCall.set(call.id, t.id);
     await this.publish(live, call);
@@ -157,31 +169,31 @@ export class Transfers {
       goOn();
       await this.control.api(uuidSetvarMulti(agent.uuid, [['recording_follow_transfer', 'true'], ['recording_follow_attxfer', 'true']]));
       goOn();
-      await this.control.api(uuidHold(agent.uuid));
-      live.held = true;
-      goOn();
       const consult = randomUUID();
       t.targetLeg = consult;
-      live.jobUuid = consult;
-      await this.control.bgapi(originate([
+      await this.control.api(uuidBroadcastAttXfer(agent.uuid, [
         ['origination_uuid', consult],
         ['origination_caller_id_number', req.initiator],
-        ['origination_caller_id_name', safeName(`Transfer ${req.initiator}`)],
         ['telefonist_transfer', t.id],
-        ['telefonist_consult_of', agent.uuid],
         ['recording_follow_transfer', 'true'],
         ['originate_timeout', String(req.timeoutSeconds)],
-      ], dial, { app: 'park' }), consult);
-      if (t.state === 'starting') {
-        await this.move(live, 'ringback');
-        live.timer = setTimeout(() => void this.fail(live, 'NO_ANSWER'), (req.timeoutSeconds + 5) * 1000);
+      ], dial));
+      if (!live.done) {
+        live.timer = setTimeout(() => {
+          if (live.t.state === 'starting' || live.t.state === 'ringback') void this.fail(live, 'NO_ANSWER');
+        }, (req.timeoutSeconds + 5) * 1000);
         live.timer.unref();
       }
       return { ...t };
     } catch (e) {
       // A party hung up while we were giving the commands: the transfer is abandoned, not an error of ours.
       if (live.done) throw new ActionError(409, 'transfer_abandoned', `transfer ${t.id} ended before it started: ${t.cause}`, 'callId');
-      // Accepted here, refused by FreeSWITCH: the resource ends failed with the cause, the operator unheld.
+      const gone = !this.control.leg(customer.uuid) ? 'customer' : !this.control.leg(agent.uuid) ? 'initiator' : null;
+      if (gone) {
+        await this.finish(live, 'abandoned', `${gone} hung up`);
+        throw new ActionError(409, 'transfer_abandoned', `transfer ${t.id} ended before it started: ${t.cause}`, 'callId');
+      }
+      // Accepted here, refused by FreeSWITCH: the resource ends failed with the cause (a consult leg, if any, goes).
       await this.fail(live, e instanceof ActionError ? `${e.code}: ${e.message}` : (e as Error).message);
       throw e;
     }
@@ -192,18 +204,23 @@ export class Transfers {
     const live = this.active(id, p);
     const t = live.t;
     if (t.state === 'answered') {
-      // FreeSWITCH unholds and hangs up the operator's leg itself (capture 05).
-      live.killing.add(t.initiatorLeg);
-      try {
-        await this.control.api(uuidBridge(t.transferredLeg, t.targetLeg!));
-      } catch (e) {
-        live.killing.delete(t.initiatorLeg);
-        throw e;
+      if (!live.completing) {
+        // att_xfer bridges the customer to the colleague once the operator's leg is gone (capture 05b).
+        live.killing.add(t.initiatorLeg);
+        try {
+          await this.control.api(uuidKill(t.initiatorLeg));
+        } catch (e) {
+          live.killing.delete(t.initiatorLeg);
+          throw e;
+        }
+        this.expectBridge(live);
       }
-      await this.finish(live, 'completed', null);
+      await this.untilEnded(live);
+      if ((t.state as TransferState) !== 'completed') throw new ActionError(409, 'transfer_ended', `transfer ${id} ended ${t.state}: ${t.cause}`, 'id');
     } else if (t.state === 'ringback') {
-      // The colleague still rings: the customer goes to them blind.
+      // The colleague still rings: the customer goes to them blind (att_xfer returns the operator first).
       t.blind = true;
+      live.blinding = true;
       live.killing.add(t.targetLeg!);
       live.killing.add(t.initiatorLeg);
       await this.control.apiQuiet(uuidKill(t.targetLeg!, 'ORIGINATOR_CANCEL'));
@@ -215,10 +232,11 @@ export class Transfers {
     return { ...t };
   }
 
-  /** DELETE /transfers/{id}: the colleague's leg goes, the operator is back with the customer. */
+  /** DELETE /transfers/{id}: the colleague's leg goes, att_xfer returns the operator to the customer. */
   async cancel(id: string, p: Principal): Promise<Transfer> {
     const live = this.active(id, p);
     this.control.assertConnected();
+    if (live.completing) throw new ActionError(409, 'transfer_completing', `transfer ${id} is being completed (the operator's leg is gone)`, 'id');
     await this.finish(live, 'cancelled', 'cancelled by request');
     return { ...live.t };
   }
@@ -228,41 +246,80 @@ export class Transfers {
   private onEvent(ev: EslEvent): void {
     if (this.orphans.size) this.reapOrphan(ev);
     if (this.byId.size === 0) return;
-    if (ev.name === 'BACKGROUND_JOB') {
-      const job = header(ev, 'Job-UUID');
-      const live = [...this.byId.values()].find((l) => l.jobUuid === job);
-      if (!live) return;
-      const body = (ev.body ?? '').trim();
-      if (body.startsWith('+OK')) void this.answered(live);
-      else if (!live.killing.has(live.t.targetLeg ?? '')) void this.fail(live, /^-ERR\s+(\S+)/.exec(body)?.[1] ?? body);
-      return;
-    }
     const uuid = header(ev, 'Unique-ID');
     if (!uuid) return;
     for (const live of [...this.byId.values()]) {
       const t = live.t;
-      if (ev.name === 'CHANNEL_ANSWER' && uuid === t.targetLeg) void this.answered(live);
-      if (ev.name !== 'CHANNEL_HANGUP') continue;
-      if (live.killing.has(uuid)) continue;
-      const cause = header(ev, 'Hangup-Cause') ?? 'NORMAL_CLEARING';
-      if (uuid === t.transferredLeg) void this.finish(live, 'abandoned', `customer hung up (${cause})`);
-      else if (uuid === t.initiatorLeg) void this.finish(live, 'abandoned', `initiator hung up (${cause})`);
-      else if (uuid === t.targetLeg) {
-        if (t.state === 'answered') void this.finish(live, 'cancelled', `target hung up (${cause})`);
-        else void this.fail(live, cause);
+      if (t.flow !== 'attended' || live.done) continue;
+      const consult = uuid === t.targetLeg || header(ev, 'variable_telefonist_transfer') === t.id;
+      switch (ev.name) {
+        case 'CHANNEL_CREATE':
+        case 'CHANNEL_PROGRESS':
+        case 'CHANNEL_PROGRESS_MEDIA':
+          if (consult && t.state === 'starting') void this.move(live, 'ringback');
+          break;
+        case 'CHANNEL_ANSWER':
+          if (consult) void this.answered(live);
+          break;
+        case 'CHANNEL_BRIDGE': {
+          const pair = new Set([header(ev, 'Bridge-A-Unique-ID'), header(ev, 'Bridge-B-Unique-ID')]);
+          if (!pair.has(t.targetLeg!)) break;
+          // att_xfer's inner bridge operator↔colleague; then (capture 05b) customer↔colleague: done.
+          if (pair.has(t.initiatorLeg)) void this.answered(live);
+          else if (pair.has(t.transferredLeg)) void this.finish(live, 'completed', null);
+          break;
+        }
+        case 'CHANNEL_EXECUTE_COMPLETE':
+          // att_xfer returned on the operator's leg without a colleague (no channel at all: absent, unregistered).
+          if (uuid === t.initiatorLeg && header(ev, 'Application') === 'att_xfer' && !live.completing && !live.blinding && (t.state === 'starting' || t.state === 'ringback')) {
+            void this.fail(live, header(ev, 'variable_originate_disposition') ?? 'att_xfer ended');
+          }
+          break;
+        case 'CHANNEL_HANGUP': {
+          if (live.killing.has(uuid)) break;
+          const cause = header(ev, 'Hangup-Cause') ?? 'NORMAL_CLEARING';
+          if (uuid === t.transferredLeg) void this.finish(live, 'abandoned', `customer hung up (${cause})`);
+          else if (uuid === t.initiatorLeg) {
+            // The operator hangs up while talking to the colleague: att_xfer completes the transfer (capture 05b).
+            if (t.state === 'answered') this.expectBridge(live);
+            else void this.finish(live, 'abandoned', `initiator hung up (${cause})`);
+          } else if (consult) {
+            if (live.completing) void this.fail(live, `target hung up before the bridge (${cause})`);
+            else if (t.state === 'answered') void this.finish(live, 'cancelled', `target hung up (${cause})`);
+            else void this.fail(live, cause);
+          }
+          break;
+        }
+        default:
+          break;
       }
     }
   }
 
+  /** The operator's leg is gone while the colleague talks: att_xfer's CHANNEL_BRIDGE customer↔colleague is due. */
+  private expectBridge(live: Live): void {
+    if (live.completing) return;
+    live.completing = true;
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = setTimeout(() => void this.fail(live, 'att_xfer did not bridge the customer to the colleague'), BRIDGE_WAIT_MS);
+    live.timer.unref();
+  }
+
+  /** Resolves when the transfer has ended (any final state). */
+  private untilEnded(live: Live): Promise<void> {
+    if (live.done) return Promise.resolve();
+    return new Promise((resolve) => live.waiters.push(resolve));
+  }
+
   /** A colleague's leg that rings for a transfer already over (the customer left while we dialled): hang it up. */
   private reapOrphan(ev: EslEvent): void {
-    const uuid = ev.name === 'BACKGROUND_JOB' ? /^\+OK\s+(\S+)/.exec((ev.body ?? '').trim())?.[1] : header(ev, 'Unique-ID');
+    const uuid = header(ev, 'Unique-ID');
     if (!uuid || !this.orphans.has(uuid)) return;
     if (ev.name === 'CHANNEL_HANGUP' || ev.name === 'CHANNEL_DESTROY') {
       this.orphans.delete(uuid);
       return;
     }
-    if (ev.name === 'CHANNEL_CREATE' || ev.name === 'CHANNEL_PROGRESS' || ev.name === 'CHANNEL_ANSWER' || ev.name === 'BACKGROUND_JOB') {
+    if (ev.name === 'CHANNEL_CREATE' || ev.name === 'CHANNEL_PROGRESS' || ev.name === 'CHANNEL_ANSWER') {
       this.orphans.delete(uuid);
       void this.control.apiQuiet(uuidKill(uuid, 'ORIGINATOR_CANCEL'));
     }
@@ -315,20 +372,19 @@ export class Transfers {
     this.byId.delete(t.id);
     this.ended.set(t.id, t);
     if (this.ended.size > 1000) this.ended.delete(this.ended.keys().next().value!);
-    if (state !== 'completed' && t.flow === 'attended') {
-      // The colleague's leg goes (if any); the operator, if still there, is taken off hold.
-      if (t.targetLeg && this.control.leg(t.targetLeg)) {
+    if (state !== 'completed' && t.flow === 'attended' && t.targetLeg) {
+      // The colleague's leg goes (if any): att_xfer returns the operator (if still there) to the customer.
+      const leg = this.control.leg(t.targetLeg);
+      if (leg) {
         live.killing.add(t.targetLeg);
-        await this.control.apiQuiet(uuidKill(t.targetLeg, 'ORIGINATOR_CANCEL'));
-      } else if (t.targetLeg && live.jobUuid) {
+        await this.control.apiQuiet(leg.answeredAt !== undefined ? uuidKill(t.targetLeg) : uuidKill(t.targetLeg, 'ORIGINATOR_CANCEL'));
+      } else if (t.state === 'starting') {
         this.orphans.add(t.targetLeg);
         if (this.orphans.size > 1000) this.orphans.delete(this.orphans.values().next().value!);
       }
-      if (live.held && this.control.leg(t.initiatorLeg) && this.control.leg(t.transferredLeg)) {
-        await this.control.apiQuiet(uuidHold(t.initiatorLeg, true));
-      }
     }
     await this.move(live, state);
+    for (const w of live.waiters.splice(0)) w();
   }
 
   private async move(live: Live, state: TransferState): Promise<void> {

@@ -16,6 +16,14 @@ import { FixtureEvent, loadFixtureEvents } from './fixtures';
  *                                                                          ORIGINATOR_CANCEL if it still rang), the leg
  *                                                                          re-routed, a new leg rings, answers, bridges
  *  uuid_bridge <a> <b>                          +OK <b>                    05: a's old partner unheld and hung up, a↔b
+ *  uuid_broadcast <op> att_xfer::{vars}user/<ext> aleg
+ *                                               +OK Message sent           05b: att_xfer on <op>, the consult leg rings,
+ *                                                                          answers and bridges to <op>; uuid_kill <op>
+ *                                                                          (or its phone hanging up) → 05b's completion,
+ *                                                                          customer↔consult; the consult leg ending →
+ *                                                                          its hang-up (14), <op>'s inner unbridge and
+ *                                                                          att_xfer's EXECUTE_COMPLETE (05b): <op> is
+ *                                                                          back with the customer
  *  uuid_kill <uuid> [cause]                     +OK                        14 / 12: the leg and its bridged partner end
  *  uuid_setvar_multi <uuid> a=b;c=d             +OK                        none (the variables show on later events)
  *  uuid_recv_dtmf <uuid> <digits>               +OK                        06: DTMF on that leg
@@ -58,6 +66,13 @@ export interface SimLeg {
   timer?: NodeJS.Timeout;
 }
 
+/** An att_xfer running on an operator's leg (uuid_broadcast, capture 05b). */
+interface AttXfer {
+  agent: string;
+  customer?: string;
+  consult: string;
+}
+
 export interface SimCore {
   coreUuid: string;
   nextSeq: () => number;
@@ -94,6 +109,11 @@ const T = {
   clickConnect: { capture: '13_click_to_call_to_customer', from: 3.05, to: 3.09, roles: { fresh: '95d02914', carrier: '6e508e9d' } },
   bridge: { capture: '05_attended_transfer', from: 7.65, to: 7.73, roles: { a: '0e39dc36', b: 'f647dd6e', old: 'a24691c0' } },
   dtmf: { capture: '06_eavesdrop', from: 5.87, to: 5.89, roles: { leg: '79297ca3' } },
+  attRing: { capture: '05b_att_xfer_app', from: 3.21, to: 3.25, roles: { agent: 'dad0c7c4', customer: '0b7a9a4b', consult: 'fff87a40' } },
+  attAnswer: { capture: '05b_att_xfer_app', from: 4.75, to: 4.79, roles: { agent: 'dad0c7c4', customer: '0b7a9a4b', consult: 'fff87a40' } },
+  attDone: { capture: '05b_att_xfer_app', from: 6.75, to: 6.9, roles: { agent: 'dad0c7c4', customer: '0b7a9a4b', consult: 'fff87a40' } },
+  attUnbridge: { capture: '05b_att_xfer_app', from: 6.75, to: 6.77, roles: { agent: 'dad0c7c4', consult: 'fff87a40' } },
+  attReturn: { capture: '05b_att_xfer_app', from: 6.82, to: 6.83, roles: { agent: 'dad0c7c4', consult: 'fff87a40' } },
 } satisfies Record<string, Template>;
 
 /** Events a template never replays: the API / job / heartbeat chatter of the capture session itself. */
@@ -138,6 +158,8 @@ export class SimActions {
   /** How long an `auto` phone rings, ms. */
   ringMs = 20;
   private queue: Promise<void> = Promise.resolve();
+  /** att_xfer runs by operator leg. */
+  private atts = new Map<string, AttXfer>();
 
   constructor(private readonly core: SimCore) {}
 
@@ -174,6 +196,7 @@ export class SimActions {
     for (const l of this.legs.values()) if (l.timer) clearTimeout(l.timer);
     this.legs.clear();
     this.gone.clear();
+    this.atts.clear();
   }
 
   // ---- the simulator's hooks -------------------------------------------------------------------------
@@ -302,6 +325,14 @@ export class SimActions {
         }
         return '+OK\n';
       }
+      case 'uuid_broadcast': {
+        const m = /^att_xfer::(?:\{([^}]*)\})?user\/([0-9]{2,6})$/.exec(a[1] ?? '');
+        if (!m || (a[2] ?? 'aleg') !== 'aleg') return undefined;
+        const leg = this.live(a[0]);
+        if (!leg) return '-ERR No such channel!\n';
+        this.later(() => this.attXfer(leg.uuid, m[1] ?? '', m[2]));
+        return '+OK Message sent\n';
+      }
       case 'uuid_recv_dtmf': {
         const leg = this.live(a[0]);
         if (!leg) return '-ERR No such channel!\n';
@@ -369,6 +400,8 @@ export class SimActions {
     if (!leg) return;
     if (leg.timer) clearTimeout(leg.timer);
     leg.onAnswer = undefined;
+    const att = [...this.atts.values()].find((x) => x.agent === uuid || x.consult === uuid);
+    if (att && this.attEnd(att, uuid, cause)) return;
     const partner = leg.partner ? this.live(leg.partner) : undefined;
     if (leg.eavesdropTarget && this.live(leg.eavesdropTarget)) {
       this.play(T.supervisorGone, { killed: uuid, target: leg.eavesdropTarget }, { causeOf: { [uuid]: cause } });
@@ -390,6 +423,92 @@ export class SimActions {
       if (l.eavesdropTarget === uuid) this.end(l.uuid, 'NORMAL_CLEARING');
       else if (l.originator === uuid && !l.answeredUs) this.end(l.uuid, 'ORIGINATOR_CANCEL');
     }
+  }
+
+  /**
+   * `uuid_broadcast <agent> att_xfer::{vars}user/<ext> aleg` (capture 05b): att_xfer starts on the agent's
+   * leg, the consult leg rings from it and, answered, bridges to it (the customer waits on its old bridge).
+   */
+  private attXfer(agentUuid: string, varText: string, ext: string): void {
+    const agent = this.live(agentUuid);
+    if (!agent) return;
+    const customer = agent.partner && this.live(agent.partner) ? agent.partner : undefined;
+    const vars = parseVars(varText);
+    const data = `${varText ? `{${varText}}` : ''}user/${ext}`;
+    const patch = (h: EslHeaders) => {
+      if (h['Application'] === 'att_xfer') h['Application-Data'] = data;
+    };
+    const mode = this.modeOf(ext);
+    const consult = vars.origination_uuid ?? randomUUID();
+    const tokens: Array<[string, string]> = [['1002', ext], ['1001', vars.origination_caller_id_number ?? agent.number ?? '1001']];
+    if (mode === undefined || mode === 'unregistered' || mode === 'busy' || this.legs.has(consult)) {
+      // The originate inside att_xfer fails: no consult leg (absent, unregistered) or one that fails (busy, 08).
+      this.play(T.attRing, { agent: agentUuid, customer }, { patch, tokens });
+      let cause = mode === undefined ? 'SUBSCRIBER_ABSENT' : mode === 'unregistered' ? 'USER_NOT_REGISTERED' : 'DESTINATION_OUT_OF_ORDER';
+      if (mode === 'busy' && !this.legs.has(consult)) {
+        cause = 'USER_BUSY';
+        this.newLeg(consult, ext, { vars, originator: agentUuid });
+        this.play(T.originateBusy, { fresh: consult }, { tokens: [['1005', ext], ['1000', vars.origination_caller_id_number ?? ext]] });
+      }
+      this.attReturn(agentUuid, consult, cause);
+      return;
+    }
+    const leg = this.newLeg(consult, ext, { vars, originator: agentUuid });
+    this.atts.set(agentUuid, { agent: agentUuid, customer, consult });
+    this.play(T.attRing, { agent: agentUuid, customer, consult }, { patch, tokens });
+    leg.timer = setTimeout(() => void this.later(() => this.end(consult, 'NO_ANSWER')), Number(vars.originate_timeout ?? 60) * 1000);
+    leg.timer.unref?.();
+    this.ring(consult, mode, () => {
+      if (leg.timer) clearTimeout(leg.timer);
+      if (!this.live(agentUuid)) return this.end(consult, 'ORIGINATOR_CANCEL');
+      this.play(T.attAnswer, { agent: agentUuid, customer, consult }, { patch, tokens });
+    });
+  }
+
+  /**
+   * A leg of a running att_xfer ends (true: handled here). The agent's leg while the colleague talks: att_xfer
+   * bridges the customer to the colleague (05b's completion). The consult leg while the agent is there: its
+   * hang-up, the agent's inner unbridge, att_xfer returns: the agent is back with the customer.
+   */
+  private attEnd(att: AttXfer, uuid: string, cause: string): boolean {
+    const agent = this.live(att.agent);
+    const consult = this.live(att.consult);
+    const customer = att.customer ? this.live(att.customer) : undefined;
+    if (!agent || !consult) {
+      this.atts.delete(att.agent);
+      return false;
+    }
+    if (uuid === att.agent) {
+      if (!consult.answeredUs || !customer) return false; // still ringing: the agent's hang-up cancels the originate (afterGone)
+      this.atts.delete(att.agent);
+      this.play(T.attDone, { agent: agent.uuid, customer: customer.uuid, consult: consult.uuid }, { causeOf: { [agent.uuid]: cause } });
+      return true;
+    }
+    this.atts.delete(att.agent);
+    const answered = !!consult.answeredUs;
+    if (answered && consult.partner === agent.uuid) this.play(T.attUnbridge, { agent: agent.uuid, consult: consult.uuid }, { only: new Set(['CHANNEL_UNBRIDGE']), patch: clearCause });
+    this.play(T.killB, { killed: consult.uuid }, { causeOf: { [consult.uuid]: cause } });
+    this.attReturn(agent.uuid, consult.uuid, answered ? 'SUCCESS' : cause);
+    if (customer) {
+      agent.partner = customer.uuid;
+      customer.partner = agent.uuid;
+      agent.bridging = false;
+      customer.bridging = true;
+    } else {
+      this.end(agent.uuid, 'NORMAL_CLEARING');
+    }
+    return true;
+  }
+
+  /** att_xfer returns on the agent's leg (05b's EXECUTE_COMPLETE), with the originate's disposition. */
+  private attReturn(agent: string, consult: string, disposition: string): void {
+    this.play(T.attReturn, { agent, consult }, {
+      only: new Set(['CHANNEL_EXECUTE_COMPLETE']),
+      patch: (h) => {
+        clearCause(h);
+        h['variable_originate_disposition'] = disposition;
+      },
+    });
   }
 
   private originate(args: string): string | Promise<string> | undefined {
@@ -532,6 +651,8 @@ export class SimActions {
     set?: EslHeaders;
     /** Capture UUIDs that are no channel (e.g. transfer_history's): one action's segments share their mapping. */
     fresh?: Map<string, string>;
+    /** Last touch on each event's headers. */
+    patch?: (h: EslHeaders) => void;
   } = {}): void {
     const cap = load(t.capture);
     const uuidMap = new Map<string, string>();
@@ -609,6 +730,7 @@ export class SimActions {
         if (fe.event.name !== 'RECORD_START') headers['Record-File-Path'] = leg!.recordPath!;
       }
       Object.assign(headers, opts.set ?? {});
+      opts.patch?.(headers);
       const ev: EslEvent = { name: fe.event.name, headers, body: fe.event.body !== undefined ? map(fe.event.body) : undefined };
       this.core.emit(ev);
     }
@@ -626,6 +748,11 @@ export class SimActions {
     if (leg.originator && this.legs.has(leg.originator)) h['variable_originating_leg_uuid'] = leg.originator;
     else delete h['variable_originating_leg_uuid'];
   }
+}
+
+/** Headers of an agent that was hanging up in the capture, replayed where it does not. */
+function clearCause(h: EslHeaders): void {
+  for (const k of ['Hangup-Cause', 'variable_hangup_cause']) delete h[k];
 }
 
 /** `a=b,c='d e'` as FreeSWITCH reads `{…}` (quotes kept out). */

@@ -39,9 +39,11 @@ export const controlSchemas = {
       dial: { type: 'string', description: 'What the dialplan gets (numbers in TELEFONIST_DIAL_FORMAT).' },
       state: {
         type: 'string', enum: TRANSFER_STATES,
-        description: 'starting → ringback (the colleague\'s phone rings, the customer hears hold music) → answered (operator and colleague talk) → '
-          + 'completed | cancelled (DELETE, or the colleague hung up after answering) | abandoned (the customer or the operator hung up) | '
-          + 'failed (FreeSWITCH refused a step, or the colleague was busy / did not answer: `cause`). Blind transfers are completed at once.',
+        description: 'starting (att_xfer started on the operator\'s leg, the customer hears hold music) → ringback (the colleague\'s phone rings) → '
+          + 'answered (the colleague picked up: operator and colleague talk) → completed (the customer bridged to the colleague; also when the operator '
+          + 'hangs up their own phone while talking to the colleague) | cancelled (DELETE, or the colleague hung up after answering: the operator is back '
+          + 'with the customer) | abandoned (the customer hung up, or the operator before the colleague answered) | failed (FreeSWITCH refused a step, or the '
+          + 'colleague was busy / did not answer / is not registered: `cause`; the operator is back with the customer). Blind transfers are completed at once.',
       },
       blind: { type: 'boolean', description: 'Completed blind: the flow, or completed while the colleague still rang.' },
       cause: nullable({ type: 'string', description: 'Why it ended when not completed: FreeSWITCH\'s cause (USER_BUSY, NO_ANSWER, CALL_REJECTED…) or who hung up.' }),
@@ -97,8 +99,9 @@ export const controlPaths = {
     post: {
       summary: 'Transfer a call. blind: `uuid_transfer <customer leg> <target> XML <context>` (captures 04, 12); works on an answered call, on a call '
         + 'still ringing at the operator (sent on without picking up; the ringing phone is cancelled) and on a second call while the operator stays in the first. '
-        + 'attended: the customer is held (`uuid_hold <operator leg>`, capture 05) and the colleague\'s phone rings (`bgapi originate … user/<target> &park()`); '
-        + 'then complete or cancel. `recording_follow_transfer` is set on the legs, so the recording follows. One transfer per call at a time (409 `transfer_in_progress`). '
+        + 'attended (FreeSWITCH\'s att_xfer, capture 05b): `uuid_broadcast <operator leg> att_xfer::{origination_uuid=<targetLeg>,origination_caller_id_number=<initiator>,'
+        + 'telefonist_transfer=<id>,…}user/<target> aleg`: the customer hears hold music, the operator\'s phone rings the colleague and, once answered, '
+        + 'the operator and the colleague talk; then complete or cancel. `recording_follow_transfer` is set on the legs, so the recording follows. One transfer per call at a time (409 `transfer_in_progress`). '
         + 'Transfers live in memory: a restart forgets unfinished ones.',
       security: [{ bearer: [] }],
       requestBody: body({
@@ -114,7 +117,7 @@ export const controlPaths = {
         },
       }),
       responses: {
-        '201': { description: 'Accepted by FreeSWITCH: blind → completed; attended → ringback.', content: json(ref('Transfer')) },
+        '201': { description: 'Accepted by FreeSWITCH: blind → completed; attended → starting (or ringback, once the colleague\'s phone rings; follow `transfer.updated` or GET).', content: json(ref('Transfer')) },
         ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503),
       },
     },
@@ -127,7 +130,8 @@ export const controlPaths = {
       responses: { '200': { description: 'The transfer.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404) },
     },
     delete: {
-      summary: 'Cancel: the colleague\'s leg is hung up (`uuid_kill`), the operator is taken off hold (`uuid_hold off`) and is back with the customer.',
+      summary: 'Cancel: the colleague\'s leg is hung up (`uuid_kill <targetLeg>`; ORIGINATOR_CANCEL while it rings); att_xfer returns and the operator is back with the customer. '
+        + '409 once ended or while being completed.',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
       responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
@@ -135,8 +139,9 @@ export const controlPaths = {
   },
   '/transfers/{id}/complete': {
     put: {
-      summary: 'Complete: answered → `uuid_bridge <customer> <colleague>` (FreeSWITCH unholds and hangs up the operator\'s leg itself, capture 05); '
-        + 'ringback → blind (the ringing leg is cancelled, the customer `uuid_transfer`red to the colleague). 409 while starting or once ended.',
+      summary: 'Complete: answered → `uuid_kill <operator leg>`: att_xfer bridges the customer to the colleague (capture 05b); the answer comes once '
+        + 'FreeSWITCH reports that bridge (409 `transfer_ended` if a party hung up instead). ringback → blind (the ringing leg is cancelled, the customer '
+        + '`uuid_transfer`red to the colleague). 409 while starting or once ended.',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
       responses: { '200': { description: 'completed.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
