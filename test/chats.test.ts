@@ -269,6 +269,27 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(failed.failure).toMatch(/blocked by the user/);
   });
 
+  test('the panel\'s cookie session acts as its employee; an unknown peer is bound to a customer later', async () => {
+    expect([200, 201]).toContain((await send('/employees/1000', { name: 'Анна Смирнова', login: 'anna', password: 'anna-password-1' }, undefined, 'PUT')).status);
+    const signIn = await fetch(`${stack.base}/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telefonist-CSRF': '1' }, body: JSON.stringify({ login: 'anna', password: 'anna-password-1' }) });
+    expect(signIn.status).toBe(201);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    expect((await hook(customerUpdate(6060, 1, { text: 'Кто я?' }))).status).toBe(200);
+    const chat = await chatOf(6060);
+    expect(chat.customerId).toBeNull();
+    const viaCookie = (path: string, init: RequestInit = {}) => fetch(`${stack.base}${path}`, { ...init, headers: { Cookie: cookie, 'Content-Type': 'application/json', 'X-Telefonist-CSRF': '1', ...(init.headers ?? {}) } });
+    const r = await viaCookie(`/chats/${chat.id}/messages`, { method: 'POST', body: JSON.stringify({ text: 'Я Анна' }) });
+    expect(r.status).toBe(202);
+    expect(((await r.json()) as { author: string }).author).toBe('1000');
+    // Naming another employee from a session is 403.
+    expect((await viaCookie(`/chats/${chat.id}/messages`, { method: 'POST', body: JSON.stringify({ text: 'x', employee: '1001' }) })).status).toBe(403);
+    expect((await send('/customers/cust-6060', { name: 'ООО Шесть', contacts: [{ id: 'cust-6060-c', name: 'Мария' }] }, undefined, 'PUT')).status).toBe(201);
+    const bound = await viaCookie(`/chats/${chat.id}/customer`, { method: 'PUT', body: JSON.stringify({ customerId: 'cust-6060', contactId: 'cust-6060-c' }) });
+    expect(bound.status).toBe(200);
+    expect((await api(stack, '/customers/cust-6060/chats')).body.items.map((c: any) => c.id)).toEqual([chat.id]);
+    expect((await viaCookie(`/chats/${chat.id}/customer`, { method: 'PUT', body: JSON.stringify({ customerId: 'nobody' }) })).status).toBe(400);
+  });
+
   test('the journal filters: status, messenger, participant, text, customer\'s active dialogs', async () => {
     expect((await api(stack, '/chats?status=closed')).body.total).toBe(0);
     expect((await api(stack, '/chats?messenger=telegram&q=' + encodeURIComponent('схема'))).body.total).toBe(1);
