@@ -239,6 +239,16 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(r.status).toBe(404);
   });
 
+  test('a burst of webhooks from a new customer (Telegram posts in parallel): one chat, each message once', async () => {
+    const updates = Array.from({ length: 10 }, (_, i) => customerUpdate(8080, 100 + i, { text: `burst ${i}` }));
+    const statuses = await Promise.all([...updates, ...updates.slice(0, 5)].map((u) => hook(u).then((r) => r.status)));
+    expect(statuses.every((st) => st === 200)).toBe(true);
+    const chats = (await api(stack, '/chats?limit=500')).body.items.filter((c: any) => c.peerId === '8080');
+    expect(chats).toHaveLength(1);
+    const texts = (await api(stack, `/chats/${chats[0].id}/messages`)).body.items.map((m: any) => m.text).sort();
+    expect(texts).toEqual(updates.map((_, i) => `burst ${i}`).sort());
+  });
+
   test('/start deep link carries a 1C reference', async () => {
     expect((await hook(customerUpdate(1234, 40, { text: '/start order-00042' }))).status).toBe(200);
     expect((await chatOf(1234)).reference).toBe('order-00042');

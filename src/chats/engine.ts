@@ -139,6 +139,7 @@ export interface MessageRow {
   deleted_at: number | string | bigint | null;
 }
 
+const DUPLICATE = new Error('duplicate inbound message');
 const iso = (v: number | string | bigint | null) => (v === null ? null : new Date(Number(v)).toISOString());
 const ACTIVE = `('queue','in_work')`;
 
@@ -459,7 +460,22 @@ export class ChatEngine extends EventEmitter {
     else await this.publish('chat.message_updated', `chat.${e.kind}:${msg.id}:${at}`, chat, { change: e.kind, message: msg });
   }
 
-  private async inboundMessage(adapter: MessengerAdapter, e: Extract<InboundEvent, { kind: 'message' }>): Promise<void> {
+  /** One inbound message at a time per peer (Telegram posts up to 40 webhooks at once): no twin chats. */
+  private readonly peerLocks = new Map<string, Promise<void>>();
+
+  private inboundMessage(adapter: MessengerAdapter, e: Extract<InboundEvent, { kind: 'message' }>): Promise<void> {
+    const key = `${e.accountId}\u0000${e.peer.peerId}`;
+    const prev = this.peerLocks.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.inboundMessageLocked(adapter, e));
+    const tail = run.catch(() => undefined);
+    this.peerLocks.set(key, tail);
+    void tail.then(() => {
+      if (this.peerLocks.get(key) === tail) this.peerLocks.delete(key);
+    });
+    return run;
+  }
+
+  private async inboundMessageLocked(adapter: MessengerAdapter, e: Extract<InboundEvent, { kind: 'message' }>): Promise<void> {
     const peerId = e.peer.peerId;
     const dup = await this.db.query<{ id: number }>(`SELECT id FROM chat_messages WHERE account_id = ? AND peer_id = ? AND direction IN ('in','out') AND external_id = ?`,
       [e.accountId, peerId, e.externalId]);
@@ -480,7 +496,7 @@ export class ChatEngine extends EventEmitter {
     const now = Date.now();
     const fromEmployee = e.direction === 'employee' && e.employee && this.employees.get(e.employee) ? e.employee : null;
     const out: Array<[EventType, string, Record<string, unknown>]> = [];
-    const result = await this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx): Promise<{ chatId: string; ids: number[] } | null> => {
       let rows = await this.db.query<ChatRow>(`SELECT * FROM chats WHERE account_id = ? AND peer_id = ? ORDER BY (CASE WHEN status = 'closed' THEN 1 ELSE 0 END), last_message_at DESC LIMIT 1`,
         [e.accountId, peerId], tx);
       let chatId: string;
@@ -520,7 +536,8 @@ export class ChatEngine extends EventEmitter {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, peer_id, direction, external_id) DO NOTHING RETURNING id`,
       [chatId, e.accountId, peerId, fromEmployee ? 'out' : 'in', fromEmployee, e.text ?? null, e.externalId, fromEmployee ? 'sent' : 'received', at,
         files[0]?.id ?? null, files[0]?.name ?? null, files[0]?.mime ?? null, files[0]?.size ?? null, e.reference ? JSON.stringify({ reference: e.reference }) : null], tx);
-      if (!ins.length) return null;
+      // A twin stored meanwhile (another process): undo this transaction's chat changes too.
+      if (!ins.length) throw DUPLICATE;
       const ids = [Number(ins[0].id)];
       for (let i = 1; i < files.length; i++) {
         const more = await this.db.query<{ id: number }>(`INSERT INTO chat_messages (chat_id, account_id, peer_id, direction, author, external_id, state, created_at, file_hash, file_name, file_mime, file_size)
@@ -529,6 +546,9 @@ export class ChatEngine extends EventEmitter {
         ids.push(Number(more[0].id));
       }
       return { chatId, ids };
+    }).catch((err) => {
+      if (err === DUPLICATE) return null;
+      throw err;
     });
     if (!result) {
       this.stats.duplicates++;
