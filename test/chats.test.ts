@@ -249,6 +249,20 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(texts).toEqual(updates.map((_, i) => `burst ${i}`).sort());
   });
 
+  test('two first replies at once: one becomes responsible, the other gets 403 and nothing of his is sent', async () => {
+    expect((await hook(customerUpdate(9191, 1, { text: 'Кто ответит?' }))).status).toBe(200);
+    const chat = await chatOf(9191);
+    const [a, b] = await Promise.all([
+      send(`/chats/${chat.id}/messages`, { text: 'Отвечает Анна' }, tokens['1000']),
+      send(`/chats/${chat.id}/messages`, { text: 'Отвечает Пётр' }, tokens['1003']),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([202, 403]);
+    const winner = a.status === 202 ? '1000' : '1003';
+    expect((await api(stack, `/chats/${chat.id}`)).body.responsible).toBe(winner);
+    const outs = (await api(stack, `/chats/${chat.id}/messages`)).body.items.filter((m: any) => m.direction === 'out');
+    expect(outs.map((m: any) => m.author)).toEqual([winner]);
+  });
+
   test('/start deep link carries a 1C reference', async () => {
     expect((await hook(customerUpdate(1234, 40, { text: '/start order-00042' }))).status).toBe(200);
     expect((await chatOf(1234)).reference).toBe('order-00042');

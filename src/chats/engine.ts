@@ -596,16 +596,21 @@ export class ChatEngine extends EventEmitter {
 
   /** First reply takes the chat: status in_work, responsible = the author; mentions add observers. */
   private async claimOnReply(chatId: string, a: Actor, text: string): Promise<void> {
-    const changed = await this.db.exec(`UPDATE chats SET status = 'in_work', responsible = ?, closed_at = NULL, updated_at = ? WHERE id = ? AND (status = 'queue' OR responsible IS NULL)`,
-      [a.employee, Date.now(), chatId]);
-    if (changed) {
-      await this.db.exec(`DELETE FROM chat_observers WHERE chat_id = ? AND employee = ?`, [chatId, a.employee]);
-      const chat = (await this.row(chatId))!;
-      await this.publish('chat.assigned', `chat.assigned:${chatId}:${a.employee}:${Date.now()}`, chat, { reason: 'first_reply', responsible: a.employee, previous: null });
-    } else {
+    if (!(await this.tryClaim(chatId, a))) {
       await this.db.exec(`UPDATE chats SET status = 'in_work', closed_at = NULL, updated_at = ? WHERE id = ? AND status = 'closed'`, [Date.now(), chatId]);
     }
     for (const m of this.mentions(text)) await this.addObserver(chatId, a, m, true);
+  }
+
+  /** Takes a chat nobody owns (atomically: of two first replies, one wins); publishes chat.assigned. */
+  private async tryClaim(chatId: string, a: Actor): Promise<boolean> {
+    const changed = await this.db.exec(`UPDATE chats SET status = 'in_work', responsible = ?, closed_at = NULL, updated_at = ? WHERE id = ? AND (status = 'queue' OR responsible IS NULL)`,
+      [a.employee, Date.now(), chatId]);
+    if (!changed) return false;
+    await this.db.exec(`DELETE FROM chat_observers WHERE chat_id = ? AND employee = ?`, [chatId, a.employee]);
+    const chat = (await this.row(chatId))!;
+    await this.publish('chat.assigned', `chat.assigned:${chatId}:${a.employee}:${Date.now()}`, chat, { reason: 'first_reply', responsible: a.employee, previous: null });
+    return true;
   }
 
   private async renderText(chat: ChatView, a: Actor, input: SendInput): Promise<string | undefined> {
@@ -648,6 +653,11 @@ export class ChatEngine extends EventEmitter {
       file = { id: stored.id, name: safeFileName(input.file.name, stored.mime), mime: stored.mime, size: stored.size };
     }
     const internal = input.internal === true;
+    if (!internal && !chat.responsible && !(await this.tryClaim(chatId, a))) {
+      // Someone else's first reply won the race: the rule applies to the chat as it is now.
+      const nowChat = (await this.row(chatId))!;
+      if (!this.mayWrite(a, nowChat)) throw new ChatError(403, 'forbidden', `${nowChat.responsible} answered first: only the responsible, observers and supervisors write in a chat in work`);
+    }
     const now = Date.now();
     const ins = await this.db.query<{ id: number }>(`INSERT INTO chat_messages (chat_id, account_id, peer_id, direction, author, text, state, attempts, next_attempt_at, context, file_hash, file_name, file_mime, file_size, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
