@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, api, DB_KINDS, Stack, startStack, waitFor } from './helpers';
+import { loadConfig } from '../src/config';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
 
@@ -379,5 +380,18 @@ describe('chats with a rate-limited adapter: pacing, an owner who leaves (sqlite
     await waitFor(async () => (await api(stack, `/chats/${started.body.chat.id}`)).body.status === 'queue', 'back in the queue');
     const events = (await api(stack, `/events?after=${cursor}&wait=0&types=chat.assigned`)).body.events;
     expect(events[0].data).toMatchObject({ reason: 'owner_left', previous: '1001', responsible: null });
+  });
+});
+
+describe('TELEFONIST_TELEGRAM_BOTS', () => {
+  const base = { DATABASE_URL: 'file:/tmp/x.db' };
+  test('validated field by field; a webhook bot needs a secret; ids unique', () => {
+    expect(loadConfig({ ...base, TELEFONIST_TELEGRAM_BOTS: '[{"id":"sales","token":"1:AbC","secret":"0123456789abcdef"}]' }, { dotenv: false }).TELEFONIST_TELEGRAM_BOTS)
+      .toEqual([{ id: 'sales', token: '1:AbC', secret: '0123456789abcdef', mode: 'webhook' }]);
+    expect(loadConfig({ ...base }, { dotenv: false }).TELEFONIST_TELEGRAM_BOTS).toEqual([]);
+    expect(() => loadConfig({ ...base, TELEFONIST_TELEGRAM_BOTS: 'nope' }, { dotenv: false })).toThrow(/TELEFONIST_TELEGRAM_BOTS: must be a JSON array/);
+    expect(() => loadConfig({ ...base, TELEFONIST_TELEGRAM_BOTS: '[{"id":"sales","token":"1:AbC"}]' }, { dotenv: false })).toThrow(/TELEFONIST_TELEGRAM_BOTS: \[0\.secret\]: a webhook bot needs a secret/);
+    expect(() => loadConfig({ ...base, TELEFONIST_TELEGRAM_BOTS: '[{"id":"a","token":"bad"}]' }, { dotenv: false })).toThrow(/\[0\.token\]/);
+    expect(() => loadConfig({ ...base, TELEFONIST_TELEGRAM_BOTS: '[{"id":"a","token":"1:A","mode":"polling"},{"id":"a","token":"2:B","mode":"polling"}]' }, { dotenv: false })).toThrow(/ids must be unique/);
   });
 });
