@@ -7,7 +7,7 @@
  * needs to change.
  */
 import { lazy, type ComponentType, type LazyExoticComponent, type ReactNode } from 'react';
-import { PhoneOutlined, SearchOutlined, UnorderedListOutlined, HistoryOutlined, TeamOutlined, BellOutlined } from '@ant-design/icons';
+import { PhoneOutlined, SearchOutlined, UnorderedListOutlined, HistoryOutlined, TeamOutlined, BellOutlined, MessageOutlined } from '@ant-design/icons';
 
 export interface RouteDef {
   /** `/calls/:id` style; parameters arrive as the page's `params` prop. */
@@ -39,6 +39,7 @@ export const coreRoutes: RouteDef[] = [
 export const liveRoutes: RouteDef[] = [
   { path: '/employees', component: lazy(() => import('./live/Employees')), menu: true, labelKey: 'nav.employees', icon: <TeamOutlined /> },
   { path: '/recent', component: lazy(() => import('./live/RecentCalls')), menu: true, labelKey: 'nav.recent', icon: <BellOutlined /> },
+  { path: '/chats', ...page(() => import('./chats/ChatsPage')), menu: true, labelKey: 'nav.chats', icon: <MessageOutlined /> },
 ];
 // ------------------------------------------------------------------------------------------------------
 
