@@ -302,6 +302,22 @@ describe('web panel in Chromium (sqlite)', () => {
     }
   });
 
+  test('my calls: call-back opens the dialer with the number; a call the operator was not on is refused by the API and shown so', async () => {
+    await page.goto(`${origin}/history`);
+    await page.getByTestId('history').waitFor();
+    await page.getByTestId('call-back').first().click();
+    await page.getByTestId('dial-number').waitFor();
+    expect(['+79161234567', '+74951234567']).toContain(await page.getByTestId('dial-number').inputValue());
+    await page.keyboard.press('Escape');
+    // A customer's call to 1001 only: the operator (1000) does not see it.
+    await playAndSettle(stack, '02_inbound_call_bridge', { rewrite: true, outside: { extension: '1000', number: '+74957654321' } });
+    const other = (await api(stack, '/calls?number=74957654321')).body.items[0];
+    expect(other.employees).toEqual(['1001']);
+    await page.goto(`${origin}/calls/${other.id}`);
+    await page.getByText(/^40[34]$/).first().waitFor();
+    expect(await page.getByTestId('call-detail').count()).toBe(0);
+  });
+
   test('English is the second language; `/` focuses the search', async () => {
     await page.goto(`${origin}/`);
     await page.getByTestId('journal').waitFor();
