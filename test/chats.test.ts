@@ -264,6 +264,14 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(outs.map((m: any) => m.author)).toEqual([winner]);
   });
 
+  test('GET /messengers: the bot\'s username from getMe and the deep link start', async () => {
+    const items = (await api(stack, '/messengers')).body.items;
+    expect(items).toEqual(expect.arrayContaining([
+      { accountId: 'main', kind: 'telegram', username: 'tf_test_bot', startLink: 'https://t.me/tf_test_bot?start=' },
+      expect.objectContaining({ accountId: 'checker', kind: 'fake', startLink: null }),
+    ]));
+  });
+
   test('/start deep link carries a 1C reference', async () => {
     expect((await hook(customerUpdate(1234, 40, { text: '/start order-00042' }))).status).toBe(200);
     expect((await chatOf(1234)).reference).toBe('order-00042');
@@ -318,7 +326,7 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
   test('the journal filters: status, messenger, participant, text, customer\'s active dialogs', async () => {
     expect((await api(stack, '/chats?status=closed')).body.total).toBe(0);
     expect((await api(stack, '/chats?messenger=telegram&q=' + encodeURIComponent('схема'))).body.total).toBe(1);
-    expect((await api(stack, '/chats?participant=1003')).body.total).toBe(0);
+    expect((await api(stack, '/chats?participant=1002')).body.total).toBe(0);
     expect((await api(stack, '/chats?status=bogus')).body.error.field).toBe('status');
     expect((await api(stack, '/customers/nobody/chats')).body.items).toEqual([]);
   });

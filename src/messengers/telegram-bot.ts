@@ -71,13 +71,23 @@ export class TelegramBotAdapter implements MessengerAdapter {
 
   async start(sink: InboundSink): Promise<void> {
     this.sink = sink;
+    // Telegram may be unreachable (or slow to fail behind a firewall): the server starts anyway; the
+    // webhook keeps working and getMe is retried by telegraf on the first update.
+    this.ready = this.connect().catch(() => undefined);
+  }
+
+  /** Resolves once getMe / setWebhook / polling have been tried (tests, diagnostics). */
+  ready: Promise<void> = Promise.resolve();
+
+  private async connect(): Promise<void> {
     try {
       const me = await this.bot.telegram.getMe();
       this.username = me.username ?? null;
       this.bot.botInfo = me;
     } catch {
-      // Telegram unreachable at start: the webhook still works, getMe is retried on the first update.
+      // retried by telegraf when an update arrives
     }
+    if (!this.sink) return;
     if (this.mode === 'polling') {
       this.polling = true;
       void this.bot.launch({ dropPendingUpdates: false }).catch(() => {
@@ -92,6 +102,9 @@ export class TelegramBotAdapter implements MessengerAdapter {
   }
 
   async stop(): Promise<void> {
+    this.sink = null;
+    // Not for longer than 2 s: a getMe hanging behind a firewall must not hold the shutdown.
+    await Promise.race([this.ready, new Promise((r) => setTimeout(r, 2000).unref())]);
     if (this.polling) {
       this.polling = false;
       try {
