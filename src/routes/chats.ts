@@ -2,6 +2,7 @@ import express, { Request, Router } from 'express';
 import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
 import { TokenService } from '../auth/tokens';
+import { AuthThrottle } from '../auth/throttle';
 import { employeeScope, ForbiddenError } from '../auth/scope';
 import { Actor, ChatEngine, ChatError, ChatStatus, Viewer } from '../chats/engine';
 import { FileRejected } from '../chats/files';
@@ -268,7 +269,15 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
   r.post('/messengers/telegram/:accountId/webhook', chatRoute(async (req, res) => {
     const a = engine.adapters.get(req.params.accountId);
     if (!(a instanceof TelegramBotAdapter) || a.mode !== 'webhook') throw new ApiError(404, 'not_found', `no Telegram bot ${req.params.accountId} taking webhooks`);
+    // Guessing the secret is throttled like bad tokens (per client address).
+    const client = AuthThrottle.clientKey(req.ip);
+    const waitMs = await tokens.throttle.blockedFor(client);
+    if (waitMs > 0) {
+      res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      throw new ApiError(429, 'too_many_requests', 'too many wrong webhook secrets from this address', 'X-Telegram-Bot-Api-Secret-Token');
+    }
     if (!a.checkSecret(req.get('X-Telegram-Bot-Api-Secret-Token'))) {
+      await tokens.throttle.failed(client, 'wrong Telegram webhook secret');
       throw new ApiError(401, 'unauthorized', 'wrong or missing X-Telegram-Bot-Api-Secret-Token', 'X-Telegram-Bot-Api-Secret-Token');
     }
     const update = req.body as { update_id?: unknown };
