@@ -22,7 +22,10 @@ class CheckingAdapter implements MessengerAdapter {
   readonly accountId = 'checker';
   readonly limits = { perSecond: 1000, perPeerIntervalMs: 0 };
   readonly sent: string[] = [];
-  async start(_sink: InboundSink) {}
+  sink: InboundSink | null = null;
+  async start(sink: InboundSink) {
+    this.sink = sink;
+  }
   async stop() {}
   async send(m: { text?: string }) {
     this.sent.push(m.text ?? '');
@@ -270,6 +273,30 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
       { accountId: 'main', kind: 'telegram', username: 'tf_test_bot', startLink: 'https://t.me/tf_test_bot?start=' },
       expect.objectContaining({ accountId: 'checker', kind: 'fake', startLink: null }),
     ]));
+  });
+
+  test('edits, deletions and delivery states from the messenger become events on the message', async () => {
+    expect((await hook(customerUpdate(5151, 1, { text: 'Опечатка' }))).status).toBe(200);
+    const chat = await chatOf(5151);
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
+    const edited = { update_id: 990001, edited_message: { ...(customerUpdate(5151, 1, { text: 'Исправлено' }).message as object), edit_date: Math.floor(Date.now() / 1000) } };
+    expect((await hook(edited)).status).toBe(200);
+    const [m] = (await api(stack, `/chats/${chat.id}/messages`)).body.items;
+    expect(m.text).toBe('Исправлено');
+    expect(m.editedAt).not.toBeNull();
+    // A user-account adapter reports deletions and read receipts the same way.
+    const started = await send('/chats/start', { employee: '1000', accountId: 'checker', phone: '+74957770000', text: 'Прочитаете?' });
+    await waitFor(async () => (await api(stack, `/chats/${started.body.chat.id}/messages`)).body.items[0].state === 'sent', 'sent');
+    const out = (await api(stack, `/chats/${started.body.chat.id}/messages`)).body.items[0];
+    await checker.sink!({ kind: 'delivery', accountId: 'checker', peerId: started.body.chat.peerId, externalId: out.externalId, state: 'read' });
+    await checker.sink!({ kind: 'message', accountId: 'checker', peer: { peerId: started.body.chat.peerId }, externalId: 'in-1', text: 'Удалю' });
+    await checker.sink!({ kind: 'delete', accountId: 'checker', peerId: started.body.chat.peerId, externalId: 'in-1' });
+    const items = (await api(stack, `/chats/${started.body.chat.id}/messages`)).body.items;
+    expect(items[0].state).toBe('read');
+    expect(items[1]).toMatchObject({ text: null });
+    expect(items[1].deletedAt).not.toBeNull();
+    const types = (await api(stack, `/events?after=${cursor}&wait=0&limit=500`)).body.events.map((e: any) => [e.type, e.data.change ?? e.data.message?.state]);
+    expect(types).toEqual(expect.arrayContaining([['chat.message_updated', 'edit'], ['chat.delivery', 'read'], ['chat.message_updated', 'delete']]));
   });
 
   test('/start deep link carries a 1C reference', async () => {
