@@ -11,9 +11,32 @@ import type { Browser, Page } from 'playwright-core';
 import { api, Stack, startStack, waitFor } from './helpers';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { buildPanel, launchChromium, screenshot, signedIn } from './panel-browser';
+import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
 
 const SECRET = 'webhook-secret-panel-0123456789';
 const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
+const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))]);
+
+/** A messenger account that can check phones: +7999… is "not registered", any other number is reachable. */
+class CheckingAdapter implements MessengerAdapter {
+  readonly kind = 'fake';
+  readonly accountId = 'checker';
+  readonly limits = { perSecond: 1000, perPeerIntervalMs: 0 };
+  readonly sent: string[] = [];
+  async start(_sink: InboundSink) {}
+  async stop() {}
+  async send(m: { text?: string }) {
+    this.sent.push(m.text ?? '');
+    return { externalId: `x${this.sent.length}` };
+  }
+  async download(): Promise<never> {
+    throw new Error('no files');
+  }
+  async checkPhone(phone: string): Promise<ReachabilityResult> {
+    return phone.startsWith('+7999') ? { reachable: 'no', reason: 'not registered in Fake' } : { reachable: 'yes', peerId: `peer-${phone}`, canWriteFirst: true };
+  }
+}
+
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('panel chats in Chromium', () => {
@@ -23,6 +46,8 @@ describe('panel chats in Chromium', () => {
   let browser: Browser;
   let anna: Page;
   let petr: Page;
+  let chatId = '';
+  const checker = new CheckingAdapter();
 
   const hook = (update: unknown) =>
     fetch(`${stack.base}/messengers/telegram/main/webhook`, {
@@ -45,7 +70,7 @@ describe('panel chats in Chromium', () => {
         TELEFONIST_TELEGRAM_API_ROOT: fake.apiRoot,
         TELEFONIST_CHAT_FILES_DIR: filesDir,
       },
-      start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } } },
+      start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } }, messengers: () => [checker] },
     });
     const people: Array<[string, Record<string, unknown>]> = [
       ['1001', { name: 'Иванова Анна', login: 'anna', password: 'anna-secret-1', rights: [] }],
@@ -71,7 +96,6 @@ describe('panel chats in Chromium', () => {
     await anna.waitForTimeout(500); // the event stream is open
 
     expect((await hook(customerUpdate(4242, 1, { text: 'Здравствуйте! Где мой заказ №123?' }))).status).toBe(200);
-    let chatId = '';
     await waitFor(async () => Boolean((chatId = (await api(stack, '/chats')).body.items[0]?.id ?? '')), 'chat stored');
 
     // It shows in both operators' queues, live (no reload), with the unread count.
@@ -108,5 +132,57 @@ describe('panel chats in Chromium', () => {
     const denied = petr.locator('[data-testid="chats-forbidden"]');
     await denied.waitFor({ timeout: 10_000 });
     expect(await denied.innerText()).toMatch(/403/);
+  });
+  test('a file, a template with a placeholder and an @mention from the chat window; start by phone shows the messenger\'s answer', async () => {
+    expect((await api(stack, '/chat-templates/Заказ готов', json({ text: 'Ваш заказ {orderNumber} готов. {employeeName}' }, 'PUT'))).status).toBe(201);
+    await anna.goto(`/chats?view=my&chat=${chatId}`);
+    const win = anna.locator(`[data-testid="chats-window"][data-chat-id="${chatId}"]`);
+    await win.waitFor({ timeout: 10_000 });
+
+    // A file: POST /chat-files, then the message; Telegram gets the same bytes; the panel downloads them.
+    await anna.locator('input[type=file]').setInputFiles({ name: 'счёт.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await anna.locator('[data-testid="chats-attached"]').waitFor({ timeout: 10_000 });
+    await anna.locator('[data-testid="chats-composer"] textarea').fill('Счёт во вложении');
+    await anna.locator('[data-testid="chats-send"]').click();
+    await waitFor(() => fake.sent.some((s) => s.method === 'sendDocument' && s.chatId === '4242'), 'sendDocument', 15_000);
+    expect(fake.sent.find((s) => s.method === 'sendDocument')!.file!.bytes.equals(PDF)).toBe(true);
+    const link = anna.locator('[data-testid="chats-message-file"]').first();
+    await link.waitFor({ timeout: 10_000 });
+    const got = await anna.request.get(new URL((await link.getAttribute('href'))!, anna.url()).toString());
+    expect(got.status()).toBe(200);
+    expect(Buffer.from(await got.body()).equals(PDF)).toBe(true);
+
+    // A template: the order number typed, the employee's name filled in by the server.
+    await anna.locator('[data-testid="chats-template"]').click();
+    await anna.locator('.ant-select-item-option[title="Заказ готов"]').click();
+    await anna.locator('[data-testid="chats-var-orderNumber"] input').fill('А-77');
+    await anna.locator('[data-testid="chats-send"]').click();
+    await waitFor(() => fake.sent.some((s) => s.text === 'Ваш заказ А-77 готов. Иванова Анна'), 'template sent', 15_000);
+
+    // @mention in an internal note: Пётр becomes an observer and sees the chat under Наблюдаю.
+    await anna.locator('[data-testid="chats-internal"]').click();
+    await anna.locator('[data-testid="chats-composer"] textarea').fill('@1002 посмотри, пожалуйста');
+    await anna.locator('[data-testid="chats-send"]').click();
+    await win.locator('[data-testid="chats-message"][data-direction="note"]').waitFor({ timeout: 10_000 });
+    await waitFor(async () => ((await api(stack, `/chats/${chatId}`)).body.observers ?? []).includes('1002'), 'observer added');
+    await petr.goto('/chats?view=observed');
+    await petr.locator(`[data-testid="chats-item"][data-chat-id="${chatId}"]`).waitFor({ timeout: 10_000 });
+
+    // Start by phone: "not registered" (422) is said plainly; a reachable number opens the chat in Мои.
+    await anna.locator('[data-testid="chats-start"]').click();
+    await anna.locator('[data-testid="chats-start-account"]').click();
+    await anna.locator('.ant-select-item-option').filter({ hasText: 'checker' }).click();
+    await anna.locator('[data-testid="chats-start-phone"]').fill('+7 999 123-45-67');
+    await anna.locator('[data-testid="chats-start-text"]').fill('Здравствуйте!');
+    await anna.locator('[data-testid="chats-start-ok"]').click();
+    const answer = anna.locator('[data-testid="chats-start-answer"]');
+    await answer.waitFor({ timeout: 10_000 });
+    expect(await answer.getAttribute('data-code')).toBe('not_registered');
+    expect(await answer.innerText()).toMatch(/не зарегистрирован/);
+    await anna.locator('[data-testid="chats-start-phone"]').fill('+7 916 111-22-33');
+    await anna.locator('[data-testid="chats-start-ok"]').click();
+    await anna.locator('[data-testid="chats-start-answer"][data-code="yes"]').waitFor({ timeout: 10_000 });
+    await waitFor(() => checker.sent.includes('Здравствуйте!'), 'first message sent by the account');
+    await anna.locator('[data-testid="chats-window"][data-status="in_work"][data-responsible="1001"]').waitFor({ timeout: 10_000 });
   });
 });

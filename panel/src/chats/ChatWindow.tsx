@@ -251,7 +251,9 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
             <Typography.Paragraph type="secondary" style={{ whiteSpace: 'pre-wrap' }}>{tpl.text}</Typography.Paragraph>
             <Space wrap>
               {tpl.placeholders.map((p) => (
-                <Input key={p} size="small" addonBefore={`{${p}}`} placeholder={t('chats.template.auto')} value={vars[p] ?? ''} onChange={(e) => setVars((v) => ({ ...v, [p]: e.target.value }))} />
+                <span key={p} data-testid={`chats-var-${p}`}>
+                  <Input size="small" addonBefore={`{${p}}`} placeholder={t('chats.template.auto')} value={vars[p] ?? ''} onChange={(e) => setVars((v) => ({ ...v, [p]: e.target.value }))} />
+                </span>
               ))}
             </Space>
           </Card>
