@@ -151,6 +151,10 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     const ivan = await ev(tokens['1001']);
     expect(ivan.map((e) => e.type)).toEqual(expect.arrayContaining(['chat.created', 'chat.message', 'chat.assigned', 'chat.observer_added', 'chat.handed_over']));
     expect(ivan.some((e) => e.type === 'chat.message' && e.data.message.text === 'Я продолжу')).toBe(false);
+    // Anna saw it in the queue: she was told at once that it was taken (her queue drops it), before the
+    // @mention later made her an observer.
+    const anna = await ev(tokens['1000']);
+    expect(anna.some((e) => e.type === 'chat.assigned' && e.data.reason === 'first_reply')).toBe(true);
     const petr = await ev(tokens['1003']);
     expect(petr.some((e) => e.type === 'chat.message' && e.data.message.text === 'Я продолжу')).toBe(true);
     const all = await ev(ADMIN_TOKEN);

@@ -609,7 +609,15 @@ export class ChatEngine extends EventEmitter {
     if (!changed) return false;
     await this.db.exec(`DELETE FROM chat_observers WHERE chat_id = ? AND employee = ?`, [chatId, a.employee]);
     const chat = (await this.row(chatId))!;
-    await this.publish('chat.assigned', `chat.assigned:${chatId}:${a.employee}:${Date.now()}`, chat, { reason: 'first_reply', responsible: a.employee, previous: null });
+    // Told to whoever saw it in the queue a moment ago too, so their queue drops it at once.
+    const queueAudience = this.audience({ status: 'queue', responsible: null, observers: chat.observers });
+    const employees = [...new Set([...this.audience(chat), ...queueAudience])].sort();
+    await this.events.append([{
+      key: `chat.assigned:${chatId}:${a.employee}:${Date.now()}`,
+      type: 'chat.assigned',
+      employees,
+      data: { chat: publicChat(chat), reason: 'first_reply', responsible: a.employee, previous: null },
+    }]);
     return true;
   }
 
