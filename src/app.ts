@@ -40,6 +40,8 @@ import { WhisperCppEngine } from './transcription/whisper-cpp';
 import { chatModelFrom } from './ai/chat-model';
 import { CallSummaries } from './ai/call-summaries';
 import { Summarizer } from './ai/summarizer';
+import { ChatAnalyses, ChatAnalysesOptions, ChatAnalyzer } from './ai/chat-analyses';
+import { chatAnalysesRouter } from './routes/chat-analyses';
 import { BULK_SYNC_PATH, customersRouter } from './routes/customers';
 import { webhooksRouter } from './routes/webhooks';
 import { Employees } from './employees/employees';
@@ -80,6 +82,8 @@ export interface Telefonist {
   webhooks: WebhookDispatcher;
   /** Chats (src/chats) and their messenger adapters. */
   chats: ChatEngine;
+  /** AI analyses of chats (src/ai/chat-analyses.ts); `enabled` false without a model. */
+  chatAnalyses: ChatAnalyses;
   /** Employees' own Telegram accounts (MTProto logins, sessions, one adapter each). */
   telegramAccounts: TelegramAccounts;
   server: Server;
@@ -111,6 +115,8 @@ export interface StartOptions {
   chatOutbox?: OutboxOptions;
   /** More messenger adapters than the configured ones (tests). */
   messengers?: (chats: ChatEngine) => MessengerAdapter[];
+  /** Chat analysis retry waits and catch-up window (tests shorten them). */
+  chatAnalyses?: ChatAnalysesOptions;
 }
 
 export async function startTelefonist(config: Config, log = new Logger(config.LOG_LEVEL), opts: StartOptions = {}): Promise<Telefonist> {
@@ -251,6 +257,14 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     chats.addAdapter(new TelegramBotAdapter(b, { apiRoot: config.TELEFONIST_TELEGRAM_API_ROOT, publicUrl: config.TELEFONIST_PUBLIC_URL }));
   }
   for (const a of opts.messengers?.(chats) ?? []) chats.addAdapter(a);
+  // AI analysis of chats (issue 14): on demand and when a chat is closed; the same chain as call summaries.
+  const chatAnalyses = new ChatAnalyses(db, chats, events,
+    chatModel ? new ChatAnalyzer(chatModel, { locale: config.SUMMARY_LOCALE, timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000 }) : null,
+    { locale: config.SUMMARY_LOCALE, ...opts.chatAnalyses });
+  chatAnalyses.on('retry', (chatId, e) => log.warn('chat analysis failed, will retry', { chatId, error: (e as Error).message }));
+  chatAnalyses.on('failed', (chatId, e) => log.warn('chat analysis failed', { chatId, error: (e as Error).message }));
+  chatAnalyses.on('error', (e) => log.error('chat analysis error', e));
+  api.use(chatAnalysesRouter(tokens, chats, chatAnalyses));
   api.use(chatsRouter(tokens, chats, region, Math.round(config.TELEFONIST_CHAT_MAX_FILE_MB * 1024 * 1024)));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
@@ -290,6 +304,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   await transcriber?.start();
   await summaries?.start();
   await chats.start();
+  await chatAnalyses.start();
   await telegramAccounts.start();
   const server = createServer(app);
   jsonClientErrors(server, log);
@@ -314,6 +329,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     events,
     webhooks,
     chats,
+    chatAnalyses,
     telegramAccounts,
     server,
     port,
@@ -324,6 +340,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
       await new Promise<void>((r) => server.close(() => r()));
       await numberBackfill.stop();
       fsDirectory?.stop();
+      await chatAnalyses.stop();
       await chats.stop();
       await calls.stop();
       await presence.stop();

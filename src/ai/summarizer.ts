@@ -14,7 +14,21 @@ export const summarySchema = z.object({
 });
 export type Summary = z.infer<typeof summarySchema>;
 
-export class SummaryError extends Error {}
+/** Why a chain failed: `format` (answers never matched the schema), `unavailable` (the model failed or could not be reached), `timeout`, `empty` (nothing to send). */
+export type SummaryFailure = 'format' | 'unavailable' | 'timeout' | 'empty';
+
+export class SummaryError extends Error {
+  constructor(message: string, readonly kind: SummaryFailure = 'unavailable') {
+    super(message);
+  }
+}
+
+/** The three prompts of a map-reduce chain: `{format}` in the system prompt; `{part} {parts} {text}` in chunk; `{text}` in reduce. */
+export interface ChainPrompts {
+  system: string;
+  chunk: string;
+  reduce: string;
+}
 
 const PROMPTS = {
   ru: {
@@ -43,19 +57,21 @@ export interface SummarizerOptions {
 }
 
 /**
- * The LangChain summary chain: prompt → chat model → structured output checked by a zod schema; long
- * transcripts map (per part) and reduce. A malformed answer (not JSON, or not the schema) is rejected
- * and asked again; after the retries the summary fails with the reason — nothing is made up.
+ * The one LangChain chain behind every AI text here (call summaries, chat analyses): prompt → chat model →
+ * structured output checked by a zod schema; long input maps (per part) and reduces. A malformed answer
+ * (not JSON, or not the schema) is rejected and asked again; after the retries it fails with the reason —
+ * nothing is made up. `vars` fill any further placeholders of the prompts (e.g. who took part).
  */
-export class Summarizer {
-  private readonly parser = StructuredOutputParser.fromZodSchema(summarySchema);
-  private readonly prompts: (typeof PROMPTS)['ru' | 'en'];
+export class StructuredChain<S extends z.ZodTypeAny> {
+  private readonly parser: StructuredOutputParser<S>;
 
   constructor(
-    private readonly model: BaseChatModel,
-    private readonly opts: SummarizerOptions = {},
+    protected readonly model: BaseChatModel,
+    schema: S,
+    private readonly prompts: ChainPrompts,
+    protected readonly opts: SummarizerOptions = {},
   ) {
-    this.prompts = PROMPTS[opts.locale ?? 'ru'];
+    this.parser = StructuredOutputParser.fromZodSchema(schema);
   }
 
   get modelName(): string {
@@ -63,17 +79,17 @@ export class Summarizer {
     return m.model ?? m.modelName ?? this.model._llmType();
   }
 
-  async summarize(dialogue: string, signal?: AbortSignal): Promise<Summary> {
-    const text = dialogue.trim();
-    if (!text) throw new SummaryError('nothing to summarise: the transcript is empty');
+  async run(input: string, vars: Record<string, string> = {}, signal?: AbortSignal): Promise<z.infer<S>> {
+    const text = input.trim();
+    if (!text) throw new SummaryError('nothing to summarise: the transcript is empty', 'empty');
     const parts = splitText(text, this.opts.maxChunkChars ?? 12_000);
-    if (parts.length === 1) return this.ask(this.prompts.chunk, { part: 1, parts: 1, text }, signal);
-    const partial: Summary[] = [];
-    for (let i = 0; i < parts.length; i++) partial.push(await this.ask(this.prompts.chunk, { part: i + 1, parts: parts.length, text: parts[i] }, signal));
-    return this.ask(this.prompts.reduce, { text: partial.map((p, i) => `${i + 1}. ${JSON.stringify(p)}`).join('\n') }, signal);
+    if (parts.length === 1) return this.ask(this.prompts.chunk, { ...vars, part: 1, parts: 1, text }, signal);
+    const partial: Array<z.infer<S>> = [];
+    for (let i = 0; i < parts.length; i++) partial.push(await this.ask(this.prompts.chunk, { ...vars, part: i + 1, parts: parts.length, text: parts[i] }, signal));
+    return this.ask(this.prompts.reduce, { ...vars, text: partial.map((p, i) => `${i + 1}. ${JSON.stringify(p)}`).join('\n') }, signal);
   }
 
-  private async ask(human: string, vars: Record<string, unknown>, signal?: AbortSignal): Promise<Summary> {
+  private async ask(human: string, vars: Record<string, unknown>, signal?: AbortSignal): Promise<z.infer<S>> {
     const prompt = ChatPromptTemplate.fromMessages([
       ['system', this.prompts.system],
       ['human', human],
@@ -83,16 +99,27 @@ export class Summarizer {
     let last: unknown;
     for (let i = 0; i < tries; i++) {
       try {
-        return await chain.invoke({ ...vars, format: this.parser.getFormatInstructions() }, { signal, timeout: this.opts.timeoutMs ?? 120_000 });
+        return (await chain.invoke({ ...vars, format: this.parser.getFormatInstructions() }, { signal, timeout: this.opts.timeoutMs ?? 120_000 })) as z.infer<S>;
       } catch (e) {
         last = e;
         if (e instanceof OutputParserException) continue;
         const msg = (e as Error).message;
-        if ((e as Error).name === 'AbortError' || /abort|timeout|timed out/i.test(msg)) throw new SummaryError(`the model did not answer in time: ${msg}`);
-        throw new SummaryError(`the model failed: ${msg}`);
+        if ((e as Error).name === 'AbortError' || /abort|timeout|timed out/i.test(msg)) throw new SummaryError(`the model did not answer in time: ${msg}`, 'timeout');
+        throw new SummaryError(`the model failed: ${msg}`, 'unavailable');
       }
     }
-    throw new SummaryError(`the model's answer did not match the summary format after ${tries} tries: ${(last as Error).message.slice(0, 300)}`);
+    throw new SummaryError(`the model's answer did not match the summary format after ${tries} tries: ${(last as Error).message.slice(0, 300)}`, 'format');
+  }
+}
+
+/** Call summaries: the chain with the summary schema and the call prompts. */
+export class Summarizer extends StructuredChain<typeof summarySchema> {
+  constructor(model: BaseChatModel, opts: SummarizerOptions = {}) {
+    super(model, summarySchema, PROMPTS[opts.locale ?? 'ru'], opts);
+  }
+
+  summarize(dialogue: string, signal?: AbortSignal): Promise<Summary> {
+    return this.run(dialogue, {}, signal);
   }
 }
 

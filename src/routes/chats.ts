@@ -64,7 +64,7 @@ export const CHAT_LIST_PARAMS = [
 ];
 const LIST_KNOWN = new Set(CHAT_LIST_PARAMS.map((p) => p.name));
 
-function chatId(v: string): string {
+export function chatId(v: string): string {
   if (!UUID_RE.test(v)) throw bad('id', 'id must be a chat id (UUID)');
   return v;
 }
@@ -85,7 +85,7 @@ function actorOf(req: Request, engine: ChatEngine, named: string | undefined): A
 }
 
 /** Who reads: an employee (the chat rule applies) or, for admin / integration / supervisor tokens without one, everything. */
-function viewerOf(req: Request, engine: ChatEngine, named: string | undefined): Viewer {
+export function viewerOf(req: Request, engine: ChatEngine, named: string | undefined): Viewer {
   const p = req.principal!;
   if (p.employee || p.role === 'operator' || named !== undefined) return actorOf(req, engine, named);
   return { all: true };
@@ -98,7 +98,7 @@ function mapErrors(e: unknown): never {
 }
 
 /** Routes wrap engine calls: the rules and their 403/404/422 live in the engine. */
-const chatRoute = (fn: Parameters<typeof route>[0]) => route((req, res, next) => fn(req, res, next).catch(mapErrors));
+export const chatRoute = (fn: Parameters<typeof route>[0]) => route((req, res, next) => fn(req, res, next).catch(mapErrors));
 
 function phoneOf(v: string, region: CountryCode): string {
   try {
