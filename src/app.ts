@@ -55,6 +55,8 @@ import { ChatEngine } from './chats/engine';
 import { ChatFiles } from './chats/files';
 import { OutboxOptions } from './chats/outbox';
 import { chatsRouter } from './routes/chats';
+import { invoicesRouter } from './routes/invoices';
+import { InvoiceService } from './invoices/service';
 import { MessengerAdapter } from './messengers/adapter';
 import { TelegramBotAdapter } from './messengers/telegram-bot';
 import { AdapterRegistry, TelegramAccounts } from './messengers/telegram-accounts';
@@ -266,6 +268,9 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   chatAnalyses.on('error', (e) => log.error('chat analysis error', e));
   api.use(chatAnalysesRouter(tokens, chats, chatAnalyses));
   api.use(chatsRouter(tokens, chats, region, Math.round(config.TELEFONIST_CHAT_MAX_FILE_MB * 1024 * 1024)));
+  // Invoices (issue 14, C14): 1C's invoice rendered as a PDF and sent in a chat.
+  const invoices = new InvoiceService(chats);
+  api.use(invoicesRouter(tokens, invoices, region));
   api.use(eventsRouter(tokens, events));
   api.use(webhooksRouter(tokens, webhooks));
   // The FreeSWITCH directory of our employees (with the supervisor right its dialplan checks), when the

@@ -73,7 +73,7 @@ export function chatId(v: string): string {
  * Who a request acts as: a token or panel session bound to an employee acts as that employee (naming
  * another is 403, src/auth/scope.ts); admin and integration (1C) act for the employee named in `employee`.
  */
-function actorOf(req: Request, engine: ChatEngine, named: string | undefined): Actor {
+export function actorOf(req: Request, engine: ChatEngine, named: string | undefined): Actor {
   const p = req.principal!;
   if (p.employee) {
     if (named !== undefined && named !== p.employee) throw new ForbiddenError(`this token acts only as employee ${p.employee}`, 'employee');
@@ -91,7 +91,7 @@ export function viewerOf(req: Request, engine: ChatEngine, named: string | undef
   return { all: true };
 }
 
-function mapErrors(e: unknown): never {
+export function mapErrors(e: unknown): never {
   if (e instanceof ChatError) throw new ApiError(e.status, e.code, e.message, e.field);
   if (e instanceof FileRejected) throw new ApiError(e.status, e.status === 413 ? 'file_too_large' : 'unsupported_file_type', e.message, 'body');
   throw e;
@@ -100,7 +100,7 @@ function mapErrors(e: unknown): never {
 /** Routes wrap engine calls: the rules and their 403/404/422 live in the engine. */
 export const chatRoute = (fn: Parameters<typeof route>[0]) => route((req, res, next) => fn(req, res, next).catch(mapErrors));
 
-function phoneOf(v: string, region: CountryCode): string {
+export function phoneOf(v: string, region: CountryCode): string {
   try {
     return normalizePhone(v, region).e164;
   } catch (e) {

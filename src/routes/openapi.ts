@@ -6,6 +6,7 @@ import { employeePaths, employeeSchemas } from './openapi-employees';
 import { sessionPaths, sessionSchemas } from './openapi-session';
 import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
 import { chatPaths, chatSchemas } from './openapi-chats';
+import { invoicePaths, invoiceSchemas } from './openapi-invoices';
 import { telegramAccountPaths, telegramAccountSchemas } from './openapi-telegram-accounts';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
@@ -167,6 +168,7 @@ export function openApiDocument(version: string) {
         ...sessionSchemas,
         ...controlSchemas,
         ...chatSchemas,
+        ...invoiceSchemas,
         ...telegramAccountSchemas,
         Health: {
           type: 'object',
@@ -435,6 +437,7 @@ export function openApiDocument(version: string) {
       ...sessionPaths,
       ...controlPaths,
       ...chatPaths,
+      ...invoicePaths,
       ...telegramAccountPaths,
     },
   };
