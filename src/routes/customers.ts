@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { TokenService } from '../auth/tokens';
-import { ConflictError, Directory, NotFoundError } from '../directory/directory';
+import { ConflictError, Directory, NotFoundError, searchQueryError } from '../directory/directory';
 import { customerFieldsSchema, prepareCustomers, preparePhone, REF_RE } from '../directory/customer-input';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { ValidationError } from '../validation';
@@ -99,6 +99,21 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
         throw e;
       }
       res.json(await directory.identify(e164));
+    }),
+  );
+
+  r.get(
+    '/directory/search',
+    all,
+    route(async (req, res) => {
+      const query = req.query as Record<string, unknown>;
+      rejectUnknown(query, new Set(['q', 'limit']));
+      const q = single(query, 'q');
+      if (q === undefined) throw bad('q', 'q is required');
+      const why = searchQueryError(q);
+      if (why) throw bad('q', why);
+      const limit = intParam(query, 'limit', 1, 50, 20);
+      res.json({ items: await directory.search(q, limit) });
     }),
   );
 

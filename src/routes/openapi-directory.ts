@@ -58,6 +58,24 @@ export const directorySchemas = {
       matches: { type: 'integer', description: 'Customers sharing this number (the most recently updated one is named).' },
     },
   },
+  DirectorySearchItem: {
+    type: 'object',
+    required: ['kind', 'id', 'name', 'phones'],
+    additionalProperties: false,
+    properties: {
+      kind: { type: 'string', enum: ['customer', 'contact'] },
+      id: { type: 'string', description: 'The customer\'s or the contact person\'s 1C reference.' },
+      name: { type: 'string' },
+      inn: nullable({ type: 'string', description: 'A customer\'s INN.' }),
+      position: nullable({ type: 'string', description: 'A contact person\'s position.' }),
+      customer: {
+        type: 'object',
+        description: 'The customer a contact person belongs to.',
+        properties: { id: { type: 'string' }, name: { type: 'string' } },
+      },
+      phones: { type: 'array', description: 'The customer\'s company phones, or the contact person\'s phones.', items: ref('PhoneView') },
+    },
+  },
   PhoneView: {
     type: 'object',
     properties: {
@@ -179,6 +197,26 @@ export const directoryPaths = {
       security,
       parameters: [{ name: 'number', in: 'query', required: true, description: 'A phone number in any common notation.', schema: { type: 'string' } }],
       responses: { '200': { description: 'The identity.', content: json(ref('CallerIdentity')) }, ...errors(400, 401, 403) },
+    },
+  },
+  '/directory/search': {
+    get: {
+      summary: 'Smart search over customers, contact persons and phones (any role). A number in any notation '
+        + '(+7 916 123-45-67, 8 916…, 916 123-45-67) finds the owners of that number; 4+ digits find numbers '
+        + 'and INNs holding them anywhere; text (3+ characters) finds customers by part of the name and contact '
+        + 'persons by part of the name, case-insensitive (Cyrillic too). Indexed (trigram), fast on large directories.',
+      security,
+      parameters: [
+        { name: 'q', in: 'query', required: true, description: 'Text (3–100 characters) or a number (4+ digits).', schema: { type: 'string', minLength: 3, maxLength: 100 } },
+        { name: 'limit', in: 'query', description: 'Most items (1–50, default 20).', schema: { type: 'integer', minimum: 1, maximum: 50, default: 20 } },
+      ],
+      responses: {
+        '200': {
+          description: 'Matches: owners of a matching number first, then customers, then contact persons.',
+          content: json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('DirectorySearchItem') } } }),
+        },
+        ...errors(400, 401, 403),
+      },
     },
   },
   '/directory/stats': {
