@@ -53,6 +53,49 @@ export const chatSchemas = {
       lastMessageAt: { type: 'string', format: 'date-time' },
       closedAt: nullable({ type: 'string', format: 'date-time' }),
       unread: { type: 'integer', description: 'Customer messages after the viewing employee\'s last read.' },
+      analysis: {
+        description: 'The AI analysis (GET /chats: a brief per row — status, sentiment, answered, summary; GET /chats/{id}: the whole ChatAnalysis without chatId). Not in events.',
+        oneOf: [ref('ChatAnalysisBrief'), ref('ChatAnalysis')],
+      },
+    },
+  },
+  ChatAnalysisBrief: {
+    type: 'object',
+    required: ['status'],
+    properties: {
+      status: { type: 'string', enum: ['disabled', 'none', 'pending', 'done', 'failed'] },
+      sentiment: { type: 'string', enum: ['positive', 'neutral', 'negative', 'mixed'] },
+      answered: { type: 'string', enum: ['yes', 'no', 'partly'] },
+      summary: { type: 'string' },
+    },
+  },
+  ChatAnalysis: {
+    type: 'object',
+    required: ['status'],
+    description: 'disabled: no language model (LLM_PROVIDER=none), `message` says so; none: not analysed yet; pending: asked (or waiting to be retried: `error` is the last try\'s reason); '
+      + 'done; failed: `error` says why (a failed re-run keeps the previous `analysis`). Made when a chat is closed without one covering its last message, and on demand.',
+    properties: {
+      chatId: { type: 'string', format: 'uuid' },
+      status: { type: 'string', enum: ['disabled', 'none', 'pending', 'done', 'failed'] },
+      message: { type: 'string', description: 'Why there is none (disabled), in plain words.' },
+      analysis: nullable({
+        type: 'object',
+        required: ['summary', 'request', 'agreements', 'nextSteps', 'sentiment', 'answered'],
+        properties: {
+          summary: { type: 'string', description: '2–4 sentences: what the chat was about and how it ended.' },
+          request: { type: 'string', description: 'The customer\'s request; empty if unclear.' },
+          agreements: { type: 'array', items: { type: 'string' } },
+          nextSteps: { type: 'array', items: { type: 'object', required: ['who', 'what', 'due'], properties: { who: { type: 'string' }, what: { type: 'string' }, due: nullable({ type: 'string' }) } } },
+          sentiment: { type: 'string', enum: ['positive', 'neutral', 'negative', 'mixed'] },
+          answered: { type: 'string', enum: ['yes', 'no', 'partly'], description: 'Whether the customer\'s question was answered.' },
+        },
+      }),
+      model: nullable({ type: 'string' }),
+      error: nullable({ type: 'string' }),
+      attempts: { type: 'integer' },
+      trigger: { type: 'string', enum: ['auto', 'manual'] },
+      lastMessageId: { type: 'integer', description: 'The chat\'s last message the analysis covers.' },
+      updatedAt: { type: 'string', format: 'date-time' },
     },
   },
   ChatMessage: {
@@ -165,6 +208,16 @@ export const chatPaths = {
       parameters: [idParam],
       requestBody: body({ type: 'object', required: ['to'], additionalProperties: false, properties: { employee: actingEmployee, to: ext, keepAsObserver: { type: 'boolean', default: false } } }),
       responses: { '200': ok(chat), ...errors(400, 401, 403, 404, 415) },
+    },
+  },
+  '/chats/{id}/analysis': {
+    get: { summary: 'The chat\'s AI analysis (the chat\'s rights)', security, parameters: [idParam, employeeQuery], responses: { '200': ok(ref('ChatAnalysis')), ...errors(400, 401, 403, 404) } },
+    post: {
+      summary: 'Analyse the chat now (again): 202 pending; the result in GET. 409 analysis_disabled without a model, not_ready without messages',
+      security,
+      parameters: [idParam],
+      requestBody: { ...actorOnly, required: false },
+      responses: { '202': ok(ref('ChatAnalysis'), 'Asked.'), ...errors(400, 401, 403, 404, 409, 415) },
     },
   },
   '/chats/{id}/close': {
