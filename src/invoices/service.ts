@@ -5,7 +5,7 @@ import { checkInvoice, CheckedInvoice, formatMoney, InvoiceInput } from './invoi
 import { renderInvoicePdf, russianDate } from './pdf';
 
 /** The message text when 1C names no template and gives no text (the same placeholders as templates). */
-export const DEFAULT_INVOICE_TEXT = 'Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}.';
+export const DEFAULT_INVOICE_TEXT = 'Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}';
 
 /** Where the invoice goes: a chat by id, or the customer's active chat with a phone on an account (else a new one). */
 export type InvoiceRecipient = { chatId: string } | { accountId: string; phone: string; customerId?: string; contactId?: string };

@@ -95,7 +95,7 @@ export const invoicePaths = {
       description: [
         'Either `invoice` (we check the sums, render an A4 «Счёт на оплату» with an embedded Cyrillic font) or `pdf` (1C\'s own file: `fileId` from POST /chat-files, or `content` in base64 up to the 1 MB JSON limit; checked to be a PDF by content → 400 `invalid_pdf`).',
         'Where: `chatId`, or `accountId` + `phone` (the active chat with that phone on that account is continued, else a new one is started with the same rules as POST /chats/start).',
-        'The text: `template` (rendered with invoiceNumber, date, amount and the chat\'s customer), `text`, or by default «Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}.».',
+        'The text: `template` (rendered with invoiceNumber, date, amount and the chat\'s customer), `text`, or by default «Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}».',
         'The PDF is stored with the message; download it with the chat\'s rights from `invoice.downloadUrl`.',
       ].join('\n\n'),
       security: [{ bearer: [] }],
