@@ -12,6 +12,7 @@ import { useSession } from '../shell/session';
 import { fmtTime, fmtPhone } from '../format';
 import { Chat, ChatMessage, ChatTemplate, chatsApi } from './api';
 import { chatTitle } from './ChatsPage';
+import { ChatAnalysisCard } from './ChatAnalysis';
 
 const STATE_COLOR: Record<string, string> = { received: 'default', queued: 'gold', sent: 'blue', delivered: 'cyan', read: 'green', failed: 'red', note: 'purple' };
 
@@ -324,6 +325,7 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
           void act(() => chatsApi.handover(chat.id, to, keep));
         }}
       />
+      <ChatAnalysisCard chatId={chat.id} chatStatus={chat.status} />
     </Card>
   );
 }
