@@ -63,6 +63,10 @@ import { AdapterRegistry, TelegramAccounts } from './messengers/telegram-account
 import { TelegramUserClientFactory } from './messengers/telegram-user-client';
 import { mtprotoClientFactory } from './messengers/telegram-user-mtproto';
 import { telegramAccountsRouter } from './routes/telegram-accounts';
+import { WhatsappCloudAdapter } from './messengers/whatsapp-cloud';
+import { WhatsappGatewayAdapter } from './messengers/whatsapp-gateway';
+import { WhatsappTemplates } from './messengers/whatsapp-templates';
+import { WHATSAPP_WEBHOOK_RE, whatsappRouter } from './routes/whatsapp';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -187,7 +191,8 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   // Bodies are small everywhere except 1C's bulk directory sync, which parses its own (larger) body
   // after the token is checked.
   const smallJson = jsonParser('1mb');
-  app.use((req, res, next) => (req.path === `/api/v1${BULK_SYNC_PATH}` ? next() : smallJson(req, res, next)));
+  // WhatsApp webhooks are signed over the raw bytes: their router reads the body itself.
+  app.use((req, res, next) => (req.path === `/api/v1${BULK_SYNC_PATH}` || WHATSAPP_WEBHOOK_RE.test(req.path) ? next() : smallJson(req, res, next)));
   const api = express.Router();
   api.use(healthRouter(db, calls, startedAt));
   // Panel sign-ins: a session cookie is accepted wherever a token is (src/routes/auth.ts).
@@ -258,6 +263,14 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   for (const b of config.TELEFONIST_TELEGRAM_BOTS) {
     chats.addAdapter(new TelegramBotAdapter(b, { apiRoot: config.TELEFONIST_TELEGRAM_API_ROOT, publicUrl: config.TELEFONIST_PUBLIC_URL }));
   }
+  // WhatsApp (issue 14): each configured number through its adapter, Cloud API or gateway, side by side.
+  const whatsappTemplates = new WhatsappTemplates(db);
+  for (const w of config.TELEFONIST_WHATSAPP_ACCOUNTS) {
+    chats.addAdapter(w.kind === 'cloud'
+      ? new WhatsappCloudAdapter(w, whatsappTemplates, { graphRoot: config.TELEFONIST_WHATSAPP_GRAPH_ROOT })
+      : new WhatsappGatewayAdapter(w, whatsappTemplates));
+  }
+  api.use(whatsappRouter(tokens, chats, whatsappTemplates));
   for (const a of opts.messengers?.(chats) ?? []) chats.addAdapter(a);
   // AI analysis of chats (issue 14): on demand and when a chat is closed; the same chain as call summaries.
   const chatAnalyses = new ChatAnalyses(db, chats, events,

@@ -14,6 +14,35 @@ const telegramBots = z.array(z.object({
   .refine((a) => new Set(a.map((b) => b.id)).size === a.length, 'ids must be unique');
 export type TelegramBotConfig = z.infer<typeof telegramBots>[number];
 
+const waId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -');
+const waSecret = (what: string) => z.string().min(8, `must be at least 8 characters (${what})`).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const whatsappAccounts = z.array(z.discriminatedUnion('kind', [
+  z.object({
+    id: waId,
+    kind: z.literal('cloud'),
+    phoneNumberId: z.string().regex(/^[0-9]{5,32}$/, 'must be the phone number id from the WhatsApp Manager (digits)'),
+    wabaId: z.string().regex(/^[0-9]{5,32}$/, 'must be the WhatsApp Business Account id (digits)'),
+    accessToken: waSecret('a system user access token'),
+    appSecret: waSecret("the Meta app's secret"),
+    verifyToken: waSecret('the webhook verify token you type into the app settings'),
+  }).strict(),
+  z.object({
+    id: waId,
+    kind: z.literal('gateway'),
+    apiUrl: z.string().url('must be the gateway API URL, e.g. https://api.green-api.com').refine((u) => /^https?:\/\//.test(u), 'must be http(s)'),
+    idInstance: z.string().regex(/^[0-9A-Za-z_-]{1,64}$/, 'must be the instance id'),
+    apiTokenInstance: waSecret("the instance's API token"),
+    webhookToken: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, _ or - (sent by the gateway as Authorization: Bearer …)'),
+    templates: z.array(z.object({
+      name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'must be lowercase letters, digits and _'),
+      language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code like ru or en_US'),
+      body: z.string().min(1).max(1024),
+    }).strict()).max(500).optional(),
+  }).strict(),
+], { errorMap: (i, ctx) => (i.code === 'invalid_union_discriminator' ? { message: "kind must be 'cloud' or 'gateway'" } : { message: ctx.defaultError }) })).max(50)
+  .refine((a) => new Set(a.map((b) => b.id)).size === a.length, 'ids must be unique');
+export type WhatsappAccountConfig = z.infer<typeof whatsappAccounts>[number];
+
 /** Configuration from the environment (and an optional .env in the working directory). */
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -150,6 +179,28 @@ const schema = z.object({
     }
     return r.data;
   }),
+  /**
+   * WhatsApp accounts (issue 14), JSON: [{"id","kind":"cloud",phoneNumberId,wabaId,accessToken,appSecret,verifyToken}
+   * | {"id","kind":"gateway",apiUrl,idInstance,apiTokenInstance,webhookToken,templates?}]. Webhook: /api/v1/messengers/whatsapp/{id}/webhook.
+   */
+  TELEFONIST_WHATSAPP_ACCOUNTS: z.string().optional().transform((v, ctx) => {
+    if (!v || !v.trim()) return [] as WhatsappAccountConfig[];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be a JSON array of {id, kind: 'cloud'|'gateway', …}" });
+      return z.NEVER;
+    }
+    const r = whatsappAccounts.safeParse(parsed);
+    if (!r.success) {
+      for (const i of r.error.issues) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `[${i.path.join('.')}]: ${i.message}` });
+      return z.NEVER;
+    }
+    return r.data;
+  }),
+  /** WhatsApp Cloud API's Graph root (a fake in tests). */
+  TELEFONIST_WHATSAPP_GRAPH_ROOT: z.string().url().default('https://graph.facebook.com'),
   /** The Telegram Bot API's root (a local Bot API server, or a fake in tests). */
   TELEFONIST_TELEGRAM_API_ROOT: z.string().url().default('https://api.telegram.org'),
   /** Our public base URL (https://hub.example.ru): when set, bot webhooks are registered with Telegram on start. */

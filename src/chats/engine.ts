@@ -137,8 +137,11 @@ export interface MessageRow {
   created_at: number | string | bigint;
   edited_at: number | string | bigint | null;
   deleted_at: number | string | bigint | null;
+  template?: string | null;
 }
 
+/** How far an outbound message got: a delivery update never moves it back. */
+const DELIVERY_RANK: Record<string, number> = { queued: 0, sent: 1, failed: 2, delivered: 3, read: 4 };
 const DUPLICATE = new Error('duplicate inbound message');
 const iso = (v: number | string | bigint | null) => (v === null ? null : new Date(Number(v)).toISOString());
 const ACTIVE = `('queue','in_work')`;
@@ -452,6 +455,9 @@ export class ChatEngine extends EventEmitter {
     } else if (e.kind === 'delete') {
       await this.db.exec('UPDATE chat_messages SET deleted_at = ? WHERE id = ?', [at, Number(m.id)]);
     } else {
+      // Delivery states only move forward (sent → failed / delivered → read): statuses arriving out of
+      // order (WhatsApp posts them separately) or twice change nothing.
+      if ((DELIVERY_RANK[e.state] ?? 0) <= (DELIVERY_RANK[m.state] ?? 0)) return;
       await this.db.exec('UPDATE chat_messages SET state = ?, failure = ? WHERE id = ?', [e.state, e.reason ?? null, Number(m.id)]);
     }
     const chat = (await this.row(m.chat_id))!;
@@ -621,8 +627,9 @@ export class ChatEngine extends EventEmitter {
     return true;
   }
 
-  private async renderText(chat: ChatView, a: Actor, input: SendInput): Promise<string | undefined> {
-    if (!input.template) return input.text;
+  /** The text to send and, from a template, the values its placeholders got (adapters with their own templates use them). */
+  private async render(chat: ChatView, a: Actor, input: SendInput): Promise<{ text: string | undefined; vars?: Record<string, string> }> {
+    if (!input.template) return { text: input.text };
     const rows = await this.db.query<{ text: string }>('SELECT text FROM chat_templates WHERE name = ?', [input.template]);
     if (!rows.length) throw new ChatError(400, 'invalid_template', `no template ${input.template}`, 'template');
     const customer = chat.customerId ? await this.directory.getCustomer(chat.customerId).catch(() => null) : null;
@@ -637,7 +644,10 @@ export class ChatEngine extends EventEmitter {
       ...input.vars,
     };
     try {
-      return renderTemplate(rows[0].text, vars);
+      const text = renderTemplate(rows[0].text, vars);
+      const used: Record<string, string> = {};
+      for (const p of placeholdersOf(rows[0].text)) used[p] = vars[p]!;
+      return { text, vars: used };
     } catch (e) {
       const err = e as { message: string; field?: string };
       throw new ChatError(400, 'invalid_template', err.message, err.field);
@@ -651,8 +661,17 @@ export class ChatEngine extends EventEmitter {
       throw e;
     });
     if (!this.mayWrite(a, chat)) throw new ChatError(403, 'forbidden', 'only the responsible, observers and supervisors write in a chat in work');
-    const text = await this.renderText(chat, a, input);
+    const rendered = await this.render(chat, a, input);
+    const text = rendered.text;
     if (!text && !input.file) throw new ChatError(400, 'invalid_body', 'a message needs text, template or file', 'text');
+    const adapter = this.adapters.get(chat.accountId);
+    if (input.internal !== true && adapter?.checkOutbound) {
+      // A messenger's own rule (WhatsApp's 24-hour window): refused here, plainly, never failed later.
+      const last = await this.db.query<{ at: number | string | bigint | null }>(`SELECT MAX(created_at) AS at FROM chat_messages WHERE chat_id = ? AND direction = 'in'`, [chatId]);
+      const lastAt = last[0]?.at === null || last[0]?.at === undefined ? null : new Date(Number(last[0].at));
+      const refusal = await adapter.checkOutbound({ peerId: chat.peerId, template: input.template, hasText: !!input.text, hasFile: !!input.file, lastInboundAt: lastAt });
+      if (refusal) throw new ChatError(422, refusal.code, refusal.message, refusal.field);
+    }
     let file: { id: string; name: string; mime: string; size: number } | null = null;
     if (input.file) {
       if (!this.files.has(input.file.id)) throw new ChatError(400, 'invalid_file', `no uploaded file ${input.file.id}: upload it with POST /chat-files first`, 'file.id');
@@ -667,10 +686,11 @@ export class ChatEngine extends EventEmitter {
       if (!this.mayWrite(a, nowChat)) throw new ChatError(403, 'forbidden', `${nowChat.responsible} answered first: only the responsible, observers and supervisors write in a chat in work`);
     }
     const now = Date.now();
-    const ins = await this.db.query<{ id: number }>(`INSERT INTO chat_messages (chat_id, account_id, peer_id, direction, author, text, state, attempts, next_attempt_at, context, file_hash, file_name, file_mime, file_size, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    const ins = await this.db.query<{ id: number }>(`INSERT INTO chat_messages (chat_id, account_id, peer_id, direction, author, text, state, attempts, next_attempt_at, context, file_hash, file_name, file_mime, file_size, created_at, template)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     [chatId, chat.accountId, chat.peerId, internal ? 'note' : 'out', a.employee, text ?? null, internal ? 'note' : 'queued', internal ? null : now,
-      input.context && Object.keys(input.context).length ? JSON.stringify(input.context) : null, file?.id ?? null, file?.name ?? null, file?.mime ?? null, file?.size ?? null, now]);
+      input.context && Object.keys(input.context).length ? JSON.stringify(input.context) : null, file?.id ?? null, file?.name ?? null, file?.mime ?? null, file?.size ?? null, now,
+      input.template && !internal ? JSON.stringify({ name: input.template, vars: rendered.vars ?? {} }) : null]);
     const id = Number(ins[0].id);
     await this.db.exec('UPDATE chats SET last_message_at = ?, updated_at = ? WHERE id = ?', [now, now, chatId]);
     if (!internal) await this.claimOnReply(chatId, a, text ?? '');
@@ -765,6 +785,11 @@ export class ChatEngine extends EventEmitter {
     const active = existing.find((c) => c.status === 'queue' || c.status === 'in_work');
     const peer = reach.peerId!;
     const open = active ?? (await this.db.query<ChatRow>(`SELECT * FROM chats WHERE account_id = ? AND peer_id = ? AND status IN ${ACTIVE} LIMIT 1`, [input.accountId, peer]))[0];
+    if (!open && adapter.checkOutbound && input.internal !== true && (input.text || input.template || input.file)) {
+      // A new chat whose first message the messenger would refuse (WhatsApp: a template is needed): no chat is made.
+      const refusal = await adapter.checkOutbound({ peerId: peer, template: input.template, hasText: !!input.text, hasFile: !!input.file, lastInboundAt: null });
+      if (refusal) throw new ChatError(422, refusal.code, refusal.message, refusal.field);
+    }
     if (open) {
       chatId = open.id;
       continued = true;

@@ -144,7 +144,8 @@ export class Outbox {
     try {
       let file: MessengerFile | undefined;
       if (r.file_hash) file = { bytes: await this.engine.files.read(r.file_hash), fileName: r.file_name ?? 'file', mimeType: r.file_mime ?? 'application/octet-stream' };
-      const res = await adapter.send({ accountId: r.account_id, peerId: r.peer_id, text: r.text ?? undefined, file });
+      const template = r.template ? (JSON.parse(r.template) as { name: string; vars: Record<string, string> }) : undefined;
+      const res = await adapter.send({ accountId: r.account_id, peerId: r.peer_id, text: r.text ?? undefined, file, template });
       await this.db.exec(`UPDATE chat_messages SET state = 'sent', external_id = ?, attempts = attempts + 1, next_attempt_at = NULL, failure = NULL WHERE id = ? AND state = 'queued'`,
         [res.externalId, id]);
       this.stats.sent++;

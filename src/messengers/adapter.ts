@@ -104,6 +104,30 @@ export interface OutboundMessage {
   file?: MessengerFile;
   /** A file already uploaded through `upload` (instead of `file`). */
   uploaded?: UploadedFile;
+  /**
+   * Sent from one of our templates (src/chats/templates.ts): its name and the values its placeholders got.
+   * `text` is the rendered text; a messenger with its own approved templates (WhatsApp Cloud) sends its
+   * mapped form instead.
+   */
+  template?: { name: string; vars: Record<string, string> };
+}
+
+/** What the engine asks `checkOutbound` before it queues a message (not for internal notes). */
+export interface OutboundCheck {
+  peerId: string;
+  /** Our template's name when the message is sent from one. */
+  template?: string;
+  hasText: boolean;
+  hasFile: boolean;
+  /** When the customer last wrote in this chat (null: never). */
+  lastInboundAt: Date | null;
+}
+
+/** A refusal: the engine answers 422 with this code and message (e.g. `template_required`). */
+export interface OutboundRefusal {
+  code: string;
+  message: string;
+  field?: string;
 }
 
 /** A handle returned by `upload`, valid for `send` on the same account. */
@@ -160,4 +184,9 @@ export interface MessengerAdapter {
   download(file: InboundFileRef): Promise<MessengerFile>;
   /** Whether a phone number can be written to in this messenger, before the first message. */
   checkPhone(phone: string): Promise<ReachabilityResult>;
+  /**
+   * Optional: a messenger rule that refuses a message before it is queued (WhatsApp Cloud's 24-hour
+   * customer service window: free text outside it needs a template). null: the message may go.
+   */
+  checkOutbound?(check: OutboundCheck): Promise<OutboundRefusal | null>;
 }
