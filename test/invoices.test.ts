@@ -221,6 +221,17 @@ describe('invoices over HTTP', () => {
     inv.totals = { amount: '27791.66', vat: '5116.67', total: '32908.33' };
     expect(checkInvoice(invoiceSchema.parse(inv)).amountInWords).toBe('Тридцать две тысячи девятьсот восемь рублей 33 копейки');
 
+    // A discount (1C's manual + automatic): amount = quantity × price − discount, printed in its own column.
+    inv = invoice();
+    inv.lines[0] = { ...inv.lines[0], discount: '500.00', amount: '24500.00', vat: '4083.33' };
+    inv.totals = { amount: '27291.66', vat: '4189.39', total: '27291.66' };
+    const discounted = checkInvoice(invoiceSchema.parse(inv));
+    const dText = pdfText(await renderInvoicePdf(discounted)).pages.join(' ').replace(/\s+/g, ' ');
+    expect(dText).toContain('Скидка');
+    expect(dText).toContain('12 500,00 500,00 20% 24 500,00');
+    inv.lines[0].discount = '400.00';
+    expect((await send(inv)).body.error).toMatchObject({ field: 'lines[0].amount', message: expect.stringMatching(/− discount 400\.00 = 24600\.00/) });
+
     // Money is a decimal string, never a float; field-level 400s for the shape too.
     inv = invoice();
     inv.lines[0].price = 12500.0;

@@ -10,7 +10,8 @@ import { amountInWords } from './words';
  * Inside, money is integer kopecks (`bigint`), quantities integer thousandths: no float ever touches a sum.
  *
  * The checks (a mismatch is a 400 naming the field, e.g. `lines[3].amount`):
- * - each line's `amount` = quantity × price, rounded half up to kopecks (1C's rounding);
+ * - each line's `amount` = quantity × price, rounded half up to kopecks (1C's rounding), less the line's
+ *   `discount` when 1C gives one (manual and automatic discounts of the order);
  * - each line's `vat` agrees with its rate: prices with VAT (`pricesIncludeVat`, the default: «в т.ч. НДС»)
  *   → amount × rate / (100 + rate); prices without VAT → amount × rate / 100; rounded to kopecks; «без НДС»
  *   and 0% → 0 (or absent);
@@ -92,6 +93,8 @@ export const lineSchema = z.object({
   unit: text(20),
   price: money,
   vatRate,
+  /** The line's discount in rubles (1C's СуммаРучнойСкидки + СуммаАвтоматическойСкидки), printed in its own column. */
+  discount: money.optional(),
   vat: money.optional(),
   amount: money,
 }).strict();
@@ -122,6 +125,7 @@ export interface CheckedLine {
   unit: string;
   price: bigint;
   vatRate: VatRate;
+  discount: bigint;
   vat: bigint;
   amount: bigint;
 }
@@ -153,9 +157,13 @@ export function checkInvoice(inv: InvoiceInput): CheckedInvoice {
     const quantity = parseQuantity(l.quantity)!;
     const price = parseMoney(l.price)!;
     const amount = parseMoney(l.amount)!;
-    const expected = divRound(quantity * price, 1000n);
+    const discount = l.discount === undefined ? 0n : parseMoney(l.discount)!;
+    const gross = divRound(quantity * price, 1000n);
+    if (discount > gross) throw new InvoiceMismatch(`lines[${i}].discount`, `lines[${i}].discount ${l.discount} is more than quantity × price = ${rub(gross)}`);
+    const expected = gross - discount;
     if (amount !== expected) {
-      throw new InvoiceMismatch(`lines[${i}].amount`, `lines[${i}].amount is ${l.amount}, but quantity ${l.quantity} × price ${l.price} = ${rub(expected)} (rounded to kopecks)`);
+      const less = discount ? ` − discount ${l.discount}` : '';
+      throw new InvoiceMismatch(`lines[${i}].amount`, `lines[${i}].amount is ${l.amount}, but quantity ${l.quantity} × price ${l.price}${less} = ${rub(expected)} (rounded to kopecks)`);
     }
     const r = RATE_PERCENT[l.vatRate];
     const expectedVat = r === 0n ? 0n : inv.pricesIncludeVat ? divRound(amount * r, 100n + r) : divRound(amount * r, 100n);
@@ -165,7 +173,7 @@ export function checkInvoice(inv: InvoiceInput): CheckedInvoice {
       const how = r === 0n ? `rate ${l.vatRate} has no VAT` : inv.pricesIncludeVat ? `${l.vatRate} included in ${l.amount} is ${rub(expectedVat)}` : `${l.vatRate} on top of ${l.amount} is ${rub(expectedVat)}`;
       throw new InvoiceMismatch(`lines[${i}].vat`, `lines[${i}].vat is ${l.vat}, but ${how}`);
     }
-    return { name: l.name, code: l.code, quantity, unit: l.unit, price, vatRate: l.vatRate, vat: expectedVat, amount };
+    return { name: l.name, code: l.code, quantity, unit: l.unit, price, vatRate: l.vatRate, discount, vat: expectedVat, amount };
   });
   const sumAmount = lines.reduce((s, l) => s + l.amount, 0n);
   const sumVat = lines.reduce((s, l) => s + l.vat, 0n);

@@ -124,12 +124,14 @@ export async function renderInvoicePdf(inv: CheckedInvoice): Promise<Buffer> {
 
   // ---- lines ---------------------------------------------------------------------------------------
   const anyVat = inv.lines.some((l) => l.vatRate !== 'без НДС');
+  const anyDiscount = inv.lines.some((l) => l.discount > 0n);
   const cols = [
     { t: '№', w: 24, align: 'center' as const },
     { t: 'Товары (работы, услуги)', w: 0, align: 'left' as const },
     { t: 'Кол-во', w: 48, align: 'right' as const },
     { t: 'Ед.', w: 34, align: 'left' as const },
-    { t: 'Цена', w: 68, align: 'right' as const },
+    { t: 'Цена', w: 64, align: 'right' as const },
+    ...(anyDiscount ? [{ t: 'Скидка', w: 58, align: 'right' as const }] : []),
     ...(anyVat ? [{ t: 'НДС', w: 44, align: 'center' as const }] : []),
     { t: 'Сумма', w: 76, align: 'right' as const },
   ];
@@ -151,7 +153,7 @@ export async function renderInvoicePdf(inv: CheckedInvoice): Promise<Buffer> {
   };
   row(cols.map((c) => c.t), 'B');
   inv.lines.forEach((l, i) => {
-    row([String(i + 1), l.code ? `${l.name} (${l.code})` : l.name, formatQuantity(l.quantity), l.unit, formatMoney(l.price), ...(anyVat ? [l.vatRate] : []), formatMoney(l.amount)], 'R');
+    row([String(i + 1), l.code ? `${l.name} (${l.code})` : l.name, formatQuantity(l.quantity), l.unit, formatMoney(l.price), ...(anyDiscount ? [l.discount ? formatMoney(l.discount) : ''] : []), ...(anyVat ? [l.vatRate] : []), formatMoney(l.amount)], 'R');
   });
   y += 6;
 

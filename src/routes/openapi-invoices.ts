@@ -31,7 +31,7 @@ export const invoiceSchemas = {
     type: 'object',
     required: ['number', 'date', 'seller', 'buyer', 'lines', 'totals'],
     additionalProperties: false,
-    description: 'An invoice from 1C (Счёт на оплату). Every sum is checked: a line\'s amount = quantity × price rounded half up to kopecks; its VAT agrees with the rate (included: amount × rate / (100 + rate); on top: amount × rate / 100); the totals are the sums of the lines. A mismatch is a 400 `invoice_mismatch` whose `field` names it (`lines[3].amount`, `lines[0].vat`, `totals.total`).',
+    description: 'An invoice from 1C (Счёт на оплату). Every sum is checked: a line\'s amount = quantity × price rounded half up to kopecks, less its `discount`; its VAT agrees with the rate (included: amount × rate / (100 + rate); on top: amount × rate / 100); the totals are the sums of the lines. A mismatch is a 400 `invoice_mismatch` whose `field` names it (`lines[3].amount`, `lines[0].vat`, `totals.total`).',
     properties: {
       number: { type: 'string', maxLength: 50 },
       date: { type: 'string', format: 'date', description: 'YYYY-MM-DD.' },
@@ -50,6 +50,7 @@ export const invoiceSchemas = {
             unit: { type: 'string', example: 'шт' },
             price: money('Price per unit.'),
             vatRate: { type: 'string', enum: [...VAT_RATES, '20', '10', '0', 'none'], description: '"20%", "10%", "0%" or "без НДС" ("20", "10", "0", "none" are accepted too).' },
+            discount: money('The line\'s discount (1C: manual + automatic); amount = quantity × price − discount.'),
             vat: money('The line\'s VAT; required unless the rate is 0% or без НДС.'),
             amount: money('quantity × price, rounded to kopecks.'),
           },
