@@ -189,6 +189,32 @@ describe('panel live screens in Chromium', () => {
     await settle(stack);
   });
 
+  test('an unknown caller: "Привязать" finds a contact person by part of the name; bound, the banner names them', async () => {
+    const sync = await api(stack, '/directory/sync', json({ customers: [{ id: 'c-lutik', name: 'ООО «Лютик»', phones: [], contacts: [{ id: 'c-lutik-k1', name: 'Смирнова Ольга', phones: [] }] }] }));
+    expect(sync.status).toBe(200);
+    const owner = (await api(stack, `/directory/lookup?number=${encodeURIComponent('+79161234567')}`)).body.customer?.id;
+    if (owner) expect((await api(stack, `/customers/${owner}/phones/${encodeURIComponent('+79161234567')}`, { method: 'DELETE' })).status).toBe(204);
+    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
+    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await settle(stack);
+    const callId = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"]`);
+    await banner.waitFor({ timeout: 10_000 });
+    await banner.locator('[data-testid="live-banner-bind"]').click();
+    await operator.locator('[data-testid="live-bind-search"]').first().waitFor();
+    await operator.locator('input[data-testid="live-bind-search"], [data-testid="live-bind-search"] input').first().fill('смирнов');
+    await operator.locator('[data-testid="live-bind-hit"]').filter({ hasText: 'Смирнова Ольга' }).click();
+    await operator.locator('[data-testid="live-bind-picked"]').filter({ hasText: 'ООО «Лютик»' }).waitFor();
+    await operator.locator('[data-testid="live-bind-ok"]').click();
+    await operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"] [data-testid="live-banner-name"]`).filter({ hasText: 'Смирнова Ольга' }).waitFor({ timeout: 10_000 });
+    const who = (await api(stack, `/directory/lookup?number=${encodeURIComponent('+79161234567')}`)).body;
+    expect(who).toMatchObject({ kind: 'contact', customer: { id: 'c-lutik' }, contact: { id: 'c-lutik-k1' } });
+    await stack.sim.actions.hangup(callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+  });
+
   test('the panel says it is offline, reconnects after a lost network and a server restart, and shows the calls it missed', async () => {
     await operator.goto('/recent');
     await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });

@@ -332,4 +332,20 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.getByTestId('search').waitFor();
     await page.getByText('ООО «Ромашка»').first().waitFor();
   });
+
+  test('smart search: part of a Cyrillic name in lower case finds the customer; its call button dials the number', async () => {
+    await page.goto(`${origin}/search?q=${encodeURIComponent('омаш')}`);
+    await page.getByTestId('search').waitFor();
+    const call = page.getByTestId('search-call').filter({ hasText: '495' });
+    await call.first().waitFor();
+    await page.getByText('ООО «Ромашка»').first().waitFor();
+    const before = stack.sim.commands.length;
+    await call.first().click();
+    await page.getByTestId('dial-number').waitFor();
+    expect(await page.getByTestId('dial-number').inputValue()).toBe('+74951234567');
+    await page.getByTestId('dial-submit').click();
+    await page.getByTestId('dial-result').waitFor();
+    await waitFor(() => stack.sim.commands.slice(before).some((c) => c.startsWith('bgapi originate') && /\}user\/1000 \+74951234567 XML /.test(c)), 'the originate');
+    await page.keyboard.press('Escape');
+  });
 });

@@ -217,6 +217,17 @@ export interface Lookup {
   [k: string]: unknown;
 }
 
+/** One answer of GET /directory/search. */
+export interface SearchItem {
+  kind: 'customer' | 'contact';
+  id: string;
+  name: string;
+  inn?: string | null;
+  position?: string | null;
+  customer?: { id: string; name: string };
+  phones: Phone[];
+}
+
 export interface Employee {
   extension: string;
   name?: string | null;
@@ -277,6 +288,7 @@ export const api = {
   },
   directory: {
     lookup: (number: string) => request<Lookup>('GET', '/directory/lookup', { query: { number } }),
+    search: (q: string, limit = 20, signal?: AbortSignal) => request<{ items: SearchItem[] }>('GET', '/directory/search', { query: { q, limit }, signal }),
   },
   employees: {
     list: () => request<{ items: Employee[]; unconfigured?: Employee[] }>('GET', '/employees'),

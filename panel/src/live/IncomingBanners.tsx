@@ -1,11 +1,11 @@
-import { Button, Card, Form, Input, List, Modal, Space, Tag, Typography, message } from 'antd';
+import { Button, Card, Form, Input, List, Modal, Select, Space, Tag, Typography, message } from 'antd';
 import { useEffect, useLayoutEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { bindNumber, createCustomer } from './actions';
 import { bannerPainted } from './bench';
 import { callsStore, LiveCall, useLiveCalls } from './calls';
 import { formatDuration, formatPhone, formatTime } from './format';
-import { liveApi } from './http';
+import { liveApi, LiveApiError } from './http';
 
 /** The customer's last interactions (GET /customers/{id}/history). */
 export function useHistory(customerId: string | null | undefined, limit: number): { items: any[]; loading: boolean } {
@@ -79,33 +79,145 @@ function CreateCustomer({ call, onClose }: { call: LiveCall; onClose: () => void
   );
 }
 
+interface Found {
+  kind: 'customer' | 'contact';
+  id: string;
+  name: string;
+  inn?: string | null;
+  customer?: { id: string; name: string };
+}
+
+/**
+ * "Привязать": find the customer or contact person (GET /directory/search: part of a name, INN, another
+ * number of theirs), pick one, optionally a contact person of the customer, then POST
+ * /customers/{id}/phones with the caller's number.
+ */
 function BindNumber({ call, onClose }: { call: LiveCall; onClose: () => void }) {
   const { t } = useTranslation();
-  const [form] = Form.useForm();
   const number = call.numberE164 ?? call.number ?? '';
+  const [q, setQ] = useState('');
+  const [found, setFound] = useState<Found[] | null>(null);
+  const [searching, setSearching] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [picked, setPicked] = useState<{ customer: { id: string; name: string }; contactId?: string } | null>(null);
+  const [contacts, setContacts] = useState<Array<{ id: string; name: string }>>([]);
+  const [saving, setSaving] = useState(false);
+
+  useEffect(() => {
+    const text = q.trim();
+    if (text.length < 3) {
+      setFound(null);
+      setError(null);
+      return;
+    }
+    let alive = true;
+    setSearching(true);
+    const timer = setTimeout(() => {
+      liveApi<{ items: Found[] }>(`/directory/search?q=${encodeURIComponent(text)}&limit=20`).then(
+        (b) => alive && (setFound(b.items), setError(null), setSearching(false)),
+        (e) => alive && (setFound(null), setError(e instanceof LiveApiError && e.status === 400 ? t('search.tooShort') : String(e.message ?? e)), setSearching(false)),
+      );
+    }, 250);
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
+  }, [q, t]);
+
+  const customerId = picked?.customer.id;
+  useEffect(() => {
+    if (!customerId) {
+      setContacts([]);
+      return;
+    }
+    let alive = true;
+    liveApi(`/customers/${encodeURIComponent(customerId)}`).then(
+      (c) => alive && setContacts((c.contacts ?? []).map((k: any) => ({ id: k.id, name: k.name }))),
+      () => alive && setContacts([]),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [customerId]);
+
+  const pick = (f: Found) =>
+    setPicked(f.kind === 'contact' && f.customer ? { customer: f.customer, contactId: f.id } : { customer: { id: f.id, name: f.name } });
+
   return (
     <Modal
       open
       title={t('live.bind.title', { number: formatPhone(number) })}
       okText={t('live.bind.ok')}
+      okButtonProps={{ disabled: !picked, loading: saving, 'data-testid': 'live-bind-ok' } as any}
       onCancel={onClose}
       onOk={async () => {
-        const v = await form.validateFields();
-        const out = await bindNumber(v.customer.trim(), number, v.contact?.trim() || undefined);
+        if (!picked) return;
+        setSaving(true);
+        const out = await bindNumber(picked.customer.id, number, picked.contactId);
+        setSaving(false);
         if (out) {
           void message.success(t('live.bind.done'));
           onClose();
         }
       }}
     >
-      <Form form={form} layout="vertical">
-        <Form.Item name="customer" label={t('live.bind.customer')} rules={[{ required: true }]}>
-          <Input data-testid="live-bind-customer" />
-        </Form.Item>
-        <Form.Item name="contact" label={t('live.bind.contact')}>
-          <Input />
-        </Form.Item>
-      </Form>
+      <Input.Search
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        placeholder={t('live.bind.search')}
+        loading={searching}
+        allowClear
+        autoFocus
+        data-testid="live-bind-search"
+      />
+      {error && <Typography.Text type="danger">{error}</Typography.Text>}
+      {found && (
+        <List
+          size="small"
+          style={{ maxHeight: 240, overflow: 'auto', marginTop: 8 }}
+          locale={{ emptyText: t('search.nothing') }}
+          dataSource={found}
+          renderItem={(f) => {
+            const selected = picked && (f.kind === 'contact' ? picked.contactId === f.id : picked.customer.id === f.id && !picked.contactId);
+            return (
+              <List.Item
+                key={`${f.kind}:${f.id}`}
+                onClick={() => pick(f)}
+                style={{ cursor: 'pointer', background: selected ? '#e6f4ff' : undefined, paddingInline: 8 }}
+                data-testid="live-bind-hit"
+              >
+                <Space direction="vertical" size={0}>
+                  <Space>
+                    <Typography.Text strong={!!selected}>{f.name}</Typography.Text>
+                    <Tag>{t(`search.kind.${f.kind}`)}</Tag>
+                  </Space>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {f.kind === 'contact' ? f.customer?.name : f.inn ? `ИНН ${f.inn}` : ''}
+                  </Typography.Text>
+                </Space>
+              </List.Item>
+            );
+          }}
+        />
+      )}
+      {picked && (
+        <Form layout="vertical" style={{ marginTop: 12 }}>
+          <Form.Item label={t('live.bind.customer')}>
+            <Typography.Text strong data-testid="live-bind-picked">{picked.customer.name}</Typography.Text>
+          </Form.Item>
+          <Form.Item label={t('live.bind.contact')}>
+            <Select
+              allowClear
+              value={picked.contactId}
+              placeholder={t('live.bind.noContact')}
+              onChange={(v) => setPicked({ customer: picked.customer, contactId: v || undefined })}
+              options={contacts.map((k) => ({ value: k.id, label: k.name }))}
+              data-testid="live-bind-contact"
+            />
+          </Form.Item>
+        </Form>
+      )}
+      {!picked && !found && <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>{t('live.bind.pick')}</Typography.Paragraph>}
     </Modal>
   );
 }
@@ -158,7 +270,7 @@ function Banner({ call }: { call: LiveCall }) {
               <Button size="small" type="primary" data-testid="live-banner-create" onClick={() => setDialog('create')}>
                 {t('live.banner.create')}
               </Button>
-              <Button size="small" onClick={() => setDialog('bind')}>
+              <Button size="small" data-testid="live-banner-bind" onClick={() => setDialog('bind')}>
                 {t('live.banner.bind')}
               </Button>
             </Space>

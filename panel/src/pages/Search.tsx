@@ -1,12 +1,13 @@
 /**
- * Smart search (T7): a number in any format → who it belongs to (/directory/lookup); a name → the customers
- * and contact persons the journal's free-text search finds. Every hit has a call button and its history.
+ * Smart search (T7) over GET /directory/search: customers by part of the name or INN, contact persons by
+ * part of the name, the owners of a number in any format (or of 4+ digits of it). Every hit has a call
+ * button per phone and its customer's history; a whole number nobody owns can still be called.
  */
 import { useEffect, useState } from 'react';
 import { Alert, Button, Card, Empty, Input, List, Space, Spin, Tag, Typography } from 'antd';
 import { PhoneOutlined, HistoryOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, callNumber, looksLikeNumber, type CallSummary, type Customer, type Lookup } from '../api/client';
+import { api, ApiError, callNumber, looksLikeNumber, type CallSummary, type Customer } from '../api/client';
 import { useRouter } from '../router';
 import { useDialer } from '../shell/dialer-context';
 import { fmtPhone, fmtShortTime } from '../format';
@@ -39,50 +40,40 @@ export default function Search() {
       return;
     }
     let live = true;
+    const ac = new AbortController();
     setLoading(true);
     setError(null);
     (async () => {
-      const found: Hit[] = [];
-      if (looksLikeNumber(q)) {
+      const { items } = await api.directory.search(q.trim(), 50, ac.signal);
+      const found: Hit[] = items.map((it) => ({
+        key: `${it.kind}:${it.id}`,
+        kind: it.kind,
+        customerId: it.kind === 'contact' ? it.customer?.id : it.id,
+        title: it.name,
+        subtitle: it.kind === 'contact' ? [it.customer?.name, it.position].filter(Boolean).join(' · ') : it.inn ? `ИНН ${it.inn}` : undefined,
+        phones: it.phones.map((p) => p.number),
+      }));
+      if (found.length === 0 && looksLikeNumber(q)) {
+        // A whole number nobody owns: still callable.
         try {
-          const l: Lookup = await api.directory.lookup(q);
-          if (l.kind === 'customer' || l.kind === 'contact') {
-            const c = l.customer;
-            const contact = l.contact;
-            found.push({
-              key: `lookup:${l.number}`,
-              kind: contact ? 'contact' : 'customer',
-              customerId: c?.id,
-              title: contact ? `${contact.name ?? ''}` : c?.name ?? l.number,
-              subtitle: contact ? c?.name ?? undefined : undefined,
-              phones: [l.number],
-            });
-          } else found.push({ key: `number:${l.number}`, kind: 'number', title: fmtPhone(l.number), subtitle: t('search.notInDirectory'), phones: [l.number] });
+          const l = await api.directory.lookup(q);
+          found.push({ key: `number:${l.number}`, kind: 'number', title: fmtPhone(l.number), subtitle: t('search.notInDirectory'), phones: [l.number] });
         } catch (e) {
           if (!(e instanceof ApiError && e.status === 400)) throw e;
         }
       }
-      // Names (and partial numbers) through the journal's free-text search: the customers it names.
-      const page = await api.calls.list({ q: q.trim(), limit: 200 });
-      const seen = new Set(found.map((h) => h.customerId).filter(Boolean));
-      for (const c of page.items) {
-        if (!c.customer || seen.has(c.customer.id)) continue;
-        seen.add(c.customer.id);
-        found.push({
-          key: `customer:${c.customer.id}`,
-          kind: c.contact ? 'contact' : 'customer',
-          customerId: c.customer.id,
-          title: c.contact?.name ?? c.customer.name ?? c.customer.id,
-          subtitle: c.contact ? c.customer.name ?? undefined : undefined,
-          phones: [callNumber(c)].filter(Boolean),
-        });
-      }
       if (live) setHits(found);
     })()
-      .catch((e) => live && setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : e.message) : String(e)))
+      .catch((e) => {
+        if (!live) return;
+        if (e instanceof ApiError && e.status === 400) setError(t('search.tooShort'));
+        else setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : e.message) : String(e));
+        setHits(null);
+      })
       .finally(() => live && setLoading(false));
     return () => {
       live = false;
+      ac.abort();
     };
   }, [q, t]);
 
@@ -114,8 +105,8 @@ export default function Search() {
             <List.Item
               key={h.key}
               actions={[
-                ...h.phones.map((p) => (
-                  <Button key={p} type="primary" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(p, { origin: { kind: 'panel', label: h.title } })} data-testid="search-call">
+                ...h.phones.map((p, i) => (
+                  <Button key={`${p}:${i}`} type="primary" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(p, { origin: { kind: 'panel', label: h.title } })} data-testid="search-call">
                     {fmtPhone(p)}
                   </Button>
                 )),
