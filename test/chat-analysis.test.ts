@@ -262,6 +262,21 @@ describe.each(DB_KINDS)('chat analysis over HTTP (%s)', (kind) => {
     expect(llm.state.requests).toHaveLength(3);
   });
 
+  test('a chat reopened by the customer and closed again after new messages is analysed again', async () => {
+    const id = await conversation(9006);
+    await close(id);
+    await waitFor(async () => (await analysis(id)).status === 'done', 'analysed');
+    const first = (await analysis(id)).lastMessageId;
+    llm.state.requests.length = 0;
+    expect((await hook(customerUpdate(9006, ++msgId, { text: 'А можно на послезавтра?' }))).status).toBe(200);
+    await waitFor(async () => (await api(stack, `/chats/${id}`)).body.status !== 'closed', 'reopened');
+    expect((await send(`/chats/${id}/messages`, { text: 'Да, перенесём' }, tokens['1001'])).status).toBe(202);
+    await close(id);
+    await waitFor(async () => (await analysis(id)).lastMessageId > first && (await analysis(id)).status === 'done', 'analysed again');
+    expect(llm.state.requests).toHaveLength(1);
+    expect(llm.state.requests[0].body.messages[1].content).toContain('А можно на послезавтра?');
+  });
+
   test('an operator who may not see the chat gets 403; nothing is asked', async () => {
     const id = await conversation(9005);
     llm.state.requests.length = 0;
