@@ -7,7 +7,7 @@
  *  3. customer directory: 200,000-partner bulk sync over HTTP, caller lookup p99 warm/cold over 1,000,000 phones;
  *  4. screen pop: CHANNEL_CREATE on the socket → SSE client at 100 calls/s.
  *  5. transcription: our audio pipeline in front of the speech engine, as a multiple of real time.
- * `npm run bench -- ingest|query|directory|screenpop|transcription|presence|actions|banner|panel|chats|invoices` runs one part; `npm run bench -- chaos
+ * `npm run bench -- ingest|query|directory|screenpop|transcription|presence|actions|banner|panel|chats|invoices|whatsapp` runs one part; `npm run bench -- chaos
  * [--calls N --cuts N --seed N --speed X]` runs the chaos run of issue 9 (bench/chaos.ts; not part of the full run).
  * Sizes: BENCH_ROUNDS (capture rounds, default 60), BENCH_CALLS (default 1000000), BENCH_DB=postgres to
  * run the query part on PostgreSQL (127.0.0.1:5432) instead of SQLite.
@@ -336,6 +336,7 @@ async function main(): Promise<void> {
   if (!only || only === 'panel') await (await import('./panel')).panelBench(fillSqlite, CALLS); // issue 12: the journal's first paint in Chromium
   if (!only || only === 'chats') await (await import('./chats')).chatsBench(); // issue 13: webhook → engine → event log; outbound queue → fake Bot API
   if (!only || only === 'invoices') await (await import('./invoices')).invoicesBench(); // issue 14: PDF renders/s of a 50-line invoice
+  if (!only || only === 'whatsapp') await (await import('./whatsapp')).whatsappBench(); // issue 14: WhatsApp webhook ingest/s (cloud signed, gateway)
   if (only === 'chaos') await (await import('./chaos')).chaosBench(process.argv.slice(3)); // issue 9; only when asked (~90 s)
 }
 
