@@ -111,6 +111,11 @@ describe('panel chats in Chromium', () => {
     await win.waitFor({ timeout: 10_000 });
     expect(await win.getAttribute('data-status')).toBe('queue');
     expect(await win.locator('[data-testid="chats-message"][data-direction="in"]').innerText()).toContain('Где мой заказ №123?');
+    // No language model here: the AI analysis card says so plainly (the server's reason), no button, no placeholder.
+    const noAnalysis = win.locator('[data-testid="chat-analysis-disabled"]');
+    await noAnalysis.waitFor({ timeout: 10_000 });
+    expect(await noAnalysis.innerText()).toMatch(/LLM_PROVIDER=none/);
+    expect(await win.locator('[data-testid="chat-analysis-run"]').count()).toBe(0);
     await anna.locator('[data-testid="chats-composer"] textarea').fill('Добрый день! Сейчас проверю.');
     await anna.locator('[data-testid="chats-send"]').click();
 
