@@ -173,8 +173,17 @@ describe.each(DB_KINDS)('chat analysis over HTTP (%s)', (kind) => {
     const id = await conversation(9001);
     expect((await analysis(id)).status).toBe('none');
     llm.state.requests.length = 0;
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
     await close(id);
     await waitFor(async () => (await analysis(id)).status === 'done', 'analysed');
+    // 1C and the chat's employees are told: chat.analysis with the whole analysis.
+    const evs = (await api(stack, `/events?after=${cursor}&wait=0&limit=500&types=chat.analysis`)).body.events;
+    expect(evs).toHaveLength(1);
+    expect(evs[0].employees).toContain('1001');
+    expect(evs[0].employees).not.toContain('1003');
+    expect(evs[0].data).toMatchObject({ chatId: id, analysis: { status: 'done', analysis: GOOD } });
+    const operatorEvents = (await api(stack, `/events?after=${cursor}&wait=0&limit=500&types=chat.analysis`, { token: tokens['1003'] })).body.events;
+    expect(operatorEvents).toHaveLength(0);
     const a = await analysis(id);
     expect(a).toMatchObject({ chatId: id, status: 'done', analysis: GOOD, model: 'local', trigger: 'auto', error: null });
     expect(llm.state.requests).toHaveLength(1);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Db } from '../db/database';
 import { ChatEngine, ChatView, MessageRow, messageView, MessageView } from '../chats/engine';
 import { EventLog, LogEvent } from '../events/event-log';
+import { chatAudience } from '../auth/scope';
 import { ChainPrompts, StructuredChain, SummarizerOptions, SummaryError } from './summarizer';
 
 /** What an analysis of a chat holds: the structured answer the chain must produce (and is checked against). */
@@ -280,6 +281,7 @@ export class ChatAnalyses extends EventEmitter {
         `UPDATE chat_analyses SET status = 'done', analysis = ?, model = ?, error = NULL, attempts = attempts + 1, last_message = ?, updated_at = ? WHERE chat_id = ?`,
         [JSON.stringify(analysis), analyzer.modelName, BigInt(last), now(), chatId],
       );
+      await this.publish(chat);
       this.emit('done', chatId);
     } catch (e) {
       if (this.stopped) return; // stays pending: done at the next start
@@ -300,8 +302,21 @@ export class ChatAnalyses extends EventEmitter {
       await this.db.exec(`UPDATE chat_analyses SET status = 'failed', error = ?, attempts = ?, last_message = ?, updated_at = ? WHERE chat_id = ?`, [
         err.message.slice(0, 500), attempts, BigInt(last), now(), chatId,
       ]);
+      await this.publish(chat);
       this.emit('failed', chatId, e);
     }
+  }
+
+  /** `chat.analysis` (done or failed) to the employees who see the chat, and to 1C's webhooks. */
+  private async publish(chat: ChatView): Promise<void> {
+    const view = await this.get(chat.id);
+    const employees = this.engine.employees;
+    await this.events.append([{
+      key: `chat.analysis:${chat.id}:${view.updatedAt}:${view.status}`,
+      type: 'chat.analysis',
+      employees: chatAudience(chat, employees.list().map((e) => e.extension), employees.supervisors()),
+      data: { chatId: chat.id, customerId: chat.customerId, analysis: view },
+    }]).catch((e) => this.emit('error', e));
   }
 
   /** The chat as the model reads it: who wrote, when, what; attachments by name only; deleted messages left out. */

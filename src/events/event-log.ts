@@ -11,7 +11,9 @@ export const EVENT_TYPES = ['call.incoming', 'call.ringing', 'call.answered', 'c
   // Call control (src/control): transfer and supervision resources changing state, and hold / resume / hang-up requests.
   'transfer.updated', 'supervision.updated', 'call.action',
   // Chats (src/chats): addressed to the employees who may see the chat (src/auth/scope.ts chatAudience).
-  'chat.created', 'chat.message', 'chat.message_updated', 'chat.delivery', 'chat.assigned', 'chat.observer_added', 'chat.handed_over', 'chat.closed'] as const;
+  'chat.created', 'chat.message', 'chat.message_updated', 'chat.delivery', 'chat.assigned', 'chat.observer_added', 'chat.handed_over', 'chat.closed',
+  // AI analysis of a chat finished (done or failed): src/ai/chat-analyses.ts, to the same employees.
+  'chat.analysis'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface LogEventInput {

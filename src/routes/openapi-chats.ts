@@ -54,7 +54,7 @@ export const chatSchemas = {
       closedAt: nullable({ type: 'string', format: 'date-time' }),
       unread: { type: 'integer', description: 'Customer messages after the viewing employee\'s last read.' },
       analysis: {
-        description: 'The AI analysis (GET /chats: a brief per row — status, sentiment, answered, summary; GET /chats/{id}: the whole ChatAnalysis without chatId). Not in events.',
+        description: 'The AI analysis (GET /chats: a brief per row — status, sentiment, answered, summary; GET /chats/{id}: the whole ChatAnalysis without chatId). Not in chat events; a finished analysis is its own `chat.analysis` event (data: chatId, customerId, analysis).',
         oneOf: [ref('ChatAnalysisBrief'), ref('ChatAnalysis')],
       },
     },
