@@ -114,8 +114,9 @@ export async function renderInvoicePdf(inv: CheckedInvoice): Promise<Buffer> {
   const labelW = 95;
   const party = (label: string, value: string) => {
     doc.font('R').fontSize(8.5).text(label, M, y, { width: labelW });
+    const labelBottom = doc.y;
     doc.font('B').fontSize(8.5).text(value, M + labelW, y, { width: W - labelW });
-    y = Math.max(doc.y, y) + 6;
+    y = Math.max(doc.y, labelBottom, y) + 6;
   };
   party('Поставщик\n(Исполнитель):', partyLine(inv.seller));
   party('Покупатель\n(Заказчик):', partyLine(inv.buyer));
