@@ -161,7 +161,7 @@ export const chatPaths = {
       responses: {
         '200': ok({ type: 'object' }, 'An active chat with that peer was continued.'),
         '201': ok({ type: 'object', required: ['chat', 'message', 'continued', 'reachability'], properties: { chat, message: nullable(ref('ChatMessage')), continued: { type: 'boolean' }, reachability: { type: 'object' } } }, 'Started.'),
-        '422': { description: 'Not reachable in that messenger, or the account cannot write first (`code`, `message`).', content: json(ref('Error')) },
+        '422': { description: 'Not reachable in that messenger (`not_registered`), the account cannot write first (`cannot_write_first`), or the first message needs a template (`template_required`, `template_not_mapped`: WhatsApp Cloud) — `code`, `message`.', content: json(ref('Error')) },
         ...errors(400, 401, 403, 415),
       },
     },
@@ -181,7 +181,11 @@ export const chatPaths = {
       security,
       parameters: [idParam],
       requestBody: body({ type: 'object', additionalProperties: false, properties: { ...messageInput, internal: { type: 'boolean', description: 'An internal note, never sent to the customer.' } } }),
-      responses: { '202': ok(ref('ChatMessage'), 'Queued.'), ...errors(400, 401, 403, 404, 415) },
+      responses: {
+        '202': ok(ref('ChatMessage'), 'Queued.'),
+        '422': { description: 'The messenger refuses this message before it is queued: `template_required` (WhatsApp Cloud: free text or a file outside the 24-hour customer service window — send `template`), `template_not_mapped` (our template has no WhatsApp form for this account).', content: json(ref('Error')) },
+        ...errors(400, 401, 403, 404, 415),
+      },
     },
   },
   '/chats/{id}/messages/{n}/file': {

@@ -7,6 +7,7 @@ import { sessionPaths, sessionSchemas } from './openapi-session';
 import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
 import { chatPaths, chatSchemas } from './openapi-chats';
 import { invoicePaths, invoiceSchemas } from './openapi-invoices';
+import { whatsappPaths, whatsappSchemas } from './openapi-whatsapp';
 import { telegramAccountPaths, telegramAccountSchemas } from './openapi-telegram-accounts';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
@@ -169,6 +170,7 @@ export function openApiDocument(version: string) {
         ...controlSchemas,
         ...chatSchemas,
         ...invoiceSchemas,
+        ...whatsappSchemas,
         ...telegramAccountSchemas,
         Health: {
           type: 'object',
@@ -438,6 +440,7 @@ export function openApiDocument(version: string) {
       ...controlPaths,
       ...chatPaths,
       ...invoicePaths,
+      ...whatsappPaths,
       ...telegramAccountPaths,
     },
   };
