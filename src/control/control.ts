@@ -6,6 +6,7 @@ import { EventLog, EventType } from '../events/event-log';
 import { Principal } from '../auth/tokens';
 import { maySeeCall } from '../auth/scope';
 import { JournalReader } from '../journal/journal-reader';
+import { ApiError } from '../api-error';
 import { HANGUP_CAUSES, HangupCause, uuidHold, uuidKill, valid } from '../calls/commands';
 
 /**
@@ -16,16 +17,7 @@ import { HANGUP_CAUSES, HangupCause, uuidHold, uuidKill, valid } from '../calls/
  */
 
 /** An action refused: its HTTP status, a code for 1C, the message and the field it is about. */
-export class ActionError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export class ActionError extends ApiError {}
 
 /** Who asked (from the API token): recorded on every audit entry. */
 export interface Actor {

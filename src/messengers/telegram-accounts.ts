@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { ApiError } from '../api-error';
 import { Db } from '../db/database';
 import { SecretBox } from '../events/secret-box';
 import { MessengerAdapter } from './adapter';
@@ -45,16 +46,7 @@ export type LoginStep =
   | { id: string; status: 'connected'; account: TelegramAccountView };
 
 /** A login step failed for a reason the person can fix: 400 naming the field (or 404/409 for the login itself). */
-export class TelegramLoginError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export class TelegramLoginError extends ApiError {}
 
 interface Row {
   id: string;

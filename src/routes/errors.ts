@@ -1,19 +1,11 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ForbiddenError } from '../auth/scope';
+import { ApiError } from '../api-error';
 import { parseWith, ValidationError } from '../validation';
 
 /** Every error leaves as {"error": {"code", "message", "field"?}} with a 4xx/5xx status. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
 
 export function sendError(res: Response, err: ApiError): void {
   // RFC 6750 §3: a 401 names the scheme the client must use.
