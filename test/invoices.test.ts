@@ -257,7 +257,7 @@ describe('invoices over HTTP', () => {
 
   test('a new chat by phone + messenger account, with a template; 1C\'s own PDF passed through, checked by content', async () => {
     expect((await api(stack, '/chat-templates/invoice', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'Добрый день! Счёт № {invoiceNumber} от {date} на {amount} — {employeeName}' }) })).status).toBe(201);
-    const r = await post('/invoices/send', { employee: '1001', accountId: 'shop', phone: '+7 916 555-44-33', template: 'invoice', invoice: { ...invoice(), amountInWords: 'Двадцать семь тысяч семьсот девяносто один рубль 66 копеек (как в 1С)' } });
+    const r = await post('/invoices/send', { employee: '1001', accountId: 'shop', phone: '+7 916 555-44-33', customerId: 'partner-42', template: 'invoice', invoice: { ...invoice(), amountInWords: 'Двадцать семь тысяч семьсот девяносто один рубль 66 копеек (как в 1С)' } });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ continued: false, chat: { accountId: 'shop', phone: '+79165554433', responsible: '1001' } });
     expect(r.body.message.text).toBe('Добрый день! Счёт № ТФ-123 от 24 ноября 2026 г. на 27 791,66 руб. — Иван Петров');
@@ -292,6 +292,18 @@ describe('invoices over HTTP', () => {
     const truncated = await post('/invoices/send', { employee: '1001', accountId: 'shop', phone: '+79165554433', pdf: { content: pdf.subarray(0, 2000).toString('base64'), number: '79', date: '2026-11-26', total: '1.00' } });
     expect(truncated.body.error).toMatchObject({ code: 'invalid_pdf' });
     expect(shop.sent.length).toBe(3);
+
+    // Only the 1C customer: his most recent active chat; none → 422 before anything is stored.
+    const byCustomer = await post('/invoices/send', { employee: '1001', customerId: 'partner-42', invoice: invoice() });
+    expect(byCustomer.status).toBe(200);
+    expect(byCustomer.body.chat.id).toBe(r.body.chat.id);
+    await waitFor(() => shop.sent.length === 4, 'sent to the customer\'s active chat');
+    const none = await post('/invoices/send', { employee: '1001', customerId: 'partner-0', invoice: invoice() });
+    expect(none.status).toBe(422);
+    expect(none.body.error).toMatchObject({ code: 'no_active_chat', field: 'customerId' });
+    // Anna may not write in Ivan's chat: the customer's active chat is not hers.
+    expect((await post('/invoices/send', { customerId: 'partner-42', invoice: invoice() }, tokens['1000'])).body.error.code).toBe('no_active_chat');
+    expect((await post('/invoices/send', { chatId: r.body.chat.id, invoice: invoice() }, tokens['1000'])).status).toBe(403);
   });
 
   test('a 50-line invoice pages its lines and keeps every one', async () => {

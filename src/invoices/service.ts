@@ -7,8 +7,14 @@ import { renderInvoicePdf, russianDate } from './pdf';
 /** The message text when 1C names no template and gives no text (the same placeholders as templates). */
 export const DEFAULT_INVOICE_TEXT = 'Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}';
 
-/** Where the invoice goes: a chat by id, or the customer's active chat with a phone on an account (else a new one). */
-export type InvoiceRecipient = { chatId: string } | { accountId: string; phone: string; customerId?: string; contactId?: string };
+/**
+ * Where the invoice goes: a chat by id; the active chat with a phone on an account (else a new one); or the
+ * 1C customer's most recent active chat the employee may write in (none: 422 `no_active_chat`).
+ */
+export type InvoiceRecipient =
+  | { chatId: string }
+  | { accountId: string; phone: string; customerId?: string; contactId?: string }
+  | { customerId: string };
 
 export interface SendInvoiceInput {
   recipient: InvoiceRecipient;
@@ -55,6 +61,15 @@ export class InvoiceService {
   }
 
   async send(a: Actor, input: SendInvoiceInput): Promise<SentInvoice> {
+    // Where first: a customer without an active chat is refused before anything is rendered or stored.
+    const r = input.recipient;
+    let chatId: string | null = null;
+    if ('chatId' in r) chatId = r.chatId;
+    else if (!('phone' in r)) {
+      const active = await this.engine.activeOfCustomer(r.customerId, a);
+      if (!active.length) throw new ChatError(422, 'no_active_chat', `customer ${r.customerId} has no active chat this employee may write in: give accountId + phone to start one`, 'customerId');
+      chatId = active[0].id;
+    }
     let pdf: Buffer;
     let meta: SentInvoice['invoice'];
     let fileName: string;
@@ -87,11 +102,11 @@ export class InvoiceService {
     let chat: ChatView;
     let sent: MessageView;
     let continued = true;
-    if ('chatId' in input.recipient) {
-      sent = await this.engine.send(input.recipient.chatId, a, message);
-      chat = await this.engine.get(input.recipient.chatId, a);
+    if (chatId) {
+      sent = await this.engine.send(chatId, a, message);
+      chat = await this.engine.get(chatId, a);
     } else {
-      const out = await this.engine.startByPhone(a, { ...input.recipient, ...message });
+      const out = await this.engine.startByPhone(a, { ...(input.recipient as Extract<InvoiceRecipient, { phone: string }>), ...message });
       chat = out.chat;
       sent = out.message!;
       continued = out.continued;

@@ -49,8 +49,9 @@ export function invoicesRouter(tokens: TokenService, service: InvoiceService, re
       const body = jsonBody(req, invoiceSendBody);
       if ((body.invoice ? 1 : 0) + (body.pdf ? 1 : 0) !== 1) throw new ApiError(400, 'invalid_body', 'give either invoice (we render the PDF) or pdf (1C\'s own PDF)', 'invoice');
       if (body.chatId && (body.accountId || body.phone)) throw new ApiError(400, 'invalid_body', 'give either chatId or accountId + phone, not both', 'chatId');
-      if (!body.chatId && !body.accountId) throw new ApiError(400, 'invalid_body', 'give chatId, or accountId + phone (the customer\'s active chat there, or a new one)', 'accountId');
-      if (!body.chatId && !body.phone) throw new ApiError(400, 'invalid_body', 'phone is required with accountId', 'phone');
+      if (!body.chatId && !body.accountId && !body.customerId) throw new ApiError(400, 'invalid_body', 'give chatId, accountId + phone (the active chat there, or a new one), or customerId (the customer\'s active chat)', 'accountId');
+      if (body.accountId && !body.phone) throw new ApiError(400, 'invalid_body', 'phone is required with accountId', 'phone');
+      if (body.phone && !body.accountId) throw new ApiError(400, 'invalid_body', 'accountId is required with phone', 'accountId');
       if (body.template && body.text) throw new ApiError(400, 'invalid_body', 'give either template or text', 'text');
       let source: SendInvoiceInput['source'];
       if (body.invoice) source = { invoice: body.invoice };
@@ -67,7 +68,9 @@ export function invoicesRouter(tokens: TokenService, service: InvoiceService, re
       const a = actorOf(req, service.engine, body.employee);
       const recipient: SendInvoiceInput['recipient'] = body.chatId
         ? { chatId: body.chatId }
-        : { accountId: body.accountId!, phone: phoneOf(body.phone!, region), customerId: body.customerId, contactId: body.contactId };
+        : body.accountId
+          ? { accountId: body.accountId, phone: phoneOf(body.phone!, region), customerId: body.customerId, contactId: body.contactId }
+          : { customerId: body.customerId! };
       const out = await service.send(a, { recipient, source, template: body.template, text: body.text });
       res.status(out.continued ? 200 : 201).json({
         ...out,

@@ -95,7 +95,7 @@ export const invoicePaths = {
       summary: 'Send an invoice as a PDF in the customer\'s chat (rendered from 1C\'s data, or 1C\'s own PDF)',
       description: [
         'Either `invoice` (we check the sums, render an A4 «Счёт на оплату» with an embedded Cyrillic font) or `pdf` (1C\'s own file: `fileId` from POST /chat-files, or `content` in base64 up to the 1 MB JSON limit; checked to be a PDF by content → 400 `invalid_pdf`).',
-        'Where: `chatId`, or `accountId` + `phone` (the active chat with that phone on that account is continued, else a new one is started with the same rules as POST /chats/start).',
+        'Where: `chatId`; or `accountId` + `phone` (the active chat with that phone on that account is continued, else a new one is started with the same rules as POST /chats/start); or only `customerId` (the 1C customer\'s most recent active chat the employee may write in; none → 422 `no_active_chat`).',
         'The text: `template` (rendered with invoiceNumber, date, amount and the chat\'s customer), `text`, or by default «Счёт на оплату № {invoiceNumber} от {date} на сумму {amount}».',
         'The PDF is stored with the message; download it with the chat\'s rights from `invoice.downloadUrl`.',
       ].join('\n\n'),
@@ -131,7 +131,7 @@ export const invoicePaths = {
       responses: {
         '200': { description: 'Sent in an existing chat.', content: json(ref('SentInvoice')) },
         '201': { description: 'Sent in a new chat.', content: json(ref('SentInvoice')) },
-        '422': { description: 'The phone is not reachable in that messenger, or the account cannot write first.', content: json(ref('Error')) },
+        '422': { description: 'The phone is not reachable in that messenger, the account cannot write first, or (customerId only) the customer has no active chat.', content: json(ref('Error')) },
         ...errorResponses(400, 401, 403, 404, 413, 415),
       },
     },
