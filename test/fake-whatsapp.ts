@@ -83,6 +83,8 @@ export class FakeGraph extends FakeServer {
     { name: 'hello', language: 'ru', status: 'APPROVED', category: 'MARKETING', components: [{ type: 'BODY', text: 'Здравствуйте! Чем помочь?' }] },
     { name: 'draft_one', language: 'en_US', status: 'PENDING', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hi {{1}}' }] },
   ];
+  /** Called before a message is answered (e.g. to post its status first, as Meta sometimes does). */
+  onSend: ((s: GraphSent) => Promise<void>) | null = null;
   private n = 1;
 
   constructor(readonly token: string, readonly phoneNumberId: string, readonly wabaId: string) {
@@ -128,6 +130,7 @@ export class FakeGraph extends FakeServer {
         s.media = b[b.type];
       }
       this.sent.push(s);
+      if (this.onSend) await this.onSend(s);
       return json(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: b.to, wa_id: b.to }], messages: [{ id }] });
     }
     if (parts[1] === this.wabaId && parts[2] === 'message_templates' && req.method === 'GET') {

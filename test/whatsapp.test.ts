@@ -140,6 +140,14 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     msgs = await messagesOf(chat.id);
     expect(msgs.find((m: any) => m.text === 'Заказ в пути').state).toBe('read');
     expect(graph.unauthorized).toEqual([]);
+
+    // A status that overtakes Graph's own answer (before the id is stored) is not lost.
+    graph.onSend = async (s) => {
+      expect((await hook(status(from, s.id, 'delivered'))).status).toBe(200);
+    };
+    expect((await send(`/chats/${chat.id}/messages`, { employee: '1000', text: 'Быстрый ответ' })).status).toBe(202);
+    await waitFor(async () => (await messagesOf(chat.id)).find((m: any) => m.text === 'Быстрый ответ')?.state === 'delivered', 'early status applied');
+    graph.onSend = null;
   });
 
   test('24-hour window: free text refused after it (422 template_required), a mapped template accepted', async () => {

@@ -39,6 +39,37 @@ export const WHATSAPP_CLOUD_LIMITS: RateLimits = { perSecond: 80, perPeerInterva
 export const CLOUD_CANNOT_CHECK =
   'The WhatsApp Cloud API has no check whether a number is on WhatsApp: the first message (an approved template) is sent, and if the number cannot get it, it comes back as a failed delivery with the reason';
 
+/**
+ * Ids this adapter sent in the last minute. A status can arrive before the outbox has stored the id that
+ * `send` returned (Meta is quick); such a status is pushed once more a moment later (harmless: delivery
+ * states only move forward).
+ */
+export class RecentSends {
+  private readonly ids = new Map<string, number>();
+  add(id: string): void {
+    const now = Date.now();
+    this.ids.set(id, now);
+    if (this.ids.size > 10_000) for (const [k, t] of this.ids) if (now - t > 60_000 || this.ids.size > 10_000) this.ids.delete(k);
+  }
+  /** Whether `id` was sent less than a minute ago. */
+  has(id: string): boolean {
+    const t = this.ids.get(id);
+    return t !== undefined && Date.now() - t < 60_000;
+  }
+}
+
+/** Pushes a delivery event, and once more after `againMs` when it is about a message this adapter sent within the last minute. */
+export async function pushDelivery(sink: () => InboundSink | null, recent: RecentSends, e: Parameters<InboundSink>[0] & { kind: 'delivery' }, againMs = 1500): Promise<void> {
+  const s = sink();
+  if (!s) return;
+  await s(e);
+  // Decided later: the status may have come while `send` was still waiting for the answer with its id.
+  setTimeout(() => {
+    const later = sink();
+    if (later && recent.has(e.externalId)) later(e).catch(() => undefined);
+  }, againMs).unref();
+}
+
 /** Graph error codes worth a retry (rate limits, temporary errors). */
 const RETRYABLE = new Set([1, 2, 4, 17, 80007, 130429, 131000, 131016, 131056, 133004]);
 
@@ -60,6 +91,7 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
   private readonly base: string;
   private readonly now: () => number;
   readonly stats = { webhooks: 0, rejected: 0 };
+  private readonly recent = new RecentSends();
   /** Resolves once the template catalogue sync on start has been tried. */
   ready: Promise<void> = Promise.resolve();
 
@@ -152,7 +184,7 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
     const reason = s.status === 'failed'
       ? [err?.code ? `WhatsApp ${err.code}` : 'WhatsApp', err?.title, err?.error_data?.details ?? err?.message].filter(Boolean).join(': ')
       : undefined;
-    await this.sink!({
+    await pushDelivery(() => this.sink, this.recent, {
       kind: 'delivery', accountId: this.accountId, peerId: s.recipient_id, externalId: s.id, state: s.status, reason,
       at: s.timestamp ? new Date(Number(s.timestamp) * 1000) : undefined,
     });
@@ -253,6 +285,7 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
     const r = await this.graph<{ messages?: Array<{ id: string }> }>(`/${this.account.phoneNumberId}/messages`, { method: 'POST', body: JSON.stringify(payload) });
     const id = r.messages?.[0]?.id;
     if (!id) throw new MessengerError('WhatsApp answered without a message id', true);
+    this.recent.add(id);
     return { externalId: id };
   }
 

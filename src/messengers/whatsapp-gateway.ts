@@ -1,7 +1,7 @@
 import {
   InboundFileRef, InboundSink, MessengerAdapter, MessengerError, MessengerFile, OutboundMessage, RateLimits, ReachabilityResult, SendResult,
 } from './adapter';
-import { sameSecret } from './whatsapp-cloud';
+import { pushDelivery, RecentSends, sameSecret } from './whatsapp-cloud';
 import { countParams, WhatsappTemplates } from './whatsapp-templates';
 
 export interface WhatsappGatewayAccount {
@@ -32,6 +32,7 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
   readonly limits: RateLimits;
   private sink: InboundSink | null = null;
   private readonly root: string;
+  private readonly recent = new RecentSends();
 
   constructor(
     readonly account: WhatsappGatewayAccount,
@@ -103,6 +104,7 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
     if (!m.file) {
       const r = await this.call<{ idMessage?: string }>('sendMessage', JSON.stringify({ chatId: m.peerId, message: m.text ?? '' }));
       if (!r.idMessage) throw new MessengerError('the WhatsApp gateway answered without idMessage', true);
+      this.recent.add(r.idMessage);
       return { externalId: r.idMessage };
     }
     const form = new FormData();
@@ -112,6 +114,7 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
     form.set('file', new Blob([m.file.bytes], { type: m.file.mimeType }), m.file.fileName);
     const r = await this.call<{ idMessage?: string }>('sendFileByUpload', form, false);
     if (!r.idMessage) throw new MessengerError('the WhatsApp gateway answered without idMessage', true);
+    this.recent.add(r.idMessage);
     return { externalId: r.idMessage };
   }
 
@@ -153,7 +156,7 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
       const s = b.status;
       const state = s === 'delivered' ? 'delivered' : s === 'read' ? 'read' : s === 'failed' || s === 'noAccount' || s === 'notInGroup' ? 'failed' : null;
       if (!state) return;
-      await this.sink({
+      await pushDelivery(() => this.sink, this.recent, {
         kind: 'delivery', accountId: this.accountId, peerId: b.chatId, externalId: b.idMessage, state,
         reason: state === 'failed' ? (s === 'noAccount' ? 'the number is not on WhatsApp' : b.description ?? 'the gateway could not deliver it') : undefined,
         at: b.timestamp ? new Date(b.timestamp * 1000) : undefined,
