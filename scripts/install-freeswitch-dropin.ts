@@ -10,8 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { applyInstall, DEFAULT_RECORDINGS_DIR, planDiff, planInstall, undoLast } from '../src/freeswitch/dropin';
-
-type Lang = 'ru' | 'en';
+import { Lang, Msg, say } from '../src/freeswitch/messages';
 
 const MESSAGES = {
   usage: {
@@ -47,14 +46,12 @@ const MESSAGES = {
     en: 'Next: fs_cli -x reloadxml and fs_cli -x "reload mod_event_socket", then restart Telefonist.',
   },
   failed: { ru: 'Ошибка: %s', en: 'Failed: %s' },
-} as const;
+} satisfies Record<string, Msg>;
 
 type Key = keyof typeof MESSAGES;
 
 export function message(lang: Lang, key: Key, ...args: string[]): string {
-  let s: string = MESSAGES[key][lang];
-  for (const a of args) s = s.replace('%s', a);
-  return s;
+  return say(lang, MESSAGES[key], ...args);
 }
 
 interface Args {

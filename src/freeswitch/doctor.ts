@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, readFileSync, unlinkSync } from 'nod
 import { join } from 'node:path';
 import { EslConnection } from '../esl/connection';
 import { DEFAULT_RECORDINGS_DIR, EMPLOYEES_FILE_NAME } from './dropin';
+import { Lang, Msg, say } from './messages';
 
 /**
  * `npm run doctor`: checks a live FreeSWITCH over the event socket for what Telefonist and its drop-in
@@ -20,7 +21,7 @@ import { DEFAULT_RECORDINGS_DIR, EMPLOYEES_FILE_NAME } from './dropin';
  *  - the carrier: `sofia status gateway <name>`.
  */
 
-export type DoctorLang = 'ru' | 'en';
+export type DoctorLang = Lang;
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface CheckResult {
@@ -83,7 +84,6 @@ export const REQUIRED_EXTENSIONS = [
   'telefonist_outbound',
 ] as const;
 
-type Msg = { ru: string; en: string };
 const M = {
   eslOk: { ru: 'ESL: подключение к %s и вход по паролю — в порядке', en: 'ESL: connected to %s and authenticated' },
   eslAuth: { ru: 'ESL: FreeSWITCH на %s отклонил пароль', en: 'ESL: FreeSWITCH at %s refused the password' },
@@ -164,12 +164,6 @@ const M = {
   summaryFail: { ru: 'Есть ошибки: %s. Исправьте их и запустите npm run doctor снова.', en: 'Problems found: %s. Fix them and run npm run doctor again.' },
 } satisfies Record<string, Msg>;
 
-function t(lang: DoctorLang, m: Msg, ...args: Array<string | number>): string {
-  let s = m[lang];
-  for (const a of args) s = s.replace('%s', String(a));
-  return s;
-}
-
 /** Paths we may put into an `api system` command line: nothing a shell would read specially. */
 const SAFE_PATH_RE = /^\/[A-Za-z0-9_./-]*$/;
 
@@ -219,9 +213,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
 
   const c = await connect(o);
   if (!c.esl) {
-    if (c.error === 'auth') add('esl', 'fail', t(lang, M.eslAuth, where), t(lang, M.eslAuthFix));
-    else add('esl', 'fail', t(lang, M.eslDown, where, c.reason ?? ''), t(lang, M.eslDownFix));
-    add('skipped', 'fail', t(lang, M.skipped));
+    if (c.error === 'auth') add('esl', 'fail', say(lang, M.eslAuth, where), say(lang, M.eslAuthFix));
+    else add('esl', 'fail', say(lang, M.eslDown, where, c.reason ?? ''), say(lang, M.eslDownFix));
+    add('skipped', 'fail', say(lang, M.skipped));
     return { ok: false, checks };
   }
   const esl = c.esl;
@@ -233,42 +227,42 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     }
   };
   try {
-    add('esl', 'ok', t(lang, M.eslOk, where));
-    if (o.password === 'ClueCon') add('esl-password', 'warn', t(lang, M.eslDefault), t(lang, M.eslDefaultFix));
+    add('esl', 'ok', say(lang, M.eslOk, where));
+    if (o.password === 'ClueCon') add('esl-password', 'warn', say(lang, M.eslDefault), say(lang, M.eslDefaultFix));
 
     // Version
     const version = await api('version');
     const vm = /FreeSWITCH Version (\d+\.\d+\.\d+)/.exec(version);
-    if (vm && vm[1].startsWith('1.10.')) add('version', 'ok', t(lang, M.version, vm[1]));
-    else add('version', 'warn', t(lang, M.versionOld, vm ? vm[1] : version.split('\n')[0] || '?'), t(lang, M.versionFix));
+    if (vm && vm[1].startsWith('1.10.')) add('version', 'ok', say(lang, M.version, vm[1]));
+    else add('version', 'warn', say(lang, M.versionOld, vm ? vm[1] : version.split('\n')[0] || '?'), say(lang, M.versionFix));
 
     // Modules
     const missing: string[] = [];
     for (const mod of REQUIRED_MODULES) if ((await api(`module_exists ${mod}`)) !== 'true') missing.push(mod);
-    if (missing.length === 0) add('modules', 'ok', t(lang, M.modulesOk, REQUIRED_MODULES.join(', ')));
-    else add('modules', 'fail', t(lang, M.modulesMissing, missing.join(', ')), t(lang, M.modulesFix).replaceAll('…', missing[0]));
+    if (missing.length === 0) add('modules', 'ok', say(lang, M.modulesOk, REQUIRED_MODULES.join(', ')));
+    else add('modules', 'fail', say(lang, M.modulesMissing, missing.join(', ')), say(lang, M.modulesFix).replaceAll('…', missing[0]));
 
     // Dialplan
     const ctx = await api('xml_locate dialplan context name telefonist');
     if (!ctx.includes('<context') || !ctx.includes('telefonist')) {
-      add('dialplan', 'fail', t(lang, M.dialplanMissing), t(lang, M.dialplanFix));
+      add('dialplan', 'fail', say(lang, M.dialplanMissing), say(lang, M.dialplanFix));
     } else {
       const lacking = REQUIRED_EXTENSIONS.filter((x) => !ctx.includes(`name="${x}"`));
-      if (lacking.length) add('dialplan', 'fail', t(lang, M.dialplanPartial, lacking.join(', ')), t(lang, M.dialplanFix));
-      else add('dialplan', 'ok', t(lang, M.dialplanOk));
+      if (lacking.length) add('dialplan', 'fail', say(lang, M.dialplanPartial, lacking.join(', ')), say(lang, M.dialplanFix));
+      else add('dialplan', 'ok', say(lang, M.dialplanOk));
     }
     // The recordings directory the dialplan writes to must be the one Telefonist reads events for.
     const recIn = /telefonist_rec=([^"$]+)\/\$\{strftime/.exec(ctx)?.[1];
     const fsDirWanted = (o.recordingsFsDir ?? o.recordingsDir ?? DEFAULT_RECORDINGS_DIR).replace(/\/+$/, '');
-    if (recIn && recIn !== fsDirWanted) add('recordings-path', 'warn', t(lang, M.recPath, recIn, fsDirWanted), t(lang, M.recPathFix, recIn));
+    if (recIn && recIn !== fsDirWanted) add('recordings-path', 'warn', say(lang, M.recPath, recIn, fsDirWanted), say(lang, M.recPathFix, recIn));
     const pub = await api('xml_locate dialplan context name public');
-    if (/XML telefonist/.test(pub)) add('dids', 'ok', t(lang, M.didOk));
-    else add('dids', 'warn', t(lang, M.didMissing), t(lang, M.didFix));
-    if (o.dialContext !== undefined && o.dialContext !== 'telefonist') add('dial-context', 'warn', t(lang, M.contextWarn, o.dialContext), t(lang, M.contextFix));
+    if (/XML telefonist/.test(pub)) add('dids', 'ok', say(lang, M.didOk));
+    else add('dids', 'warn', say(lang, M.didMissing), say(lang, M.didFix));
+    if (o.dialContext !== undefined && o.dialContext !== 'telefonist') add('dial-context', 'warn', say(lang, M.contextWarn, o.dialContext), say(lang, M.contextFix));
 
     // Directory
     if (!o.directoryDir) {
-      add('directory', 'warn', t(lang, M.dirUnset), t(lang, M.dirUnsetFix));
+      add('directory', 'warn', say(lang, M.dirUnset), say(lang, M.dirUnsetFix));
     } else {
       const file = join(o.directoryDir, EMPLOYEES_FILE_NAME);
       let text: string | null = null;
@@ -277,10 +271,10 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       } catch {
         text = null;
       }
-      if (text === null) add('directory', 'fail', t(lang, M.dirNoFile, file), t(lang, M.dirNoFileFix));
+      if (text === null) add('directory', 'fail', say(lang, M.dirNoFile, file), say(lang, M.dirNoFileFix));
       else {
         const users = readDirectoryFile(text).slice(0, o.maxEmployees ?? 50);
-        if (users.length === 0) add('directory', 'warn', t(lang, M.dirEmpty, file), t(lang, M.dirEmptyFix));
+        if (users.length === 0) add('directory', 'warn', say(lang, M.dirEmpty, file), say(lang, M.dirEmptyFix));
         else {
           const domain = await api('global_getvar domain');
           const notOurs: string[] = [];
@@ -293,9 +287,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
             const right = (await api(`user_data ${u.extension}@${domain} var telefonist_supervisor`)) === 'true';
             if (right !== u.supervisor) wrongRight.push(u.extension);
           }
-          if (notOurs.length) add('directory', 'fail', t(lang, M.dirNotOurs, notOurs.join(', ')), t(lang, M.dirNotOursFix));
-          else if (wrongRight.length) add('directory', 'fail', t(lang, M.dirRight, wrongRight.join(', ')), t(lang, M.dirRightFix));
-          else add('directory', 'ok', t(lang, M.dirOk, users.length, domain));
+          if (notOurs.length) add('directory', 'fail', say(lang, M.dirNotOurs, notOurs.join(', ')), say(lang, M.dirNotOursFix));
+          else if (wrongRight.length) add('directory', 'fail', say(lang, M.dirRight, wrongRight.join(', ')), say(lang, M.dirRightFix));
+          else add('directory', 'ok', say(lang, M.dirOk, users.length, domain));
         }
       }
     }
@@ -305,41 +299,41 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     const localDir = o.recordingsDir?.replace(/\/+$/, '');
     let probe: string | null = null;
     if ((await api(`file_exists ${fsDir}`)) !== 'true') {
-      add('recordings-fs', 'fail', t(lang, M.recNotSeen, fsDir), t(lang, M.recNotSeenFix, fsDir, fsDir));
+      add('recordings-fs', 'fail', say(lang, M.recNotSeen, fsDir), say(lang, M.recNotSeenFix, fsDir, fsDir));
     } else if (!SAFE_PATH_RE.test(fsDir)) {
-      add('recordings-fs', 'warn', t(lang, M.recFsUnknown, fsDir), t(lang, M.recFsUnknownFix));
+      add('recordings-fs', 'warn', say(lang, M.recFsUnknown, fsDir), say(lang, M.recFsUnknownFix));
     } else {
       const name = `.telefonist-doctor-${randomBytes(6).toString('hex')}`;
       const reply = await api(`system touch ${fsDir}/${name}`);
       if (/^-ERR system Command not found/i.test(reply) || /^-ERR/.test(reply)) {
-        add('recordings-fs', 'warn', t(lang, M.recFsUnknown, fsDir), t(lang, M.recFsUnknownFix));
+        add('recordings-fs', 'warn', say(lang, M.recFsUnknown, fsDir), say(lang, M.recFsUnknownFix));
       } else if ((await api(`file_exists ${fsDir}/${name}`)) === 'true') {
         probe = name;
-        add('recordings-fs', 'ok', t(lang, M.recFsWrite, fsDir));
+        add('recordings-fs', 'ok', say(lang, M.recFsWrite, fsDir));
       } else {
-        add('recordings-fs', 'fail', t(lang, M.recFsNoWrite, fsDir), t(lang, M.recFsNoWriteFix, fsDir));
+        add('recordings-fs', 'fail', say(lang, M.recFsNoWrite, fsDir), say(lang, M.recFsNoWriteFix, fsDir));
       }
     }
     if (!localDir) {
-      add('recordings-local', 'warn', t(lang, M.recLocalUnset), t(lang, M.recLocalUnsetFix, fsDir));
+      add('recordings-local', 'warn', say(lang, M.recLocalUnset), say(lang, M.recLocalUnsetFix, fsDir));
     } else {
       let readable = true;
       try {
         accessSync(localDir, constants.R_OK | constants.X_OK);
       } catch (e) {
         readable = false;
-        add('recordings-local', 'fail', t(lang, M.recLocalNoRead, localDir, (e as NodeJS.ErrnoException).code ?? String(e)), t(lang, M.recLocalNoReadFix, localDir));
+        add('recordings-local', 'fail', say(lang, M.recLocalNoRead, localDir, (e as NodeJS.ErrnoException).code ?? String(e)), say(lang, M.recLocalNoReadFix, localDir));
       }
       if (readable) {
-        if (probe && !existsSync(join(localDir, probe))) add('recordings-local', 'fail', t(lang, M.recLocalOther, localDir, fsDir), t(lang, M.recLocalOtherFix));
+        if (probe && !existsSync(join(localDir, probe))) add('recordings-local', 'fail', say(lang, M.recLocalOther, localDir, fsDir), say(lang, M.recLocalOtherFix));
         else if (probe) {
           try {
             readFileSync(join(localDir, probe));
-            add('recordings-local', 'ok', t(lang, M.recLocalOk, localDir));
+            add('recordings-local', 'ok', say(lang, M.recLocalOk, localDir));
           } catch (e) {
-            add('recordings-local', 'fail', t(lang, M.recLocalNoRead, localDir, (e as NodeJS.ErrnoException).code ?? String(e)), t(lang, M.recLocalNoReadFix, localDir));
+            add('recordings-local', 'fail', say(lang, M.recLocalNoRead, localDir, (e as NodeJS.ErrnoException).code ?? String(e)), say(lang, M.recLocalNoReadFix, localDir));
           }
-        } else add('recordings-local', 'ok', t(lang, M.recLocalOk, localDir));
+        } else add('recordings-local', 'ok', say(lang, M.recLocalOk, localDir));
       }
     }
     if (probe) {
@@ -366,24 +360,24 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       resolutionMs = 1000;
     }
     const t1 = Date.now();
-    if (fsMs === null) add('clock', 'warn', t(lang, M.clockUnknown, reply.split('\n')[0]), t(lang, M.clockFix));
+    if (fsMs === null) add('clock', 'warn', say(lang, M.clockUnknown, reply.split('\n')[0]), say(lang, M.clockFix));
     else {
       // strepoch truncates to the second: its true value is up to 1 s later.
       const skew = fsMs + (resolutionMs > 1 ? resolutionMs / 2 : 0) - (t0 + t1) / 2;
       const slack = (t1 - t0) / 2 + (resolutionMs > 1 ? resolutionMs / 2 : 0);
       const beyond = Math.max(0, Math.abs(skew) - slack);
-      if (beyond > (o.maxSkewMs ?? 2000)) add('clock', 'fail', t(lang, M.clockBad, (skew / 1000).toFixed(1)), t(lang, M.clockFix));
-      else if (beyond > (o.warnSkewMs ?? 500)) add('clock', 'warn', t(lang, M.clockBad, (skew / 1000).toFixed(1)), t(lang, M.clockFix));
-      else add('clock', 'ok', t(lang, M.clockOk, Math.round(skew)));
+      if (beyond > (o.maxSkewMs ?? 2000)) add('clock', 'fail', say(lang, M.clockBad, (skew / 1000).toFixed(1)), say(lang, M.clockFix));
+      else if (beyond > (o.warnSkewMs ?? 500)) add('clock', 'warn', say(lang, M.clockBad, (skew / 1000).toFixed(1)), say(lang, M.clockFix));
+      else add('clock', 'ok', say(lang, M.clockOk, Math.round(skew)));
     }
 
     // The carrier gateway
     const gw = o.gateway ?? 'carrier';
     const gs = await api(`sofia status gateway ${gw}`);
     const state = /^State\s+(\S+)/m.exec(gs)?.[1];
-    if (!state) add('gateway', 'warn', t(lang, M.gwMissing, gw), t(lang, M.gwMissingFix));
-    else if (state === 'REGED' || state === 'NOREG') add('gateway', 'ok', t(lang, M.gwOk, gw, state));
-    else add('gateway', 'warn', t(lang, M.gwBad, gw, state), t(lang, M.gwBadFix));
+    if (!state) add('gateway', 'warn', say(lang, M.gwMissing, gw), say(lang, M.gwMissingFix));
+    else if (state === 'REGED' || state === 'NOREG') add('gateway', 'ok', say(lang, M.gwOk, gw, state));
+    else add('gateway', 'warn', say(lang, M.gwBad, gw, state), say(lang, M.gwBadFix));
   } finally {
     await esl.close();
   }
@@ -396,6 +390,6 @@ export function formatReport(r: DoctorReport, lang: DoctorLang = 'ru'): string {
   const lines = r.checks.map((c) => `${mark[c.status]} ${c.message}${c.fix ? `\n       ${arrow}: ${c.fix}` : ''}`);
   const fails = r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
   const warns = r.checks.filter((c) => c.status === 'warn').map((c) => c.id);
-  const summary = fails.length ? t(lang, M.summaryFail, fails.join(', ')) : warns.length ? t(lang, M.summaryWarn, warns.join(', ')) : t(lang, M.summaryOk);
+  const summary = fails.length ? say(lang, M.summaryFail, fails.join(', ')) : warns.length ? say(lang, M.summaryWarn, warns.join(', ')) : say(lang, M.summaryOk);
   return `${lines.join('\n')}\n\n${summary}\n`;
 }
