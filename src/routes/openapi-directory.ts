@@ -1,5 +1,5 @@
 import { EVENT_TYPES } from '../events/event-log';
-import { errorResponses, json, nullable, queryParams, ref } from './openapi-parts';
+import { deleteOperation, errorResponses, json, nullable, queryParams, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
 import { EVENT_POLL_PARAMS, EVENT_STREAM_PARAMS } from './events';
 
 /** OpenAPI parts for the directory, caller identification, the event log and webhooks (issue 3). */
@@ -9,7 +9,6 @@ const security = [{ bearer: [] }];
 const query = queryParams;
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const idParam = pathParam('id', 'The customer\'s 1C reference (Партнер GUID).');
-const refSchema = { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,64}$' };
 
 const Named = { type: 'object', required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } };
 const PhoneInput = {
@@ -171,7 +170,7 @@ export const directoryPaths = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            run: { ...refSchema, description: 'A full sync names one run in every batch; `/directory/sync/finish` then deletes the customers the run did not send.' },
+            run: syncRunProperty('/directory', 'customers'),
             customers: { type: 'array', maxItems: 5000, items: ref('CustomerInput') },
             deleted: { type: 'array', maxItems: 50000, items: refSchema },
           },
@@ -183,14 +182,7 @@ export const directoryPaths = {
       },
     },
   },
-  '/directory/sync/finish': {
-    post: {
-      summary: 'End a full sync run: customers from 1C not sent in it are deleted (customers created here are kept).',
-      security,
-      requestBody: { required: true, content: json({ type: 'object', required: ['run'], additionalProperties: false, properties: { run: refSchema } }) },
-      responses: { '200': { description: 'Done.', content: json({ type: 'object', properties: { deleted: { type: 'integer' } } }) }, ...errors(400, 401, 403, 415) },
-    },
-  },
+  '/directory/sync/finish': syncFinishPath('End a full sync run: customers from 1C not sent in it are deleted (customers created here are kept).'),
   '/directory/lookup': {
     get: {
       summary: 'Who a number belongs to (cached, as calls are identified).',
@@ -261,23 +253,8 @@ export const directoryPaths = {
       parameters: [idParam],
       responses: { '200': { description: 'The customer.', content: json(ref('Customer')) }, ...errors(400, 401, 403, 404) },
     },
-    put: {
-      summary: 'Create or replace one customer from 1C (admin, integration).',
-      security,
-      parameters: [idParam],
-      requestBody: { required: true, content: json(ref('CustomerFields')) },
-      responses: {
-        '200': { description: 'Replaced.', content: json(ref('Customer')) },
-        '201': { description: 'Created.', content: json(ref('Customer')) },
-        ...errors(400, 401, 403, 413, 415),
-      },
-    },
-    delete: {
-      summary: 'Delete one customer (admin, integration); its calls become unidentified.',
-      security,
-      parameters: [idParam],
-      responses: { '204': { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
-    },
+    put: replaceOperation('Create or replace one customer from 1C (admin, integration).', idParam, ref('CustomerFields'), ref('Customer')),
+    delete: deleteOperation('Delete one customer (admin, integration); its calls become unidentified.', idParam),
   },
   '/customers/{id}/phones': {
     post: {

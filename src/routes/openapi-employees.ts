@@ -1,11 +1,10 @@
 import { RIGHTS } from '../employees/employee-input';
-import { errorResponses, json, nullable, ref } from './openapi-parts';
+import { deleteOperation, errorResponses, json, nullable, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
 
 /** OpenAPI parts for employees, their groups and presence (issue 11, T10). */
 
 const errors = errorResponses;
 const security = [{ bearer: [] }];
-const refSchema = { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,64}$' };
 const extSchema = { type: 'string', pattern: '^[0-9]{2,6}$' };
 const extParam = { name: 'extension', in: 'path', required: true, description: 'The employee\'s extension (2 to 6 digits).', schema: extSchema };
 const groupParam = { name: 'id', in: 'path', required: true, description: 'The group\'s 1C reference.', schema: refSchema };
@@ -81,7 +80,7 @@ export const employeePaths = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            run: { ...refSchema, description: 'A full sync names one run in every batch; `/employees/sync/finish` then deletes the employees the run did not send.' },
+            run: syncRunProperty('/employees', 'employees'),
             employees: { type: 'array', maxItems: 5000, items: ref('EmployeeInput') },
             groups: { type: 'array', maxItems: 1000, items: ref('GroupInput') },
             deleted: { type: 'array', maxItems: 5000, items: extSchema, description: 'Extensions to delete.' },
@@ -98,14 +97,7 @@ export const employeePaths = {
       },
     },
   },
-  '/employees/sync/finish': {
-    post: {
-      summary: 'End a full sync run: employees not sent in it are deleted.',
-      security,
-      requestBody: { required: true, content: json({ type: 'object', required: ['run'], additionalProperties: false, properties: { run: refSchema } }) },
-      responses: { '200': { description: 'Done.', content: json({ type: 'object', properties: { deleted: { type: 'integer' } } }) }, ...errors(400, 401, 403, 415) },
-    },
-  },
+  '/employees/sync/finish': syncFinishPath('End a full sync run: employees not sent in it are deleted.'),
   '/employees': {
     get: {
       summary: 'Employees with presence (any role), by extension; `unconfigured`: extensions registered or on a call that no employee record names.',
@@ -137,19 +129,8 @@ export const employeePaths = {
       parameters: [extParam],
       responses: { '200': { description: 'The employee.', content: json(ref('Employee')) }, ...errors(400, 401, 403, 404) },
     },
-    put: {
-      summary: 'Create or replace one employee (admin, integration).',
-      security,
-      parameters: [extParam],
-      requestBody: { required: true, content: json(ref('EmployeeFields')) },
-      responses: { '200': { description: 'Replaced.', content: json(ref('Employee')) }, '201': { description: 'Created.', content: json(ref('Employee')) }, ...errors(400, 401, 403, 413, 415) },
-    },
-    delete: {
-      summary: 'Delete one employee (admin, integration). Their calls keep the extension; their presence stays listed under `unconfigured` while their phone is registered.',
-      security,
-      parameters: [extParam],
-      responses: { '204': { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
-    },
+    put: replaceOperation('Create or replace one employee (admin, integration).', extParam, ref('EmployeeFields'), ref('Employee')),
+    delete: deleteOperation('Delete one employee (admin, integration). Their calls keep the extension; their presence stays listed under `unconfigured` while their phone is registered.', extParam),
   },
   '/employee-groups': {
     get: {
@@ -159,22 +140,12 @@ export const employeePaths = {
     },
   },
   '/employee-groups/{id}': {
-    put: {
-      summary: 'Create or replace one group (admin, integration); its rights apply to every member at once.',
-      security,
-      parameters: [groupParam],
-      requestBody: { required: true, content: json(ref('GroupFields')) },
-      responses: {
-        '200': { description: 'Replaced.', content: json({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, rights } }) },
-        '201': { description: 'Created.', content: json({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, rights } }) },
-        ...errors(400, 401, 403, 413, 415),
-      },
-    },
-    delete: {
-      summary: 'Delete one group (admin, integration); members keep their own rights.',
-      security,
-      parameters: [groupParam],
-      responses: { '204': { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
-    },
+    put: replaceOperation(
+      'Create or replace one group (admin, integration); its rights apply to every member at once.',
+      groupParam,
+      ref('GroupFields'),
+      { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, rights } },
+    ),
+    delete: deleteOperation('Delete one group (admin, integration); members keep their own rights.', groupParam),
   },
 };

@@ -36,3 +36,42 @@ export const queryParams = (params: QueryParam[]) =>
 
 /** The `{id}` path parameter of a call. */
 export const callIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+/** Every route but health and sign-in: a bearer token (or the panel's session cookie). */
+export const bearerSecurity = [{ bearer: [] }];
+
+/** A 1C reference (GUID or code), as the sync batches and paths carry it. */
+export const refSchema = { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,64}$' };
+
+/** The `run` field of a bulk sync batch from 1C (`base`: `/employees`, `/directory`; `what`: what is deleted). */
+export const syncRunProperty = (base: string, what: string) => ({
+  ...refSchema,
+  description: `A full sync names one run in every batch; \`${base}/sync/finish\` then deletes the ${what} the run did not send.`,
+});
+
+/** POST `…/sync/finish`: ends a full sync run (what it did not send is deleted). */
+export const syncFinishPath = (summary: string) => ({
+  post: {
+    summary,
+    security: bearerSecurity,
+    requestBody: { required: true, content: json({ type: 'object', required: ['run'], additionalProperties: false, properties: { run: refSchema } }) },
+    responses: { '200': { description: 'Done.', content: json({ type: 'object', properties: { deleted: { type: 'integer' } } }) }, ...errorResponses(400, 401, 403, 415) },
+  },
+});
+
+/** PUT of one record by its key from 1C (admin, integration): 200 replaced or 201 created, both answering `answer`. */
+export const replaceOperation = (summary: string, param: object, body: unknown, answer: unknown) => ({
+  summary,
+  security: bearerSecurity,
+  parameters: [param],
+  requestBody: { required: true, content: json(body) },
+  responses: { '200': { description: 'Replaced.', content: json(answer) }, '201': { description: 'Created.', content: json(answer) }, ...errorResponses(400, 401, 403, 413, 415) },
+});
+
+/** DELETE of one record by its key (admin, integration): 204, or 404 when there is none. */
+export const deleteOperation = (summary: string, param: object) => ({
+  summary,
+  security: bearerSecurity,
+  parameters: [param],
+  responses: { '204': { description: 'Deleted.' }, ...errorResponses(400, 401, 403, 404) },
+});
