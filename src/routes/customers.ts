@@ -11,6 +11,7 @@ import { jsonParser } from './input';
 import { CALL_ID_RE, visibleCall } from './call-access';
 import { employeeScope } from '../auth/scope';
 import { bad, intParam, rejectUnknown, single } from './query';
+import { syncFinishRoute, syncRunSchema } from './sync-run';
 
 /** Its body (up to 5,000 customers) may be large; it is parsed only after the token is checked. */
 export const BULK_SYNC_PATH = '/directory/sync';
@@ -21,12 +22,10 @@ const SYNC = ['admin', 'integration'] as const;
 
 const syncBody = z.object({
   /** A full sync: every batch names the same run; `POST /directory/sync/finish` then drops the rest. */
-  run: z.string().regex(REF_RE, 'must be letters, digits, - _ . :, up to 64 characters').optional(),
+  run: syncRunSchema.optional(),
   customers: z.unknown().optional(),
   deleted: z.array(z.string().regex(REF_RE, 'must be a 1C reference')).max(50_000).optional(),
 }).strict();
-
-const finishBody = z.object({ run: z.string().regex(REF_RE, 'must be letters, digits, - _ . :, up to 64 characters') }).strict();
 
 const createBody = z.object({
   id: z.string().regex(REF_RE, 'must be a 1C reference (GUID)').optional(),
@@ -74,14 +73,7 @@ export function customersRouter(tokens: TokenService, directory: Directory, read
     }),
   );
 
-  r.post(
-    '/directory/sync/finish',
-    sync,
-    route(async (req, res) => {
-      const body = jsonBody(req, finishBody);
-      res.json(await directory.finishSyncRun(body.run));
-    }),
-  );
+  syncFinishRoute(r, '/directory/sync/finish', sync, (run) => directory.finishSyncRun(run));
 
   r.get(
     '/directory/lookup',

@@ -10,15 +10,15 @@ import { employeeListing, employeeWithPresence, Presence, PresenceState } from '
 import { requireRole } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 import { bad, rejectUnknown, single } from './query';
+import { syncFinishRoute, syncRunSchema } from './sync-run';
 
 const ALL = ['admin', 'supervisor', 'operator', 'integration'] as const;
 const SYNC = ['admin', 'integration'] as const;
 const PRESENCES: readonly PresenceState[] = ['offline', 'online', 'busy'];
-const RUN = z.string().regex(REF_RE, 'must be letters, digits, - _ . :, up to 64 characters');
 
 const syncBody = z.object({
   /** A full sync: every batch names the same run; `POST /employees/sync/finish` then drops the rest. */
-  run: RUN.optional(),
+  run: syncRunSchema.optional(),
   employees: z.unknown().optional(),
   groups: z.unknown().optional(),
   deleted: z.array(z.string().regex(EMPLOYEE_EXTENSION_RE, 'must be an extension: 2 to 6 digits')).max(5000).optional(),
@@ -59,14 +59,7 @@ export function employeesRouter(tokens: TokenService, employees: Employees, pres
     }),
   );
 
-  r.post(
-    '/employees/sync/finish',
-    sync,
-    route(async (req, res) => {
-      const body = jsonBody(req, z.object({ run: RUN }).strict());
-      res.json(await employees.finishSyncRun(body.run));
-    }),
-  );
+  syncFinishRoute(r, '/employees/sync/finish', sync, (run) => employees.finishSyncRun(run));
 
   r.get(
     '/employees',
