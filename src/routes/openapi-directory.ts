@@ -1,5 +1,5 @@
 import { EVENT_TYPES } from '../events/event-log';
-import { deleteOperation, errorResponses, json, nullable, queryParams, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
+import { deleteOperation, errorResponses, json, nullable, queryParams, readOperation, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
 import { EVENT_POLL_PARAMS, EVENT_STREAM_PARAMS } from './events';
 
 /** OpenAPI parts for the directory, caller identification, the event log and webhooks (issue 3). */
@@ -247,12 +247,7 @@ export const directoryPaths = {
     },
   },
   '/customers/{id}': {
-    get: {
-      summary: 'One customer with phones and contact persons.',
-      security,
-      parameters: [idParam],
-      responses: { '200': { description: 'The customer.', content: json(ref('Customer')) }, ...errors(400, 401, 403, 404) },
-    },
+    get: readOperation('One customer with phones and contact persons.', idParam, 'The customer.', ref('Customer')),
     put: replaceOperation('Create or replace one customer from 1C (admin, integration).', idParam, ref('CustomerFields'), ref('Customer')),
     delete: deleteOperation('Delete one customer (admin, integration); its calls become unidentified.', idParam),
   },

@@ -1,5 +1,5 @@
 import { RIGHTS } from '../employees/employee-input';
-import { deleteOperation, errorResponses, json, nullable, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
+import { deleteOperation, errorResponses, json, nullable, readOperation, ref, refSchema, replaceOperation, syncFinishPath, syncRunProperty } from './openapi-parts';
 
 /** OpenAPI parts for employees, their groups and presence (issue 11, T10). */
 
@@ -123,12 +123,7 @@ export const employeePaths = {
     },
   },
   '/employees/{extension}': {
-    get: {
-      summary: 'One employee with presence.',
-      security,
-      parameters: [extParam],
-      responses: { '200': { description: 'The employee.', content: json(ref('Employee')) }, ...errors(400, 401, 403, 404) },
-    },
+    get: readOperation('One employee with presence.', extParam, 'The employee.', ref('Employee')),
     put: replaceOperation('Create or replace one employee (admin, integration).', extParam, ref('EmployeeFields'), ref('Employee')),
     delete: deleteOperation('Delete one employee (admin, integration). Their calls keep the extension; their presence stays listed under `unconfigured` while their phone is registered.', extParam),
   },

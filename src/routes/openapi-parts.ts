@@ -75,3 +75,11 @@ export const deleteOperation = (summary: string, param: object) => ({
   parameters: [param],
   responses: { '204': { description: 'Deleted.' }, ...errorResponses(400, 401, 403, 404) },
 });
+
+/** GET of one record by its key: 200 with `answer`, or 404 when there is none. */
+export const readOperation = (summary: string, param: object, description: string, answer: unknown) => ({
+  summary,
+  security: bearerSecurity,
+  parameters: [param],
+  responses: { '200': { description, content: json(answer) }, ...errorResponses(400, 401, 403, 404) },
+});
