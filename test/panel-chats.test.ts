@@ -12,8 +12,11 @@ import { api, Stack, startStack, waitFor } from './helpers';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { buildPanel, launchChromium, screenshot, signedIn } from './panel-browser';
 import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
+import { FakeGateway, FakeGraph } from './fake-whatsapp';
 
 const SECRET = 'webhook-secret-panel-0123456789';
+const WA = { access: 'EAAG-access-token-panel', phoneId: '1098765432', waba: '2034567890', appSecret: 'app-secret-0123456789abcdef', verify: 'verify-token-42-xyz' };
+const GW = { id: '1101000001', token: 'gw-api-token-abc', hook: 'gateway-webhook-token-0123' };
 const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))]);
 
@@ -42,6 +45,8 @@ const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-
 describe('panel chats in Chromium', () => {
   let stack: Stack;
   let fake: FakeBotApi;
+  let graph: FakeGraph;
+  let gw: FakeGateway;
   let filesDir: string;
   let browser: Browser;
   let anna: Page;
@@ -62,6 +67,10 @@ describe('panel chats in Chromium', () => {
     const dir = buildPanel();
     fake = new FakeBotApi();
     await fake.listen();
+    graph = new FakeGraph(WA.access, WA.phoneId, WA.waba);
+    await graph.listen();
+    gw = new FakeGateway(GW.id, GW.token);
+    await gw.listen();
     filesDir = mkdtempSync(join(tmpdir(), 'tf-panel-chat-files-'));
     stack = await startStack('sqlite', {
       env: {
@@ -69,6 +78,11 @@ describe('panel chats in Chromium', () => {
         TELEFONIST_TELEGRAM_BOTS: JSON.stringify([{ id: 'main', token: '123456:TEST-token', secret: SECRET }]),
         TELEFONIST_TELEGRAM_API_ROOT: fake.apiRoot,
         TELEFONIST_CHAT_FILES_DIR: filesDir,
+        TELEFONIST_WHATSAPP_ACCOUNTS: JSON.stringify([
+          { id: 'wa', kind: 'cloud', phoneNumberId: WA.phoneId, wabaId: WA.waba, accessToken: WA.access, appSecret: WA.appSecret, verifyToken: WA.verify },
+          { id: 'wagw', kind: 'gateway', apiUrl: gw.root, idInstance: GW.id, apiTokenInstance: GW.token, webhookToken: GW.hook },
+        ]),
+        TELEFONIST_WHATSAPP_GRAPH_ROOT: graph.root,
       },
       start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } }, messengers: () => [checker] },
     });
@@ -86,6 +100,8 @@ describe('panel chats in Chromium', () => {
     await browser?.close().catch(() => undefined);
     await stack?.stop();
     await fake?.close();
+    await graph?.close();
+    await gw?.close();
     if (filesDir) rmSync(filesDir, { recursive: true, force: true });
   });
 
@@ -173,21 +189,122 @@ describe('panel chats in Chromium', () => {
     await petr.goto('/chats?view=observed');
     await petr.locator(`[data-testid="chats-item"][data-chat-id="${chatId}"]`).waitFor({ timeout: 10_000 });
 
-    // Start by phone: "not registered" (422) is said plainly; a reachable number opens the chat in Мои.
+    // Start by phone (the accounts that can write first are ticked: checker and both WhatsApp numbers):
+    // "not registered" (422) is said plainly; a reachable number opens the chat in Мои.
     await anna.locator('[data-testid="chats-start"]').click();
-    await anna.locator('[data-testid="chats-start-account"]').click();
-    await anna.locator('.ant-select-item-option').filter({ hasText: 'checker' }).click();
+    await anna.locator('[data-testid="chats-start-account"][data-account="checker"] input:checked').waitFor({ state: 'attached', timeout: 10_000 });
     await anna.locator('[data-testid="chats-start-phone"]').fill('+7 999 123-45-67');
     await anna.locator('[data-testid="chats-start-text"]').fill('Здравствуйте!');
     await anna.locator('[data-testid="chats-start-ok"]').click();
-    const answer = anna.locator('[data-testid="chats-start-answer"]');
+    const answer = anna.locator('[data-testid="chats-start-answer"][data-account="checker"]');
     await answer.waitFor({ timeout: 10_000 });
     expect(await answer.getAttribute('data-code')).toBe('not_registered');
-    expect(await answer.innerText()).toMatch(/не зарегистрирован/);
+    expect(await answer.innerText()).toMatch(/нет в fake/);
     await anna.locator('[data-testid="chats-start-phone"]').fill('+7 916 111-22-33');
     await anna.locator('[data-testid="chats-start-ok"]').click();
-    await anna.locator('[data-testid="chats-start-answer"][data-code="yes"]').waitFor({ timeout: 10_000 });
+    await anna.locator('[data-testid="chats-start-answer"][data-account="checker"][data-code="yes"]').waitFor({ timeout: 10_000 });
     await waitFor(() => checker.sent.includes('Здравствуйте!'), 'first message sent by the account');
     await anna.locator('[data-testid="chats-window"][data-status="in_work"][data-responsible="1001"]').waitFor({ timeout: 10_000 });
+  });
+
+  test('start by phone: every account\'s answer side by side (есть в WhatsApp, нет, не проверить, нужен шаблон)', async () => {
+    gw.registered.add('79995550011');
+    await anna.goto('/chats?view=my');
+    await anna.locator('[data-testid="chats-start"]').click();
+    // The bot cannot write first and is not ticked by default; tick it to see its answer too.
+    await anna.locator('[data-testid="chats-start-account"][data-account="wagw"] input:checked').waitFor({ state: 'attached', timeout: 10_000 });
+    expect(await anna.locator('[data-testid="chats-start-account"][data-account="main"] input:checked').count()).toBe(0);
+    await anna.locator('[data-testid="chats-start-account"][data-account="main"] label').click();
+    await anna.locator('[data-testid="chats-start-phone"]').fill('+7 999 555-00-11');
+    await anna.locator('[data-testid="chats-start-text"]').fill('Добрый день, это Анна');
+    await anna.locator('[data-testid="chats-start-ok"]').click();
+    const ans = (acc: string) => anna.locator(`[data-testid="chats-start-answer"][data-account="${acc}"]`);
+    await ans('wagw').waitFor({ timeout: 15_000 });
+    expect(await anna.locator('[data-testid="chats-start-answers"] [data-testid="chats-start-answer"]').count()).toBe(4);
+    expect(await ans('wagw').getAttribute('data-code')).toBe('yes');
+    expect(await ans('wagw').innerText()).toMatch(/есть в WhatsApp/);
+    expect(await ans('checker').getAttribute('data-code')).toBe('not_registered');
+    expect(await ans('checker').innerText()).toMatch(/нет в fake/);
+    expect(await ans('main').getAttribute('data-code')).toBe('cannot_write_first');
+    expect(await ans('main').innerText()).toMatch(/не проверить в Telegram-бот/);
+    expect(await ans('wa').getAttribute('data-code')).toBe('template_required');
+    expect(await ans('wa').innerText()).toMatch(/WhatsApp: нужен шаблон/);
+    // Side by side: the four answers on one row.
+    const tops = await anna.locator('[data-testid="chats-start-answer"]').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+    expect(new Set(tops).size).toBe(1);
+    await screenshot(anna, join(SHOTS, 'chats-start.png'));
+    expect(gw.checks).toContain('79995550011');
+    await waitFor(() => gw.sent.some((s) => s.chatId === '79995550011@c.us' && s.message === 'Добрый день, это Анна'), 'first message through the gateway', 15_000);
+    await anna.locator('[data-testid="chats-window"][data-status="in_work"][data-responsible="1001"]').waitFor({ timeout: 10_000 });
+    await anna.keyboard.press('Escape');
+  });
+
+  test('a WhatsApp Cloud chat outside the 24-hour window: free text → the template picker says why; the template goes out', async () => {
+    expect((await api(stack, '/chat-templates/order_ready', json({ text: 'Здравствуйте, {customerName}! Заказ {orderNumber} готов.' }, 'PUT'))).status).toBe(201);
+    expect((await api(stack, '/messengers/whatsapp/wa/templates/sync', json({}))).status).toBe(200);
+    expect((await api(stack, '/chat-templates/order_ready/whatsapp/wa', json({ waName: 'order_ready', language: 'ru', params: ['customerName', 'orderNumber'] }, 'PUT'))).status).toBe(201);
+    // Anna's chat with a number that never wrote: started with the template (the only way), so the window is closed.
+    const started = await api(stack, '/chats/start', json({ employee: '1001', accountId: 'wa', phone: '+7 916 000-99-88', template: 'order_ready', vars: { customerName: 'Олег', orderNumber: '5' } }));
+    expect(started.status).toBe(201);
+    const id = started.body.chat.id as string;
+    await waitFor(() => graph.sent.some((s) => s.to === '79160009988'), 'first template');
+
+    await anna.goto(`/chats?view=my&chat=${id}`);
+    const win = anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"]`);
+    await win.waitFor({ timeout: 10_000 });
+    await anna.locator('[data-testid="chats-composer"] textarea').fill('Олег, когда вам удобно забрать?');
+    await anna.locator('[data-testid="chats-send"]').click();
+    const closed = anna.locator('[data-testid="chats-window-closed"][data-code="template_required"]');
+    await closed.waitFor({ timeout: 10_000 });
+    expect(await closed.innerText()).toMatch(/Окно 24 часа в WhatsApp закрыто/);
+    expect(await anna.locator('[data-testid="chats-composer"]').count()).toBe(0);
+    expect(await anna.locator('[data-testid="chats-send-error"]').count()).toBe(0);
+    const before = graph.sent.length;
+    await anna.locator('[data-testid="chats-window-template"]').click();
+    await anna.locator('.ant-select-item-option').filter({ hasText: 'order_ready' }).click();
+    await anna.locator('[data-testid="chats-var-customerName"] input').fill('Олег');
+    await anna.locator('[data-testid="chats-var-orderNumber"] input').fill('ЗК-9');
+    await screenshot(anna, join(SHOTS, 'chats-template-window.png'));
+    await anna.locator('[data-testid="chats-send"]').click();
+    await waitFor(() => graph.sent.slice(before).some((s) => s.type === 'template' && s.to === '79160009988'), 'template sent to Graph', 15_000);
+    expect(graph.sent.slice(before).find((s) => s.type === 'template')!.template).toEqual({ name: 'order_ready', language: 'ru', params: ['Олег', 'ЗК-9'] });
+    expect(graph.sent.slice(before).some((s) => s.type === 'text')).toBe(false);
+    await win.locator('[data-testid="chats-message"][data-direction="out"]').filter({ hasText: 'Заказ ЗК-9 готов' }).waitFor({ timeout: 10_000 });
+    // Still outside the window: the picker stays until the customer writes.
+    await anna.locator('[data-testid="chats-template-picker"]').waitFor({ timeout: 10_000 });
+  });
+
+  test('an invoice sent by 1C (POST /invoices/send) shows as «Счёт № … на сумму …» with a working download', async () => {
+    const sent = await api(stack, '/invoices/send', json({
+      employee: '1001',
+      chatId,
+      invoice: {
+        number: 'ТФ-7',
+        date: '2026-11-30',
+        seller: { name: 'ООО «Ромашка»', inn: '7701234567', kpp: '770101001', address: 'г. Москва, ул. Ленина, д. 1',
+          bank: { name: 'ПАО СБЕРБАНК г. Москва', bik: '044525225', account: '40702810900000000001', corrAccount: '30101810400000000225' } },
+        buyer: { name: 'ИП Иванов Иван Иванович', inn: '770123456789', address: 'г. Тверь, пр. Победы, д. 5' },
+        lines: [{ name: 'Кресло офисное', quantity: '1', unit: 'шт', price: '12500.00', vatRate: '20%', vat: '2083.33', amount: '12500.00' }],
+        totals: { amount: '12500.00', vat: '2083.33', total: '12500.00' },
+      },
+    }));
+    expect(sent.status).toBe(200);
+    await anna.goto(`/chats?view=my&chat=${chatId}`);
+    const inv = anna.locator('[data-testid="chats-invoice"][data-number="ТФ-7"]');
+    await inv.waitFor({ timeout: 10_000 });
+    expect(await inv.locator('[data-testid="chats-invoice-title"]').innerText()).toMatch(/^Счёт № ТФ-7 на сумму 12\s500,00 руб\.$/);
+    // Download: the button's link gives the same PDF 1C's answer points to.
+    const href = (await inv.locator('[data-testid="chats-invoice-download"]').getAttribute('href'))!;
+    expect(href).toBe(sent.body.invoice.downloadUrl);
+    const [download] = await Promise.all([anna.waitForEvent('download'), inv.locator('[data-testid="chats-invoice-download"]').click()]);
+    expect(download.suggestedFilename()).toMatch(/^Сч[её]т № ТФ-7.*\.pdf$/);
+    const got = await anna.request.get(new URL(href, anna.url()).toString());
+    expect(got.status()).toBe(200);
+    expect(got.headers()['content-type']).toBe('application/pdf');
+    const bytes = Buffer.from(await got.body());
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(bytes.length).toBe(sent.body.invoice.file.size);
+    await inv.scrollIntoViewIfNeeded();
+    await screenshot(anna, join(SHOTS, 'chats-invoice.png'));
   });
 });

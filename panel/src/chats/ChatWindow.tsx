@@ -13,6 +13,7 @@ import { fmtTime, fmtPhone } from '../format';
 import { Chat, ChatMessage, ChatTemplate, chatsApi } from './api';
 import { chatTitle } from './ChatsPage';
 import { ChatAnalysisCard } from './ChatAnalysis';
+import { InvoiceAttachment, invoiceOf, templateRefusal } from './ChatExtras';
 
 const STATE_COLOR: Record<string, string> = { received: 'default', queued: 'gold', sent: 'blue', delivered: 'cyan', read: 'green', failed: 'red', note: 'purple' };
 
@@ -60,6 +61,8 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
   const [vars, setVars] = useState<Record<string, string>>({});
   const [sending, setSending] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
+  /** The messenger refused free text (WhatsApp's 24-hour window): the composer is the template picker. */
+  const [windowClosed, setWindowClosed] = useState<{ code: string; message: string; at: number } | null>(null);
   const [handing, setHanding] = useState(false);
   const bottom = useRef<HTMLDivElement | null>(null);
 
@@ -74,6 +77,8 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
         if (!live) return;
         setChat(c);
         setMessages(m.items);
+        // The customer wrote after the refusal: the window is open again.
+        setWindowClosed((w) => (w && m.items.some((x) => x.direction === 'in' && Date.parse(x.createdAt) > w.at) ? null : w));
         setForbidden(null);
         setLoadError(null);
         if (c.unread > 0 && me) void chatsApi.read(chatId).catch(() => undefined);
@@ -87,6 +92,8 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
       live = false;
     };
   }, [chatId, tick, me, t]);
+
+  useEffect(() => setWindowClosed(null), [chatId]);
 
   useEffect(() => {
     bottom.current?.scrollIntoView?.({ block: 'end' });
@@ -133,7 +140,11 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
       setChat(after);
       onChanged(after, me);
     } catch (e) {
-      setSendError(errorText(e, t));
+      const refusal = templateRefusal(e);
+      if (refusal) {
+        setWindowClosed(refusal);
+        if (!tpl && templates.length === 1) setTemplate(templates[0].name);
+      } else setSendError(errorText(e, t));
     } finally {
       setSending(false);
     }
@@ -216,7 +227,9 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
                 {m.direction === 'note' ? ` · ${t('chats.note')}` : ''}
               </div>
               {m.deletedAt ? <Typography.Text type="secondary">{t('chats.deleted')}</Typography.Text> : <div style={{ whiteSpace: 'pre-wrap' }}>{m.text}</div>}
-              {m.file ? (
+              {m.file && invoiceOf(m) ? (
+                <InvoiceAttachment message={m} href={chatsApi.fileUrl(chat.id, m.id)} />
+              ) : m.file ? (
                 <div>
                   <a href={chatsApi.fileUrl(chat.id, m.id)} download={m.file.name} data-testid="chats-message-file">
                     <PaperClipOutlined /> {m.file.name} ({Math.ceil(m.file.size / 1024)} KB)
@@ -247,6 +260,22 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
       <div style={{ marginTop: 12 }}>
         {sendError ? <Alert type="error" showIcon message={sendError} style={{ marginBottom: 8 }} data-testid="chats-send-error" closable onClose={() => setSendError(null)} /> : null}
         {chat.status === 'queue' ? <Alert type="info" message={t('chats.queueHint')} style={{ marginBottom: 8 }} /> : null}
+        {windowClosed ? (
+          <Alert
+            type="warning"
+            showIcon
+            style={{ marginBottom: 8 }}
+            data-testid="chats-window-closed"
+            data-code={windowClosed.code}
+            message={t(windowClosed.code === 'template_not_mapped' ? 'chats.window.notMapped' : 'chats.window.closed', { messenger: t(`chats.messenger.${chat.messenger}`, { defaultValue: chat.messenger }) })}
+            description={
+              <>
+                <div>{t('chats.window.pick')}</div>
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>{windowClosed.message}</Typography.Text>
+              </>
+            }
+          />
+        ) : null}
         {tpl ? (
           <Card size="small" style={{ marginBottom: 8 }} title={t('chats.template.using', { name: tpl.name })} extra={<Button size="small" type="link" onClick={() => setTemplate(null)}>{t('chats.template.cancel')}</Button>}>
             <Typography.Paragraph type="secondary" style={{ whiteSpace: 'pre-wrap' }}>{tpl.text}</Typography.Paragraph>
@@ -258,6 +287,21 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
               ))}
             </Space>
           </Card>
+        ) : windowClosed && !internal ? (
+          <div data-testid="chats-template-picker">
+            <Select
+              style={{ width: '100%' }}
+              placeholder={t('chats.window.pickPlaceholder')}
+              value={template}
+              onChange={(v) => {
+                setTemplate(v);
+                setVars({});
+              }}
+              options={templates.map((x) => ({ value: x.name, label: `${x.name} — ${x.text}` }))}
+              notFoundContent={t('chats.template.none')}
+              data-testid="chats-window-template"
+            />
+          </div>
         ) : (
           <div data-testid="chats-composer">
           <Mentions

@@ -1,69 +1,96 @@
 /**
- * Начать чат: a phone and one of our messenger accounts, and the first message. The server asks the
- * messenger first: "not registered" (422 not_registered) and "this account cannot write first"
- * (422 cannot_write_first, e.g. a bot, or the check said unknown) are shown in plain words.
+ * Начать чат: a phone, every messenger account that may write to it (Telegram, WhatsApp), and the first
+ * message or a template. There is no check-only endpoint: each ticked account gets POST /chats/start and its
+ * answer is shown beside the others — "есть в WhatsApp", "нет в Telegram" (422 not_registered), "не
+ * проверить" (reachability unknown, or 422 cannot_write_first: a bot, an unknown number), "нужен шаблон"
+ * (422 template_required / template_not_mapped: WhatsApp Cloud's first message).
  */
 import { useEffect, useState } from 'react';
-import { Alert, Form, Input, Modal, Select } from 'antd';
+import { Alert, Checkbox, Col, Form, Input, Modal, Row, Select, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
-import { Chat, chatsApi, Messenger } from './api';
+import { Chat, ChatTemplate, chatsApi, Messenger } from './api';
+
+type Answer = { type: 'error' | 'warning' | 'success' | 'info'; code: string; text: string; detail?: string };
+
+/** A bot cannot write first; user accounts and WhatsApp numbers can. */
+const writesFirst = (m: Messenger) => m.kind !== 'telegram';
 
 export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose: () => void; onStarted: (chat: Chat) => void }) {
   const { t } = useTranslation();
   const [accounts, setAccounts] = useState<Messenger[]>([]);
-  const [accountId, setAccountId] = useState<string | undefined>();
+  const [picked, setPicked] = useState<string[]>([]);
+  const [templates, setTemplates] = useState<ChatTemplate[]>([]);
+  const [template, setTemplate] = useState<string | null>(null);
   const [phone, setPhone] = useState('');
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
-  const [answer, setAnswer] = useState<{ type: 'error' | 'warning' | 'success'; code: string; text: string } | null>(null);
+  const [answers, setAnswers] = useState<Record<string, Answer>>({});
+  const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     if (!open) return;
-    setAnswer(null);
+    setAnswers({});
+    setError(null);
     void chatsApi
       .messengers()
       .then((r) => {
         setAccounts(r.items);
-        setAccountId((a) => a ?? r.items.find((x) => x.kind === 'telegram_user')?.accountId ?? r.items[0]?.accountId);
+        setPicked(r.items.filter(writesFirst).map((x) => x.accountId));
       })
       .catch(() => setAccounts([]));
+    void chatsApi.templates().then((r) => setTemplates(r.items)).catch(() => setTemplates([]));
   }, [open]);
 
-  const account = accounts.find((a) => a.accountId === accountId);
-  const messenger = account ? t(`chats.messenger.${account.kind}`, { defaultValue: account.kind }) : '';
+  const kindName = (a: Messenger) => t(`chats.messenger.${a.kind}`, { defaultValue: a.kind });
+  const label = (a: Messenger) => `${kindName(a)} · ${a.username ? `@${a.username}` : a.accountId}`;
 
-  async function submit() {
-    if (!accountId || !phone.trim()) return;
-    setBusy(true);
-    setAnswer(null);
+  async function one(a: Messenger): Promise<{ answer: Answer; chat?: Chat }> {
+    const messenger = kindName(a);
     try {
-      const r = await chatsApi.start({ accountId, phone: phone.trim(), ...(text.trim() ? { text: text.trim() } : {}) });
+      const r = await chatsApi.start({
+        accountId: a.accountId,
+        phone: phone.trim(),
+        ...(template ? { template } : text.trim() ? { text: text.trim() } : {}),
+      });
       const reach = r.reachability?.reachable ?? 'unknown';
-      setAnswer({ type: 'success', code: reach, text: t(`chats.start.reach_${reach}`, { messenger }) + (r.continued ? ` ${t('chats.start.continued')}` : '') });
-      setPhone('');
-      setText('');
-      onStarted(r.chat);
+      const extra = r.continued ? t('chats.start.continued') : t('chats.start.started');
+      return {
+        chat: r.chat,
+        answer: { type: reach === 'yes' ? 'success' : 'info', code: reach, text: t(`chats.start.reach_${reach}`, { messenger }), detail: r.reachability?.reason ? `${extra} ${r.reachability.reason}` : extra },
+      };
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) {
-        const code = e.code;
-        const msg =
-          code === 'not_registered'
-            ? t('chats.start.notRegistered', { messenger })
-            : code === 'cannot_write_first'
-              ? t('chats.start.cannotWriteFirst', { reason: e.message })
-              : e.message;
-        setAnswer({ type: code === 'not_registered' ? 'error' : 'warning', code, text: msg });
-      } else if (e instanceof ApiError && e.status === 403) {
-        setAnswer({ type: 'error', code: 'forbidden', text: `${t('errors.forbidden')}: ${e.message}` });
-      } else {
-        setAnswer({ type: 'error', code: 'error', text: (e as Error).message });
+        if (e.code === 'not_registered') return { answer: { type: 'error', code: e.code, text: t('chats.start.reach_no', { messenger }), detail: e.message } };
+        if (e.code === 'cannot_write_first') return { answer: { type: 'warning', code: e.code, text: t('chats.start.reach_unknown', { messenger }), detail: t('chats.start.cannotWriteFirst', { reason: e.message }) } };
+        if (e.code === 'template_required' || e.code === 'template_not_mapped')
+          return { answer: { type: 'warning', code: e.code, text: t('chats.start.templateNeeded', { messenger }), detail: e.message } };
+        return { answer: { type: 'warning', code: e.code, text: e.message } };
       }
+      if (e instanceof ApiError && e.status === 403) return { answer: { type: 'error', code: 'forbidden', text: `${t('errors.forbidden')}: ${e.message}` } };
+      return { answer: { type: 'error', code: 'error', text: (e as Error).message } };
+    }
+  }
+
+  async function submit() {
+    const chosen = accounts.filter((a) => picked.includes(a.accountId));
+    if (!chosen.length || !phone.trim()) return;
+    setBusy(true);
+    setAnswers({});
+    setError(null);
+    try {
+      const results = await Promise.all(chosen.map(async (a) => [a.accountId, await one(a)] as const));
+      setAnswers(Object.fromEntries(results.map(([id, r]) => [id, r.answer])));
+      const first = results.find(([, r]) => r.chat)?.[1].chat;
+      if (first) onStarted(first);
+    } catch (e) {
+      setError((e as Error).message);
     } finally {
       setBusy(false);
     }
   }
 
+  const shown = accounts.filter((a) => answers[a.accountId]);
   return (
     <Modal
       open={open}
@@ -72,27 +99,67 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
       onOk={() => void submit()}
       okText={t('chats.start.ok')}
       confirmLoading={busy}
-      okButtonProps={{ disabled: !accountId || !phone.trim(), 'data-testid': 'chats-start-ok' } as never}
+      width={640}
+      okButtonProps={{ disabled: !picked.length || !phone.trim(), 'data-testid': 'chats-start-ok' } as never}
       destroyOnHidden
     >
       <Form layout="vertical">
-        <Form.Item label={t('chats.start.account')}>
-          <Select
-            value={accountId}
-            onChange={setAccountId}
-            options={accounts.map((a) => ({ value: a.accountId, label: `${t(`chats.messenger.${a.kind}`, { defaultValue: a.kind })} · ${a.username ? `@${a.username}` : a.accountId}` }))}
-            notFoundContent={t('chats.start.noAccounts')}
-            data-testid="chats-start-account"
-          />
-        </Form.Item>
         <Form.Item label={t('chats.start.phone')}>
           <Input value={phone} onChange={(e) => setPhone(e.target.value)} placeholder="+7 916 123-45-67" data-testid="chats-start-phone" />
         </Form.Item>
+        <Form.Item label={t('chats.start.accounts')} extra={t('chats.start.accountsHint')}>
+          {accounts.length ? (
+            <Checkbox.Group value={picked} onChange={(v) => setPicked(v as string[])} data-testid="chats-start-accounts">
+              {accounts.map((a) => (
+                <span key={a.accountId} data-testid="chats-start-account" data-account={a.accountId}>
+                  <Checkbox value={a.accountId}>{label(a)}</Checkbox>
+                </span>
+              ))}
+            </Checkbox.Group>
+          ) : (
+            <Typography.Text type="secondary">{t('chats.start.noAccounts')}</Typography.Text>
+          )}
+        </Form.Item>
         <Form.Item label={t('chats.start.text')}>
-          <Input.TextArea rows={3} value={text} onChange={(e) => setText(e.target.value)} data-testid="chats-start-text" />
+          <Input.TextArea rows={3} value={text} disabled={!!template} onChange={(e) => setText(e.target.value)} data-testid="chats-start-text" />
+        </Form.Item>
+        <Form.Item label={t('chats.template.pick')} extra={t('chats.start.templateHint')}>
+          <Select
+            allowClear
+            value={template}
+            onChange={(v) => setTemplate(v ?? null)}
+            options={templates.map((x) => ({ value: x.name, label: x.name }))}
+            notFoundContent={t('chats.template.none')}
+            data-testid="chats-start-template"
+          />
         </Form.Item>
       </Form>
-      {answer ? <Alert type={answer.type} showIcon message={answer.text} data-testid="chats-start-answer" data-code={answer.code} /> : null}
+      {error ? <Alert type="error" showIcon message={error} /> : null}
+      {shown.length ? (
+        <Row gutter={8} data-testid="chats-start-answers">
+          {shown.map((a) => {
+            const ans = answers[a.accountId];
+            return (
+              <Col key={a.accountId} flex="1 1 0" style={{ minWidth: 120 }}>
+                <Alert
+                  type={ans.type}
+                  showIcon
+                  message={ans.text}
+                  description={
+                    <>
+                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{label(a)}</Typography.Text>
+                      {ans.detail ? <div style={{ fontSize: 12 }}>{ans.detail}</div> : null}
+                    </>
+                  }
+                  data-testid="chats-start-answer"
+                  data-account={a.accountId}
+                  data-code={ans.code}
+                />
+              </Col>
+            );
+          })}
+        </Row>
+      ) : null}
     </Modal>
   );
 }
