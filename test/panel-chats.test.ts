@@ -232,6 +232,7 @@ describe('panel chats in Chromium', () => {
     // Side by side: the four answers on one row.
     const tops = await anna.locator('[data-testid="chats-start-answer"]').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBe(1);
+    await ans('wagw').scrollIntoViewIfNeeded();
     await screenshot(anna, join(SHOTS, 'chats-start.png'));
     expect(gw.checks).toContain('79995550011');
     await waitFor(() => gw.sent.some((s) => s.chatId === '79995550011@c.us' && s.message === 'Добрый день, это Анна'), 'first message through the gateway', 15_000);

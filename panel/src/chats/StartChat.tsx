@@ -13,6 +13,13 @@ import { Chat, ChatTemplate, chatsApi, Messenger } from './api';
 
 type Answer = { type: 'error' | 'warning' | 'success' | 'info'; code: string; text: string; detail?: string };
 
+const TONE: Record<Answer['type'], { bg: string; border: string; text: string }> = {
+  success: { bg: '#f6ffed', border: '#b7eb8f', text: '#389e0d' },
+  info: { bg: '#e6f4ff', border: '#91caff', text: '#0958d9' },
+  warning: { bg: '#fffbe6', border: '#ffe58f', text: '#d48806' },
+  error: { bg: '#fff2f0', border: '#ffccc7', text: '#cf1322' },
+};
+
 /** A bot cannot write first; user accounts and WhatsApp numbers can. */
 const writesFirst = (m: Messenger) => m.kind !== 'telegram';
 
@@ -99,7 +106,7 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
       onOk={() => void submit()}
       okText={t('chats.start.ok')}
       confirmLoading={busy}
-      width={640}
+      width={720}
       okButtonProps={{ disabled: !picked.length || !phone.trim(), 'data-testid': 'chats-start-ok' } as never}
       destroyOnHidden
     >
@@ -121,7 +128,7 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
           )}
         </Form.Item>
         <Form.Item label={t('chats.start.text')}>
-          <Input.TextArea rows={3} value={text} disabled={!!template} onChange={(e) => setText(e.target.value)} data-testid="chats-start-text" />
+          <Input.TextArea rows={2} value={text} disabled={!!template} onChange={(e) => setText(e.target.value)} data-testid="chats-start-text" />
         </Form.Item>
         <Form.Item label={t('chats.template.pick')} extra={t('chats.start.templateHint')}>
           <Select
@@ -141,20 +148,16 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
             const ans = answers[a.accountId];
             return (
               <Col key={a.accountId} flex="1 1 0" style={{ minWidth: 120 }}>
-                <Alert
-                  type={ans.type}
-                  showIcon
-                  message={ans.text}
-                  description={
-                    <>
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{label(a)}</Typography.Text>
-                      {ans.detail ? <div style={{ fontSize: 12 }}>{ans.detail}</div> : null}
-                    </>
-                  }
+                <div
                   data-testid="chats-start-answer"
                   data-account={a.accountId}
                   data-code={ans.code}
-                />
+                  style={{ height: '100%', padding: '6px 10px', borderRadius: 6, border: `1px solid ${TONE[ans.type].border}`, background: TONE[ans.type].bg }}
+                >
+                  <Typography.Text strong style={{ color: TONE[ans.type].text }}>{ans.text}</Typography.Text>
+                  <div style={{ fontSize: 12, color: '#888' }}>{label(a)}</div>
+                  {ans.detail ? <Typography.Paragraph style={{ fontSize: 12, marginBottom: 0 }} ellipsis={{ rows: 3, tooltip: ans.detail }}>{ans.detail}</Typography.Paragraph> : null}
+                </div>
               </Col>
             );
           })}
