@@ -236,6 +236,23 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
     expect(again.body).toMatchObject({ continued: true, chat: { id: first.body.chat.id } });
     await waitFor(() => checker.sent.includes('И счёт'), 'continued message sent');
     expect((await send('/chats/start', { accountId: 'checker', phone: 'abc' }, tokens['1000'])).body.error.field).toBe('phone');
+
+    // Checking without writing: each account's answer side by side; nothing is sent, no chat is made.
+    const sentBefore = checker.sent.length;
+    const chatsBefore = (await api(stack, '/chats?limit=100')).body.total;
+    const check = await api(stack, '/chats/reachability?phone=8%20(999)%20123-45-67&accountId=main,checker', { token: tokens['1000'] });
+    expect(check.status).toBe(200);
+    expect(check.body.phone).toBe('+79991234567');
+    expect(check.body.items).toEqual([
+      expect.objectContaining({ accountId: 'main', reachable: 'unknown', canWriteFirst: false, activeChatId: null }),
+      expect.objectContaining({ accountId: 'checker', reachable: 'no', canWriteFirst: false }),
+    ]);
+    const known = await api(stack, '/chats/reachability?phone=%2B74951112233&accountId=checker', { token: tokens['1000'] });
+    expect(known.body.items[0]).toMatchObject({ reachable: 'yes', canWriteFirst: true, activeChatId: first.body.chat.id });
+    expect(checker.sent.length).toBe(sentBefore);
+    expect((await api(stack, '/chats?limit=100')).body.total).toBe(chatsBefore);
+    expect((await api(stack, '/chats/reachability?phone=abc')).body.error.field).toBe('phone');
+    expect((await api(stack, '/chats/reachability?phone=%2B74951112233&accountId=nope')).body.error.field).toBe('accountId');
   });
 
   test('long polling: a bot in polling mode gets updates by getUpdates; it takes no webhook', async () => {

@@ -761,6 +761,35 @@ export class ChatEngine extends EventEmitter {
   }
 
   /**
+   * Whether a phone can be written to on each account, without writing (the panel's "start a chat" shows the
+   * answers side by side before anyone sends): `yes` / `no` / `unknown` from the adapter (a gateway's number
+   * check, a Telegram user account's contact resolve; a bot or WhatsApp Cloud cannot check: `unknown`), whether
+   * the account can write first, and whether an active chat with that phone already exists there.
+   */
+  async reachability(phone: string, accountIds?: string[]): Promise<Array<{
+    accountId: string; kind: string; reachable: 'yes' | 'no' | 'unknown'; canWriteFirst: boolean; reason: string | null; activeChatId: string | null;
+  }>> {
+    const ids = accountIds?.length ? accountIds : [...this.adapters.keys()];
+    const out = [];
+    for (const id of ids) {
+      const adapter = this.adapters.get(id);
+      if (!adapter) throw new ChatError(400, 'invalid_account', `no messenger account ${id}`, 'accountId');
+      const active = await this.db.query<{ id: string }>(`SELECT id FROM chats WHERE account_id = ? AND phone = ? AND status IN ${ACTIVE} LIMIT 1`, [id, phone]);
+      const r: ReachabilityResult = await adapter.checkPhone(phone)
+        .catch((e) => ({ reachable: 'unknown' as const, reason: `the check failed: ${(e as Error).message}`, canWriteFirst: false }));
+      out.push({
+        accountId: id,
+        kind: adapter.kind,
+        reachable: r.reachable,
+        canWriteFirst: r.reachable !== 'no' && r.canWriteFirst !== false && (r.peerId !== undefined || active.length > 0),
+        reason: r.reason ?? null,
+        activeChatId: active[0]?.id ?? null,
+      });
+    }
+    return out;
+  }
+
+  /**
    * Starts (or continues) a chat with a phone: the adapter's reachability first. `no` is a 422
    * (not_registered); an adapter that cannot write first (a bot) answers 422 (cannot_write_first) unless
    * there is already a chat with that phone on that account, which is continued.

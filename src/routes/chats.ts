@@ -154,6 +154,21 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
     res.status(out.continued ? 200 : 201).json(out);
   }));
 
+  r.get('/chats/reachability', all, chatRoute(async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    for (const k of Object.keys(query)) {
+      if (k !== 'phone' && k !== 'accountId') throw new ApiError(400, 'unknown_parameter', `unknown parameter ${k} (known: phone, accountId)`, k);
+    }
+    const raw = typeof query.phone === 'string' ? query.phone : undefined;
+    if (!raw) throw new ApiError(400, 'invalid_parameter', 'phone is required', 'phone');
+    const acc = query.accountId;
+    const ids = acc === undefined ? undefined : (Array.isArray(acc) ? acc : String(acc).split(',')).map(String).filter(Boolean);
+    if (ids && (ids.length > 20 || ids.some((i) => !/^[0-9A-Za-z_.:-]{1,100}$/.test(i)))) {
+      throw new ApiError(400, 'invalid_parameter', 'accountId: up to 20 account ids (letters, digits, _.:-)', 'accountId');
+    }
+    res.json({ phone: phoneOf(raw, region), items: await engine.reachability(phoneOf(raw, region), ids) });
+  }));
+
   r.get('/chats/:id', all, chatRoute(async (req, res) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, new Set(['employee']));

@@ -166,6 +166,36 @@ export const chatPaths = {
       },
     },
   },
+  '/chats/reachability': {
+    get: {
+      summary: 'Whether a phone can be written to on each messenger account, without writing anything',
+      description: 'Per account: `reachable` yes / no / unknown (a gateway\'s number check or a Telegram user account\'s resolve answer; a bot or WhatsApp Cloud cannot check: unknown), `canWriteFirst`, the plain `reason`, and `activeChatId` when a chat with that phone is already active there. `accountId` (comma-separated or repeated) limits the accounts.',
+      security,
+      parameters: [
+        { name: 'phone', in: 'query', required: true, schema: { type: 'string' }, description: 'Any human notation; normalised to E.164.' },
+        { name: 'accountId', in: 'query', required: false, schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': ok({
+          type: 'object', required: ['phone', 'items'],
+          properties: {
+            phone: { type: 'string' },
+            items: {
+              type: 'array',
+              items: {
+                type: 'object', required: ['accountId', 'kind', 'reachable', 'canWriteFirst', 'reason', 'activeChatId'],
+                properties: {
+                  accountId: { type: 'string' }, kind: { type: 'string' }, reachable: { type: 'string', enum: ['yes', 'no', 'unknown'] },
+                  canWriteFirst: { type: 'boolean' }, reason: nullable({ type: 'string' }), activeChatId: nullable({ type: 'string' }),
+                },
+              },
+            },
+          },
+        }),
+        ...errors(400, 401),
+      },
+    },
+  },
   '/chats/{id}': {
     get: { summary: 'A chat', security, parameters: [idParam, employeeQuery], responses: { '200': ok(chat), ...errors(400, 401, 403, 404) } },
   },
