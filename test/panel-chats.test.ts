@@ -189,52 +189,61 @@ describe('panel chats in Chromium', () => {
     await petr.goto('/chats?view=observed');
     await petr.locator(`[data-testid="chats-item"][data-chat-id="${chatId}"]`).waitFor({ timeout: 10_000 });
 
-    // Start by phone (the accounts that can write first are ticked: checker and both WhatsApp numbers):
-    // "not registered" (422) is said plainly; a reachable number opens the chat in Мои.
+    // Start by phone: «Проверить номер» asks every account and sends nothing; "not registered" is said plainly;
+    // a reachable number is written to from the chosen account and the chat opens in Мои.
     await anna.locator('[data-testid="chats-start"]').click();
     await anna.locator('[data-testid="chats-start-account"][data-account="checker"] input:checked').waitFor({ state: 'attached', timeout: 10_000 });
     await anna.locator('[data-testid="chats-start-phone"]').fill('+7 999 123-45-67');
     await anna.locator('[data-testid="chats-start-text"]').fill('Здравствуйте!');
-    await anna.locator('[data-testid="chats-start-ok"]').click();
+    await anna.locator('[data-testid="chats-start-check"]').click();
     const answer = anna.locator('[data-testid="chats-start-answer"][data-account="checker"]');
     await answer.waitFor({ timeout: 10_000 });
-    expect(await answer.getAttribute('data-code')).toBe('not_registered');
+    expect(await answer.getAttribute('data-code')).toBe('no');
     expect(await answer.innerText()).toMatch(/нет в fake/);
+    expect(checker.sent.includes('Здравствуйте!')).toBe(false);
     await anna.locator('[data-testid="chats-start-phone"]').fill('+7 916 111-22-33');
-    await anna.locator('[data-testid="chats-start-ok"]').click();
+    await anna.locator('[data-testid="chats-start-check"]').click();
     await anna.locator('[data-testid="chats-start-answer"][data-account="checker"][data-code="yes"]').waitFor({ timeout: 10_000 });
+    expect(checker.sent.includes('Здравствуйте!')).toBe(false); // a check writes nothing
+    await anna.locator('[data-testid="chats-start-from-option"][data-account="checker"] label').click();
+    await anna.locator('[data-testid="chats-start-ok"]').click();
     await waitFor(() => checker.sent.includes('Здравствуйте!'), 'first message sent by the account');
     await anna.locator('[data-testid="chats-window"][data-status="in_work"][data-responsible="1001"]').waitFor({ timeout: 10_000 });
   });
 
-  test('start by phone: every account\'s answer side by side (есть в WhatsApp, нет, не проверить, нужен шаблон)', async () => {
+  test('start by phone: every account\'s answer side by side (есть в WhatsApp, нет, не проверить), nothing sent until one is chosen; нужен шаблон on WhatsApp Cloud', async () => {
     gw.registered.add('79995550011');
     await anna.goto('/chats?view=my');
     await anna.locator('[data-testid="chats-start"]').click();
-    // The bot cannot write first and is not ticked by default; tick it to see its answer too.
     await anna.locator('[data-testid="chats-start-account"][data-account="wagw"] input:checked').waitFor({ state: 'attached', timeout: 10_000 });
-    expect(await anna.locator('[data-testid="chats-start-account"][data-account="main"] input:checked').count()).toBe(0);
-    await anna.locator('[data-testid="chats-start-account"][data-account="main"] label').click();
     await anna.locator('[data-testid="chats-start-phone"]').fill('+7 999 555-00-11');
     await anna.locator('[data-testid="chats-start-text"]').fill('Добрый день, это Анна');
-    await anna.locator('[data-testid="chats-start-ok"]').click();
+    await anna.locator('[data-testid="chats-start-check"]').click();
     const ans = (acc: string) => anna.locator(`[data-testid="chats-start-answer"][data-account="${acc}"]`);
     await ans('wagw').waitFor({ timeout: 15_000 });
     expect(await anna.locator('[data-testid="chats-start-answers"] [data-testid="chats-start-answer"]').count()).toBe(4);
     expect(await ans('wagw').getAttribute('data-code')).toBe('yes');
     expect(await ans('wagw').innerText()).toMatch(/есть в WhatsApp/);
-    expect(await ans('checker').getAttribute('data-code')).toBe('not_registered');
+    expect(await ans('checker').getAttribute('data-code')).toBe('no');
     expect(await ans('checker').innerText()).toMatch(/нет в fake/);
-    expect(await ans('main').getAttribute('data-code')).toBe('cannot_write_first');
+    expect(await ans('main').getAttribute('data-code')).toBe('unknown');
     expect(await ans('main').innerText()).toMatch(/не проверить в Telegram-бот/);
-    expect(await ans('wa').getAttribute('data-code')).toBe('template_required');
-    expect(await ans('wa').innerText()).toMatch(/WhatsApp: нужен шаблон/);
+    expect(await ans('wa').getAttribute('data-code')).toBe('unknown');
     // Side by side: the four answers on one row.
     const tops = await anna.locator('[data-testid="chats-start-answer"]').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBe(1);
+    expect(gw.checks).toContain('79995550011');
+    expect(gw.sent.some((x) => x.chatId === '79995550011@c.us')).toBe(false); // checking sent nothing
+    // The bot cannot be chosen; WhatsApp Cloud needs a template for a first message.
+    expect(await anna.locator('[data-testid="chats-start-from-option"][data-account="main"] input').isDisabled()).toBe(true);
+    await anna.locator('[data-testid="chats-start-from-option"][data-account="wa"] label').click();
+    await anna.locator('[data-testid="chats-start-ok"]').click();
+    await anna.locator('[data-testid="chats-start-answer"][data-account="wa"][data-code="template_required"]').waitFor({ timeout: 10_000 });
+    expect(await ans('wa').innerText()).toMatch(/WhatsApp: нужен шаблон/);
     await ans('wagw').scrollIntoViewIfNeeded();
     await screenshot(anna, join(SHOTS, 'chats-start.png'));
-    expect(gw.checks).toContain('79995550011');
+    await anna.locator('[data-testid="chats-start-from-option"][data-account="wagw"] label').click();
+    await anna.locator('[data-testid="chats-start-ok"]').click();
     await waitFor(() => gw.sent.some((s) => s.chatId === '79995550011@c.us' && s.message === 'Добрый день, это Анна'), 'first message through the gateway', 15_000);
     await anna.locator('[data-testid="chats-window"][data-status="in_work"][data-responsible="1001"]').waitFor({ timeout: 10_000 });
     await anna.keyboard.press('Escape');

@@ -1,15 +1,16 @@
 /**
- * Начать чат: a phone, every messenger account that may write to it (Telegram, WhatsApp), and the first
- * message or a template. There is no check-only endpoint: each ticked account gets POST /chats/start and its
- * answer is shown beside the others — "есть в WhatsApp", "нет в Telegram" (422 not_registered), "не
- * проверить" (reachability unknown, or 422 cannot_write_first: a bot, an unknown number), "нужен шаблон"
- * (422 template_required / template_not_mapped: WhatsApp Cloud's first message).
+ * Начать чат: a phone and the messenger accounts to ask. «Проверить номер» asks each ticked account whether it
+ * can write to that phone (GET /chats/reachability: checks only, sends nothing, makes no chat) and shows the
+ * answers side by side — "есть в WhatsApp", "нет в Telegram", "не проверить" (a bot or WhatsApp Cloud cannot
+ * check). Then the employee picks ONE account to write from and «Начать» sends the first message there
+ * (POST /chats/start); "нужен шаблон" (422 template_required / template_not_mapped: WhatsApp Cloud's first
+ * message) and "нельзя написать первым" come back on that account's answer.
  */
 import { useEffect, useState } from 'react';
-import { Alert, Checkbox, Col, Form, Input, Modal, Row, Select, Typography } from 'antd';
+import { Alert, Button, Checkbox, Col, Form, Input, Modal, Radio, Row, Select, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
-import { Chat, ChatTemplate, chatsApi, Messenger } from './api';
+import { Chat, ChatTemplate, chatsApi, Messenger, Reach } from './api';
 
 type Answer = { type: 'error' | 'warning' | 'success' | 'info'; code: string; text: string; detail?: string };
 
@@ -20,8 +21,13 @@ const TONE: Record<Answer['type'], { bg: string; border: string; text: string }>
   error: { bg: '#fff2f0', border: '#ffccc7', text: '#cf1322' },
 };
 
-/** A bot cannot write first; user accounts and WhatsApp numbers can. */
-const writesFirst = (m: Messenger) => m.kind !== 'telegram';
+/** The answer a reachability check gives, as shown in a box. */
+function reachAnswer(r: Reach, messenger: string, t: (k: string, o?: Record<string, unknown>) => string): Answer {
+  const type: Answer['type'] = r.reachable === 'yes' ? 'success' : r.reachable === 'no' ? 'error' : 'info';
+  const notes = [r.activeChatId ? t('chats.start.activeChat') : null, r.reachable !== 'no' && !r.canWriteFirst ? t('chats.start.cannotFirst') : null, r.reason]
+    .filter(Boolean).join(' · ');
+  return { type, code: r.reachable, text: t(`chats.start.reach_${r.reachable}`, { messenger }), detail: notes || undefined };
+}
 
 export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose: () => void; onStarted: (chat: Chat) => void }) {
   const { t } = useTranslation();
@@ -33,17 +39,21 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [answers, setAnswers] = useState<Record<string, Answer>>({});
+  const [reach, setReach] = useState<Reach[]>([]);
+  const [from, setFrom] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     if (!open) return;
     setAnswers({});
+    setReach([]);
+    setFrom(null);
     setError(null);
     void chatsApi
       .messengers()
       .then((r) => {
         setAccounts(r.items);
-        setPicked(r.items.filter(writesFirst).map((x) => x.accountId));
+        setPicked(r.items.map((x) => x.accountId));
       })
       .catch(() => setAccounts([]));
     void chatsApi.templates().then((r) => setTemplates(r.items)).catch(() => setTemplates([]));
@@ -79,19 +89,37 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
     }
   }
 
-  async function submit() {
+  /** Asks every ticked account; writes nothing. The account to write from defaults to the first that can. */
+  async function check() {
     const chosen = accounts.filter((a) => picked.includes(a.accountId));
     if (!chosen.length || !phone.trim()) return;
     setBusy(true);
     setAnswers({});
     setError(null);
     try {
-      const results = await Promise.all(chosen.map(async (a) => [a.accountId, await one(a)] as const));
-      setAnswers(Object.fromEntries(results.map(([id, r]) => [id, r.answer])));
-      const first = results.find(([, r]) => r.chat)?.[1].chat;
-      if (first) onStarted(first);
+      const r = await chatsApi.reachability(phone.trim(), chosen.map((a) => a.accountId));
+      setReach(r.items);
+      const byId = new Map(accounts.map((a) => [a.accountId, a]));
+      setAnswers(Object.fromEntries(r.items.map((x) => [x.accountId, reachAnswer(x, byId.get(x.accountId) ? kindName(byId.get(x.accountId)!) : x.kind, t)])));
+      const writable = r.items.filter((x) => x.activeChatId || (x.canWriteFirst && x.reachable !== 'no'));
+      setFrom((writable.find((x) => x.reachable === 'yes') ?? writable[0])?.accountId ?? null);
     } catch (e) {
-      setError((e as Error).message);
+      setError(e instanceof ApiError && e.field === 'phone' ? e.message : (e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  /** Starts the chat on the one chosen account (its answer box shows what came back). */
+  async function submit() {
+    const a = accounts.find((x) => x.accountId === from);
+    if (!a) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await one(a);
+      setAnswers((prev) => ({ ...prev, [a.accountId]: r.answer }));
+      if (r.chat) onStarted(r.chat);
     } finally {
       setBusy(false);
     }
@@ -107,12 +135,23 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
       okText={t('chats.start.ok')}
       confirmLoading={busy}
       width={720}
-      okButtonProps={{ disabled: !picked.length || !phone.trim(), 'data-testid': 'chats-start-ok' } as never}
+      okButtonProps={{ disabled: !from || !phone.trim(), 'data-testid': 'chats-start-ok' } as never}
       destroyOnHidden
     >
       <Form layout="vertical">
         <Form.Item label={t('chats.start.phone')}>
-          <Input value={phone} onChange={(e) => setPhone(e.target.value)} placeholder="+7 916 123-45-67" data-testid="chats-start-phone" />
+          <Input
+            value={phone}
+            onChange={(e) => {
+              setPhone(e.target.value);
+              setReach([]);
+              setAnswers({});
+              setFrom(null);
+            }}
+            onPressEnter={() => void check()}
+            placeholder="+7 916 123-45-67"
+            data-testid="chats-start-phone"
+          />
         </Form.Item>
         <Form.Item label={t('chats.start.accounts')} extra={t('chats.start.accountsHint')}>
           {accounts.length ? (
@@ -126,7 +165,29 @@ export function StartChat({ open, onClose, onStarted }: { open: boolean; onClose
           ) : (
             <Typography.Text type="secondary">{t('chats.start.noAccounts')}</Typography.Text>
           )}
+          <div style={{ marginTop: 8 }}>
+            <Button onClick={() => void check()} loading={busy} disabled={!picked.length || !phone.trim()} data-testid="chats-start-check">
+              {t('chats.start.check')}
+            </Button>
+          </div>
         </Form.Item>
+        {reach.length ? (
+          <Form.Item label={t('chats.start.from')} extra={t('chats.start.fromHint')}>
+            <Radio.Group value={from} onChange={(e) => setFrom(e.target.value as string)} data-testid="chats-start-from">
+              {reach.map((x) => {
+                const a = accounts.find((y) => y.accountId === x.accountId);
+                const can = !!x.activeChatId || (x.canWriteFirst && x.reachable !== 'no');
+                return (
+                  <span key={x.accountId} data-testid="chats-start-from-option" data-account={x.accountId}>
+                    <Radio value={x.accountId} disabled={!can}>
+                      {a ? label(a) : x.accountId}
+                    </Radio>
+                  </span>
+                );
+              })}
+            </Radio.Group>
+          </Form.Item>
+        ) : null}
         <Form.Item label={t('chats.start.text')}>
           <Input.TextArea rows={2} value={text} disabled={!!template} onChange={(e) => setText(e.target.value)} data-testid="chats-start-text" />
         </Form.Item>

@@ -83,6 +83,15 @@ export interface StartResult {
 
 const enc = encodeURIComponent;
 
+export interface Reach {
+  accountId: string;
+  kind: string;
+  reachable: 'yes' | 'no' | 'unknown';
+  canWriteFirst: boolean;
+  reason: string | null;
+  activeChatId: string | null;
+}
+
 export const chatsApi = {
   list: (view: ChatView) => request<{ items: Chat[]; total: number }>('GET', '/chats', { query: { view, status: 'queue,in_work', limit: 200 } }),
   counts: () => request<Counts>('GET', '/chats/counts'),
@@ -93,7 +102,10 @@ export const chatsApi = {
   close: (id: string) => request<Chat>('POST', `/chats/${enc(id)}/close`, { body: {} }),
   handover: (id: string, to: string, keepAsObserver: boolean) => request<Chat>('POST', `/chats/${enc(id)}/handover`, { body: { to, keepAsObserver } }),
   addObserver: (id: string, observer: string) => request<Chat>('POST', `/chats/${enc(id)}/observers`, { body: { observer } }),
-  start: (body: { accountId: string; phone: string; text?: string }) => request<StartResult>('POST', '/chats/start', { body }),
+  start: (body: { accountId: string; phone: string; text?: string; template?: string }) => request<StartResult>('POST', '/chats/start', { body }),
+  /** Whether each account can write to a phone — checks only, writes nothing (GET /chats/reachability). */
+  reachability: (phone: string, accountIds: string[]) =>
+    request<{ phone: string; items: Reach[] }>('GET', '/chats/reachability', { query: { phone, accountId: accountIds.join(',') } }),
   templates: () => request<{ items: ChatTemplate[]; placeholders: string[] }>('GET', '/chat-templates'),
   messengers: () => request<{ items: Messenger[] }>('GET', '/messengers'),
   fileUrl: (chatId: string, messageId: number) => `${API_BASE}/chats/${enc(chatId)}/messages/${messageId}/file`,
