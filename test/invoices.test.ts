@@ -283,6 +283,7 @@ describe('invoices over HTTP', () => {
     const byId = await post('/invoices/send', { employee: '1001', accountId: 'shop', phone: '+79165554433', pdf: { fileId: id, number: '78', date: '2026-11-26', total: '5.50' } });
     expect(byId.status).toBe(200);
     expect(byId.body.message.text).toBe('Счёт на оплату № 78 от 26 ноября 2026 г. на сумму 5.50 руб.');
+    await waitFor(() => shop.sent.length === 3, 'third invoice sent'); // the outbound queue sends asynchronously
 
     // Not a PDF by content, whatever it is called.
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100, 1)]);
@@ -291,7 +292,8 @@ describe('invoices over HTTP', () => {
     expect(bad.body.error).toMatchObject({ code: 'invalid_pdf', field: 'pdf' });
     const truncated = await post('/invoices/send', { employee: '1001', accountId: 'shop', phone: '+79165554433', pdf: { content: pdf.subarray(0, 2000).toString('base64'), number: '79', date: '2026-11-26', total: '1.00' } });
     expect(truncated.body.error).toMatchObject({ code: 'invalid_pdf' });
-    expect(shop.sent.length).toBe(3);
+    await new Promise((r) => setTimeout(r, 300)); // give a wrongly queued message time to go out
+    expect(shop.sent.length).toBe(3); // the refused ones sent nothing
 
     // Only the 1C customer: his most recent active chat; none → 422 before anything is stored.
     const byCustomer = await post('/invoices/send', { employee: '1001', customerId: 'partner-42', invoice: invoice() });
