@@ -1,76 +1,14 @@
-import { EventEmitter } from 'node:events';
-import { Db, SqlValue } from '../db/database';
-import { EslConnection } from '../esl/connection';
-import { EslEvent, header } from '../esl/event';
-import { CallService, parseRows } from '../calls/call-service';
-import { JournalBatch, LegState } from '../calls/types';
-import { EventLog, LogEventInput } from '../events/event-log';
+import { SqlValue } from '../db/database';
+import { EslEvent } from '../esl/event';
+import { JournalBatch } from '../calls/types';
+import { LogEventInput } from '../events/event-log';
 import { Employees, EmployeeView } from './employees';
+import { BusyReason, PresenceState, PresenceView, Published } from './presence-types';
+import { PresenceCalls } from './presence-calls';
+import { SNAPSHOT_RETRY_FIRST_MS } from './presence-registrations';
 
-export type PresenceState = 'offline' | 'online' | 'busy';
-export type BusyReason = 'ringing' | 'talking' | 'held' | 'supervising';
+export type { BusyReason, PresenceOptions, PresenceState, PresenceView, RegistrationRow } from './presence-types';
 
-/** An extension's presence as published (GET /employees and the `employee.presence` events say the same). */
-export interface PresenceView {
-  presence: PresenceState;
-  /** Why busy: ringing (a phone rings or dials out), talking, held (the call is on hold), supervising; null unless busy. */
-  reason: BusyReason | null;
-  /** When it became so (ISO); null for an extension never seen. */
-  since: string | null;
-  /** Phones (SIP contacts) registered for the extension right now. */
-  registrations: number;
-  /** Live calls the extension is on. */
-  callIds: string[];
-}
-
-/** A row of `show registrations as json` (FreeSWITCH core `registrations` table; every value a string). */
-export interface RegistrationRow {
-  reg_user?: string;
-  realm?: string;
-  token?: string;
-  url?: string;
-  expires?: string;
-  network_ip?: string;
-  network_port?: string;
-  network_proto?: string;
-  hostname?: string;
-  metadata?: string;
-}
-
-export interface PresenceOptions {
-  /** Sofia profiles whose registered users are employees (TELEFONIST_EMPLOYEE_PROFILES). */
-  profiles: ReadonlySet<string>;
-  /**
-   * A registration counts this long past its `expires` before it lapses here: FreeSWITCH's own
-   * `sip-expires-late-margin` (60 s by default), so we never expire a phone FreeSWITCH still holds.
-   */
-  expiryMarginMs?: number;
-  /**
-   * A change to offline is published only if it still holds this long after (a phone that unregisters and
-   * registers again at once, as phones do on reboot or re-provisioning, does not flip). Default 3 s.
-   */
-  offlineDelayMs?: number;
-  /** How often lapsed registrations are looked for (default 1 s). */
-  sweepMs?: number;
-}
-
-interface Contact {
-  profile: string;
-  /** Local ms after which it lapses (Infinity: no expiry). */
-  expiresAt: number;
-  /** Local ms an event last touched it (a snapshot leaves contacts touched while it was in flight alone). */
-  touchedAt: number;
-}
-
-interface Published {
-  presence: PresenceState;
-  reason: BusyReason | null;
-  since: number;
-}
-
-const RANK: Record<BusyReason, number> = { ringing: 1, held: 2, supervising: 3, talking: 4 };
-const SNAPSHOT_RETRY_FIRST_MS = 1_000;
-const SNAPSHOT_RETRY_MAX_MS = 30_000;
 const FLUSH_ROWS = 500;
 
 /**
@@ -93,42 +31,14 @@ const FLUSH_ROWS = 500;
  * supervisor; other extensions' presence is kept and listed (GET /employees `unconfigured`) without events. The
  * last state of every extension is kept in `employee_presence`, so a restart publishes only what changed meanwhile.
  */
-export class Presence extends EventEmitter {
-  readonly stats = { registrationEvents: 0, changes: 0, snapshots: 0, lastSnapshotAt: 0, lastSnapshotError: '', snapshotFailures: 0 };
-  private readonly contacts = new Map<string, Map<string, Contact>>();
-  /** Call-IDs removed by an event (local ms): a snapshot taken before must not bring them back. */
-  private readonly removedAt = new Map<string, number>();
-  private readonly legs = new Map<string, Set<string>>();
-  private readonly published = new Map<string, Published>();
+export class Presence extends PresenceCalls {
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private pending: Array<{ ext: string; next: Published; prev: Published | undefined; registrations: number; callIds: string[] }> = [];
   private flushing: Promise<void> | null = null;
   private flushScheduled = false;
-  /** The snapshot after the current connection's handshake is in: lapses may be acted on. */
-  private synced = false;
-  /** The first snapshot since start is in: changes are published (before, the persisted state stands). */
-  private started = false;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryMs = SNAPSHOT_RETRY_FIRST_MS;
-  private snapshotting: Promise<void> | null = null;
-  /** When the current connection came up: events since then are newer than any snapshot taken on it. */
-  private readyAt = 0;
   private supervisors: string[] = [];
   private seq = 0;
-  private closed = false;
-
-  constructor(
-    private readonly db: Db,
-    private readonly esl: EslConnection,
-    private readonly calls: CallService,
-    private readonly events: EventLog,
-    private readonly employees: Employees,
-    private readonly opts: PresenceOptions,
-  ) {
-    super();
-    this.on('error', () => undefined);
-  }
 
   /** Loads the last published presence and listens; call before the ESL connection starts (CallService.start). */
   async start(): Promise<void> {
@@ -199,215 +109,9 @@ export class Presence extends EventEmitter {
     await this.idle();
   }
 
-  // ---- registrations ---------------------------------------------------------------------------------
-
-  private onCustom(ev: EslEvent): void {
-    const sub = header(ev, 'Event-Subclass');
-    if (sub !== 'sofia::register' && sub !== 'sofia::unregister' && sub !== 'sofia::expire') return;
-    const profile = header(ev, 'profile-name') ?? '';
-    if (!this.opts.profiles.has(profile)) return;
-    // sofia::expire names the user `user` (sofia_reg_del_callback); register/unregister `from-user`.
-    const ext = header(ev, 'from-user') ?? header(ev, 'user') ?? header(ev, 'username');
-    const token = header(ev, 'call-id') ?? header(ev, 'contact');
-    if (!ext || !token) return;
-    this.stats.registrationEvents++;
-    const now = Date.now();
-    if (sub === 'sofia::register') {
-      const expires = Number(header(ev, 'expires') ?? '');
-      let set = this.contacts.get(ext);
-      if (!set) this.contacts.set(ext, (set = new Map()));
-      const wasEmpty = set.size === 0;
-      set.set(token, { profile, expiresAt: expires > 0 ? now + expires * 1000 + this.margin() : Infinity, touchedAt: now });
-      this.removedAt.delete(token);
-      if (wasEmpty) this.recompute(ext);
-      return;
-    }
-    const set = this.contacts.get(ext);
-    this.removedAt.set(token, now);
-    if (!set?.delete(token)) return; // a contact we never counted: the others stand
-    if (set.size === 0) {
-      this.contacts.delete(ext);
-      this.recompute(ext);
-    }
-  }
-
-  private margin(): number {
-    return this.opts.expiryMarginMs ?? 60_000;
-  }
-
-  /** Registrations that lapsed go (only while we hear FreeSWITCH and the snapshot after the connect is in). */
-  private sweep(): void {
-    if (!this.synced || this.esl.state !== 'ready') return;
-    const now = Date.now();
-    for (const [ext, set] of this.contacts) {
-      let removed = false;
-      for (const [token, c] of set) {
-        if (c.expiresAt <= now) {
-          set.delete(token);
-          removed = true;
-        }
-      }
-      if (set.size === 0) {
-        this.contacts.delete(ext);
-        if (removed) this.recompute(ext);
-      }
-    }
-    for (const [token, at] of this.removedAt) if (now - at > 120_000) this.removedAt.delete(token);
-  }
-
-  /** `show registrations as json` after every (re)connect; retried with backoff while the link stays up. */
-  snapshot(): Promise<void> {
-    if (!this.snapshotting) this.snapshotting = this.runSnapshot().finally(() => (this.snapshotting = null));
-    return this.snapshotting;
-  }
-
-  private async runSnapshot(): Promise<void> {
-    try {
-      const rows = parseRows<RegistrationRow>(await this.esl.apiOk('show registrations as json'));
-      this.applySnapshot(rows, this.readyAt);
-      this.stats.snapshots++;
-      this.stats.lastSnapshotAt = Date.now();
-      this.stats.lastSnapshotError = '';
-      this.emit('synced');
-    } catch (e) {
-      this.stats.snapshotFailures++;
-      this.stats.lastSnapshotError = (e as Error).message;
-      this.emit('error', e);
-      if (!this.closed && this.esl.state === 'ready' && !this.retryTimer) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = null;
-          if (this.esl.state === 'ready') void this.snapshot();
-        }, this.retryMs);
-        this.retryTimer.unref();
-        this.retryMs = Math.min(this.retryMs * 2, SNAPSHOT_RETRY_MAX_MS);
-      }
-    }
-  }
-
-  /**
-   * Events received on this connection (since `since`, its handshake) are newer than the snapshot or race
-   * with it (FreeSWITCH writes its table through a queue): they win. Everything older yields to the snapshot.
-   */
-  private applySnapshot(rows: RegistrationRow[], since: number): void {
-    const now = Date.now();
-    const fsOffset = this.calls.tracker.clock.offset;
-    const listed = new Map<string, Map<string, Contact>>();
-    for (const r of rows) {
-      const profile = /^sofia\/([^/]+)\//.exec(r.url ?? '')?.[1];
-      const ext = r.reg_user;
-      const token = r.token || r.url;
-      if (!profile || !this.opts.profiles.has(profile) || !ext || !token) continue;
-      const exp = Number(r.expires ?? '0');
-      const expiresAt = exp > 0 ? exp * 1000 - fsOffset : Infinity; // the row's expires already holds the late margin
-      if (expiresAt <= now) continue; // lapsed; FreeSWITCH's periodic cleanup has not removed it yet
-      const removed = this.removedAt.get(token);
-      if (removed !== undefined && removed >= since) continue; // an event on this connection says it is gone
-      let set = listed.get(ext);
-      if (!set) listed.set(ext, (set = new Map()));
-      set.set(token, { profile, expiresAt, touchedAt: 0 });
-    }
-    const touched = new Set<string>([...this.contacts.keys(), ...listed.keys()]);
-    for (const ext of touched) {
-      const known = this.contacts.get(ext) ?? new Map<string, Contact>();
-      const fresh = listed.get(ext);
-      if (!fresh) {
-        // Not registered, says FreeSWITCH: what an event touched while the snapshot was in flight stays.
-        for (const [token, c] of known) if (c.touchedAt < since) known.delete(token);
-      } else {
-        for (const [token, c] of fresh) {
-          const k = known.get(token);
-          if (!k || k.touchedAt < since) known.set(token, c);
-        }
-      }
-      if (known.size) this.contacts.set(ext, known);
-      else this.contacts.delete(ext);
-    }
-    this.synced = true;
-    this.started = true;
-    this.indexLiveCalls(false);
-    const all = new Set<string>([...touched, ...this.published.keys(), ...this.legs.keys()]);
-    for (const ext of all) this.recompute(ext);
-  }
-
-  // ---- calls ---------------------------------------------------------------------------------------------
-
-  /**
-   * A batch changed these legs and calls: every employee leg of the calls they belong to is looked at again
-   * (a hold arrives on the customer's leg, capture 14, yet makes the employee on the other end `held`).
-   */
-  private onBatch(b: JournalBatch): void {
-    const touched = new Set<string>();
-    const calls = new Set<string>();
-    for (const l of b.legs) {
-      this.noteLeg(l, touched);
-      calls.add(l.callId);
-    }
-    for (const c of b.calls) {
-      for (const ext of Object.keys(c.employees)) touched.add(ext);
-      calls.add(c.id);
-    }
-    for (const id of calls) {
-      for (const uuid of this.calls.tracker.liveCall(id)?.legs ?? []) {
-        const l = this.calls.tracker.liveLeg(uuid);
-        if (l) this.noteLeg(l, touched);
-      }
-    }
-    for (const ext of touched) this.recompute(ext);
-  }
-
-  private noteLeg(l: LegState, touched: Set<string>): void {
-    if (!l.employee) return;
-    touched.add(l.employee);
-    if (l.endedAt !== undefined) return;
-    let set = this.legs.get(l.employee);
-    if (!set) this.legs.set(l.employee, (set = new Set()));
-    set.add(l.uuid);
-  }
-
-  /** The tracker's live legs of employees (at start, and after each call resync). */
-  private indexLiveCalls(recompute: boolean): void {
-    const touched = new Set<string>(this.legs.keys());
-    for (const c of this.calls.tracker.liveCalls()) {
-      for (const uuid of c.legs) {
-        const l = this.calls.tracker.liveLeg(uuid);
-        if (l) this.noteLeg(l, touched);
-      }
-    }
-    if (recompute) for (const ext of touched) this.recompute(ext);
-  }
-
-  /** Busy reason from the extension's live legs (ended or moved legs drop out of the index). */
-  private callState(ext: string): { reason: BusyReason | null; callIds: string[] } {
-    const set = this.legs.get(ext);
-    if (!set) return { reason: null, callIds: [] };
-    let best: BusyReason | null = null;
-    const callIds = new Set<string>();
-    for (const uuid of set) {
-      const l = this.calls.tracker.liveLeg(uuid);
-      if (!l || l.endedAt !== undefined || l.destroyed || l.employee !== ext || !this.calls.tracker.liveCall(l.callId) || this.calls.tracker.liveCall(l.callId)!.endedAt !== undefined) {
-        set.delete(uuid);
-        continue;
-      }
-      const partner = l.partner ? this.calls.tracker.liveLeg(l.partner) : undefined;
-      const r: BusyReason = l.answeredAt === undefined
-        ? 'ringing'
-        : l.role === 'supervisor'
-          ? 'supervising'
-          : l.held || partner?.held ? 'held' : 'talking';
-      if (!best || RANK[r] > RANK[best]) best = r;
-      callIds.add(l.callId);
-    }
-    if (set.size === 0) this.legs.delete(ext);
-    return { reason: best, callIds: [...callIds].sort() };
-  }
-
-  private callIdsOf(ext: string): string[] {
-    return this.callState(ext).callIds;
-  }
-
   // ---- publishing ----------------------------------------------------------------------------------------
 
-  private recompute(ext: string): void {
+  protected override recompute(ext: string): void {
     if (!this.started || this.closed) return;
     const { reason, callIds } = this.callState(ext);
     const registrations = this.contacts.get(ext)?.size ?? 0;
