@@ -1,8 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { connect, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { EslFrame, FrameParser } from './frame';
 import { decodeEvent, EslEvent, isEventFrame } from './event';
+import { afterIo, EslLink, EslLinkWatch } from './link-watch';
+
+export { ESL_LINK_DEFAULTS } from './link-watch';
+export type { EslLink } from './link-watch';
 
 export interface EslConnectionOptions {
   host: string;
@@ -36,15 +39,6 @@ export interface EslConnectionOptions {
 
 export type EslState = 'disconnected' | 'connecting' | 'authenticating' | 'ready' | 'closed';
 
-/**
- * How the link looks from here: `live` (ready, and either traffic within the idle window or the last probe
- * answered), `stale` (ready, but quiet: a probe is out and nothing has arrived since), `down` (not ready).
- */
-export type EslLink = 'live' | 'stale' | 'down';
-
-/** Production defaults of the link watch (see EslConnection). */
-export const ESL_LINK_DEFAULTS = { handshakeTimeoutMs: 10_000, idleProbeMs: 30_000, probeTimeoutMs: 10_000 } as const;
-
 export class EslCommandError extends Error {
   constructor(
     message: string,
@@ -66,14 +60,6 @@ interface PendingJob {
   resolve: (body: string) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
-}
-
-/**
- * Runs fn after the I/O that is already waiting has been read. Timers run before the poll phase, so after a
- * busy stretch of the event loop a timeout would otherwise fire while the bytes that answer it sit unread.
- */
-function afterIo(fn: () => void): void {
-  setImmediate(fn);
 }
 
 /** `api status`, `bgapi originate`, `auth` (never its password), `event`: for error messages. */
@@ -115,24 +101,16 @@ export function assertSafeCommand(cmd: string): void {
  *    link whose answer is already waiting.
  * All timers are per socket and cleared on close, on every drop and on `close()`.
  */
-export class EslConnection extends EventEmitter {
-  private socket: Socket | null = null;
+export class EslConnection extends EslLinkWatch {
+  protected socket: Socket | null = null;
   private parser = new FrameParser();
   private replies: PendingReply[] = [];
   private jobs = new Map<string, PendingJob>();
   private backoff: number;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private _state: EslState = 'disconnected';
+  protected _state: EslState = 'disconnected';
   private authResolve: ((ok: boolean) => void) | null = null;
-  private greeted = false;
-  private handshakeTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
-  /** When the outstanding probe was sent (0: none out). */
-  private probeSentAt = 0;
-  private lastLink: EslLink = 'down';
-  private readonly handshakeTimeoutMs: number;
-  private readonly idleProbeMs: number;
-  private readonly probeTimeoutMs: number;
+  protected greeted = false;
   /** HEARTBEAT was added to the subscription by us (not asked for by the owner): count it, don't emit it. */
   private readonly ownHeartbeat: boolean;
   readonly stats = {
@@ -156,23 +134,14 @@ export class EslConnection extends EventEmitter {
     handshakeTimeouts: 0,
   };
 
-  constructor(private readonly opts: EslConnectionOptions) {
-    super();
+  constructor(protected readonly opts: EslConnectionOptions) {
+    super(opts);
     this.backoff = opts.initialBackoffMs ?? 500;
-    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? ESL_LINK_DEFAULTS.handshakeTimeoutMs;
-    this.idleProbeMs = opts.idleProbeMs ?? ESL_LINK_DEFAULTS.idleProbeMs;
-    this.probeTimeoutMs = opts.probeTimeoutMs ?? ESL_LINK_DEFAULTS.probeTimeoutMs;
     this.ownHeartbeat = opts.heartbeat !== false && !opts.events.some((e) => e === 'ALL' || e === 'HEARTBEAT');
   }
 
   get state(): EslState {
     return this._state;
-  }
-
-  /** live / stale (quiet, probe out, nothing since) / down (not ready). */
-  get link(): EslLink {
-    if (this._state !== 'ready') return 'down';
-    return this.probeSentAt > 0 && this.stats.lastFrameAt < this.probeSentAt ? 'stale' : 'live';
   }
 
   start(): void {
@@ -248,7 +217,7 @@ export class EslConnection extends EventEmitter {
     if (!text.startsWith('+OK')) throw new EslCommandError(text, text);
   }
 
-  private send(text: string, kind: 'api' | 'command', allowBeforeReady = false, timeoutMs = this.opts.commandTimeoutMs ?? 10_000): Promise<EslFrame> {
+  protected send(text: string, kind: 'api' | 'command', allowBeforeReady = false, timeoutMs = this.opts.commandTimeoutMs ?? 10_000): Promise<EslFrame> {
     const s = this.socket;
     if (!s || (!allowBeforeReady && this._state !== 'ready')) {
       return Promise.reject(new EslCommandError(`FreeSWITCH is not connected (${this._state})`));
@@ -348,77 +317,6 @@ export class EslConnection extends EventEmitter {
     }
   }
 
-  private onHandshakeTimeout(socket: Socket): void {
-    if (this.socket !== socket || this._state === 'ready' || this._state === 'closed') return;
-    this.stats.handshakeTimeouts++;
-    const within = `within ${this.handshakeTimeoutMs} ms`;
-    const where = `${this.opts.host}:${this.opts.port}`;
-    this.drop(
-      this._state === 'connecting'
-        ? `TCP connect to ${where} did not complete ${within}`
-        : !this.greeted
-          ? `${where} accepted but sent no auth/request greeting ${within}`
-          : `auth and event subscription not completed ${within}`,
-    );
-  }
-
-  /** Checks for silence at lastFrameAt + idleProbeMs; a busy link only pays a Date.now() per chunk. */
-  private armIdle(delayMs: number): void {
-    if (this.idleProbeMs <= 0) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    const socket = this.socket;
-    const idleTimer = setTimeout(() => afterIo(() => {
-      if (this.idleTimer !== idleTimer) return; // re-armed, dropped or closed meanwhile
-      this.idleTimer = null;
-      this.onIdle(socket);
-    }), Math.max(1, delayMs));
-    this.idleTimer = idleTimer;
-  }
-
-  private onIdle(socket: Socket | null): void {
-    if (!socket || this.socket !== socket || this._state !== 'ready' || this.probeSentAt) return;
-    const quiet = Date.now() - this.stats.lastFrameAt;
-    if (quiet < this.idleProbeMs) {
-      this.armIdle(this.idleProbeMs - quiet);
-      return;
-    }
-    const sentAt = Date.now();
-    this.probeSentAt = sentAt;
-    const quietS = Math.round(quiet / 1000);
-    this.stats.probes++;
-    this.updateLink();
-    this.send('api status', 'api', false, this.probeTimeoutMs).then(
-      () => {
-        if (this.socket !== socket || this.probeSentAt !== sentAt) return;
-        this.probeSentAt = 0;
-        this.updateLink();
-        this.armIdle(this.idleProbeMs);
-      },
-      (e: Error) => {
-        // No reply in time: send() has already dropped the connection, and its close reconnects with backoff.
-        // Any other rejection (connection lost, closed) has its own reason already.
-        if (!e.message.startsWith('no reply')) return;
-        this.stats.probeFailures++;
-        this.stats.lastError = `link dead: ${e.message} (probe sent after ${quietS} s of silence)`;
-      },
-    );
-  }
-
-  private updateLink(): void {
-    const l = this.link;
-    if (l === this.lastLink) return;
-    this.lastLink = l;
-    this.emit('link', l);
-  }
-
-  private clearWatch(): void {
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.handshakeTimer = null;
-    this.idleTimer = null;
-    this.probeSentAt = 0;
-  }
-
   private onData(socket: Socket, chunk: Buffer): void {
     if (this.socket !== socket) return;
     const now = Date.now();
@@ -492,7 +390,7 @@ export class EslConnection extends EventEmitter {
     }
   }
 
-  private drop(reason: string): void {
+  protected drop(reason: string): void {
     this.stats.lastError = reason;
     this.clearWatch();
     this.socket?.destroy();
