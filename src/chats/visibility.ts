@@ -1,0 +1,40 @@
+/**
+ * Who sees and who writes: the one scope rule (src/auth/scope.ts) applied to chats, the audience an event
+ * about a chat goes to, the actor a request acts as, and @mentions.
+ */
+import { chatAudience, employeeMaySeeChat } from '../auth/scope';
+import type { Employees } from '../employees/employees';
+import { Actor, ChatError, ChatView, Viewer } from './types';
+
+/** The actor for an extension; the supervisor right from the role or from 1C. */
+export function actorOf(employees: Employees, extension: string, supervisorRole = false): Actor {
+  if (!employees.get(extension)) throw new ChatError(400, 'invalid_employee', `no employee with extension ${extension}`, 'employee');
+  return { employee: extension, supervisor: supervisorRole || employees.isSupervisor(extension) };
+}
+
+/** Whether the viewer may see the chat: everyone-viewers always, an employee by the scope rule. */
+export function maySee(v: Viewer, chat: ChatView): boolean {
+  if ('all' in v) return true;
+  return employeeMaySeeChat(v.employee, v.supervisor, chat);
+}
+
+/** Whether the actor may write in the chat now (the queue: anyone; then responsible, observers, supervisors). */
+export function mayWrite(a: Actor, chat: ChatView): boolean {
+  return employeeMaySeeChat(a.employee, a.supervisor, chat);
+}
+
+/** The employees an event about the chat goes to. */
+export function audience(employees: Employees, chat: { status: string; responsible: string | null; observers: string[] }): string[] {
+  return chatAudience(chat, employees.list().map((e) => e.extension), employees.supervisors());
+}
+
+/** Employees @mentioned in a text: by login or by extension. */
+export function mentionsIn(employees: Employees, text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?:^|[^\p{L}\p{N}_.@-])@([\p{L}\p{N}_.-]{2,64})/gu)) {
+    const name = m[1].replace(/[.]+$/, '').toLowerCase();
+    const e = employees.get(name) ?? employees.byLogin(name);
+    if (e) out.add(e.extension);
+  }
+  return [...out];
+}
