@@ -255,6 +255,7 @@ export class CallService extends EventEmitter {
       this.resyncDelayMs = RESYNC_RETRY_FIRST_MS;
       this.emit('resynced');
     } catch (e) {
+      this.tracker.endSnapshot();
       this.stats.resyncFailures++;
       this.stats.lastResyncError = (e as Error).message;
       this.emit('resyncFailed', e);

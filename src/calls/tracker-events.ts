@@ -40,8 +40,12 @@ const LATE_EVENTS = new Set(['RECORD_STOP', 'CHANNEL_HANGUP', 'CHANNEL_HANGUP_CO
 export class EventTracker extends LegEventTracker {
   private seen = new Set<string>();
   private seenOrder: string[] = [];
-  /** Legs any event touched since the last snapshot was requested (a resync must not undo them). */
+  /**
+   * Legs any event touched while a snapshot was in flight (a resync must not undo them). Kept only between
+   * beginSnapshot() and the resync's end, so it does not grow with every leg between reconnects.
+   */
   protected touched = new Set<string>();
+  protected snapshotInFlight = false;
   /** Uuids whose CHANNEL_DESTROY / HANGUP we saw without knowing the leg (a snapshot may still list them). */
   protected gone = new Set<string>();
   /** Legs opened before the leg that originated them was known (originator uuid → leg uuid). */
@@ -83,7 +87,7 @@ export class EventTracker extends LegEventTracker {
     if (ev.name === 'BACKGROUND_JOB') return this.onBackgroundJob(ev, key);
     const uuid = header(ev, 'Unique-ID');
     if (!uuid) return;
-    this.touched.add(uuid);
+    if (this.snapshotInFlight) this.touched.add(uuid);
     const at = this.eventTime(ev);
     const closing = this.closingLegs.get(uuid);
     if (closing) return this.onLateEvent(closing, ev, at, key);

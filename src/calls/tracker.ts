@@ -78,6 +78,13 @@ export class CallTracker extends EventTracker {
    */
   beginSnapshot(): void {
     this.touched.clear();
+    this.snapshotInFlight = true;
+  }
+
+  /** The snapshot was applied, or could not be had: stop noting touched legs. */
+  endSnapshot(): void {
+    this.snapshotInFlight = false;
+    this.touched.clear();
   }
 
   /** Known live legs whose state the snapshot contradicts, or unknown legs: worth a `uuid_dump`. */
@@ -293,6 +300,7 @@ export class CallTracker extends EventTracker {
       if (!call.answeredAt) call.uncertain = true;
       this.markAnswered(call, Math.max(a.answeredAt ?? 0, b.answeredAt ?? 0) || fsNow);
     }
+    this.endSnapshot();
     return this.flush();
   }
 
