@@ -136,7 +136,8 @@ export class LegEventTracker extends TrackerCore {
       callId: call.id,
       leg: leg.uuid,
       path,
-      startedAt: at - Math.round((seconds ?? 0) * 1000),
+      // Never before the call itself (a recorder's length cannot reach back past the call's first leg).
+      startedAt: Math.max(call.startedAt, at - Math.round((seconds ?? 0) * 1000)),
       stoppedAt: at,
       seconds,
       stereo,
