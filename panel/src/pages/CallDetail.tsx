@@ -393,7 +393,7 @@ function LegsCard({ call }: { call: Call }) {
         scroll={{ x: 700 }}
         columns={[
           { title: t('call.leg.party'), key: 'party', render: (_: unknown, l) => partyText({ employee: l.employee ?? undefined, number: l.number ?? undefined, name: l.name ?? undefined }) },
-          { title: t('call.leg.direction'), dataIndex: 'direction', key: 'direction' },
+          { title: t('call.leg.direction'), dataIndex: 'direction', key: 'direction', render: (d: string) => t(`call.leg.dir_${d}`, { defaultValue: d }) },
           { title: t('call.leg.role'), dataIndex: 'role', key: 'role', render: (r: string) => t(`role.${r}`, { defaultValue: r }) },
           { title: t('call.leg.channel'), dataIndex: 'channel', key: 'channel', render: (c: string) => <Typography.Text code style={{ fontSize: 12 }}>{c}</Typography.Text> },
           { title: t('call.leg.created'), dataIndex: 'createdAt', key: 'createdAt', render: (v: string) => fmtTime(v).slice(11) },
