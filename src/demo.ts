@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       `  curl -H 'Authorization: Bearer ${config.TELEFONIST_ADMIN_TOKEN}' ${base}/calls\n` +
       `  curl -N -H 'Authorization: Bearer ${config.TELEFONIST_ADMIN_TOKEN}' ${base}/events/stream   # screen pops as they happen\n` +
       `  curl ${base}/health\n` +
-      `  panel: http://127.0.0.1:${t.port}/  (operators anna / demo1000, ivan / demo1001; supervisor petr / demo1003)\n\n`,
+      `  panel: http://127.0.0.1:${t.port}/  (operators anna / demo1000, ivan / demo1001, olga / demo1002; supervisor petr / demo1003)\n\n`,
   );
   const speed = Number(process.env.DEMO_SPEED ?? 4);
   let stopping = false;
