@@ -79,10 +79,24 @@ describe.each(DB_KINDS)('number search in every notation (%s)', (kind) => {
     expect(await ids('number=74950000000')).toEqual([DID_INBOUND]);
     expect(await ids(`number=${encodeURIComponent('8 (495) 000-00-00')}`)).toEqual([DID_INBOUND]);
     expect(await ids('number=1002')).toEqual([DESK_NATIONAL]);
-    // Partial digits typed with separators are digits for the number filter, text for q (call-id fragments).
+    // Partial digits typed with separators are digits for the number filter and for q alike.
     expect(await ids(`number=${encodeURIComponent('123-45-67')}`)).toEqual(SAME_NUMBER);
+    expect(await ids(`q=${encodeURIComponent('123-45-67')}`)).toEqual(SAME_NUMBER);
     expect(await ids('number=8916123')).toEqual(SAME_NUMBER);
     expect(await ids(`number=${encodeURIComponent('+7 916 12')}`)).toEqual(SAME_NUMBER);
+  });
+
+  test('digits typed in q are a number, never a piece of a call id; a call-id fragment with letters finds its call', async () => {
+    // DESK_NATIONAL's uuid ends in "2049", a number no call has: digits must not match inside the uuid
+    // (a random uuid with "4567" in it once put a stranger's call among the +79161234567 calls).
+    expect(DESK_NATIONAL.endsWith('2049')).toBe(true);
+    expect(await ids('q=2049')).toEqual([]);
+    expect(await ids(`q=${encodeURIComponent('20-49')}`)).toEqual([]);
+    expect(await ids('q=8cec2049')).toEqual([DESK_NATIONAL]);
+    expect(await ids(`q=${DESK_NATIONAL}`)).toEqual([DESK_NATIONAL]);
+    expect(await ids(`q=${DESK_NATIONAL.toUpperCase()}`)).toEqual([DESK_NATIONAL]);
+    // The extension of the desk phone is digits, and it is in the search text after the id.
+    expect(await ids('q=1002')).toEqual([DESK_NATIONAL]);
   });
 
   test('a customer created from one notation gets every call of the number in its history; lookup agrees', async () => {

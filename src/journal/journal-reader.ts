@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
-import { DEFAULT_PHONE_REGION, phoneQueryDigits, wholePhoneDigits } from '../directory/phone';
+import { DEFAULT_PHONE_REGION, PHONE_QUERY_RE, phoneQueryDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
 
 export type CallSort = 'startedAt' | '-startedAt' | 'duration' | '-duration' | 'talk' | '-talk';
@@ -196,13 +196,23 @@ export class JournalReader {
       params.push(sqlite ? (filter.hasRecording ? 1 : 0) : filter.hasRecording);
     }
     if (filter.q) {
-      // A whole number typed in any notation is searched the way the number filter searches it; any
-      // other text (partial digits and call-id fragments included) as typed.
-      const q = wholePhoneDigits(filter.q, this.region) ?? filter.q.toLowerCase();
-      if (sqlite && q.length >= 3 && !/[%_\\]/.test(q)) {
+      // Text that a person types for a number (digits with + ( ) - . and spaces: "4567", "123-45-67",
+      // "+7 916 123-45-67") is searched as a number: a whole number in any notation the way the number
+      // filter searches it, partial digits as typed, and never inside the call id (a random uuid holds
+      // "4567" often enough to put strangers' calls in the list). Any other text (names, causes, call-id
+      // fragments such as "8cec2049") is searched as typed, the id included. The search text starts
+      // with the id and a space (searchText in journal-writer.ts).
+      const phoneLike = PHONE_QUERY_RE.test(filter.q) && /\d/.test(filter.q);
+      const q = phoneLike ? phoneQueryDigits(filter.q, this.region)! : filter.q.toLowerCase();
+      const fts = sqlite && q.length >= 3 && !/[%_\\]/.test(q);
+      if (fts) {
         where.push('calls.rowid IN (SELECT rowid FROM calls_fts WHERE calls_fts.search LIKE ?)');
         params.push(`%${q}%`);
-      } else {
+      }
+      if (phoneLike) {
+        where.push(`substr(calls.search, length(calls.id) + 2) LIKE ?`);
+        params.push(`%${q}%`);
+      } else if (!fts) {
         where.push(`calls.search LIKE ? ESCAPE '\\'`);
         params.push(`%${likeEscape(q)}%`);
       }

@@ -20,7 +20,7 @@ export const CALL_LIST_PARAMS: QueryParam[] = [
   },
   { name: 'customer', description: 'Customer id (1C reference) the call is linked to.', schema: { type: 'string' } },
   { name: 'hasRecording', description: 'true: only calls with a recording; false: only without.', schema: { type: 'boolean' } },
-  { name: 'q', description: 'Free text: number (in any notation, as for `number`), name, employee, status, hangup cause, call id.', schema: { type: 'string', maxLength: 200 } },
+  { name: 'q', description: 'Free text: name, employee, status, hangup cause, call id. Text of digits and + ( ) - . only is a number (in any notation, as for `number`; partial digits as typed) and is not searched inside call ids; a call-id fragment needs its letters (`8cec2049`) or the whole uuid.', schema: { type: 'string', maxLength: 200 } },
   { name: 'sort', description: 'startedAt, -startedAt (default), duration, -duration, talk, -talk.', schema: { type: 'string', enum: CALL_SORTS } },
   { name: 'limit', description: 'Page size, 1..500 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
   { name: 'cursor', description: 'nextCursor of the previous page; pages stay stable while new calls arrive.', schema: { type: 'string' } },
