@@ -176,6 +176,10 @@ describe('transcription (sqlite)', () => {
     expect((await api(stack, `/calls/${id}/transcript`, { method: 'POST' })).status).toBe(202);
     const failed = await transcriptOf(id, 'failed');
     expect(failed.items[0].error).toMatch(/segment 0 lacks start, end or text/);
+    // format=text: a failed transcript is a final answer of its own, not "not ready" (1C would ask for days).
+    const failedText = await api(stack, `/calls/${id}/transcript?format=text`);
+    expect(failedText.status).toBe(409);
+    expect(failedText.body).toMatchObject({ error: { code: 'transcript_failed', field: 'id' }, callId: id, status: 'failed' });
     whisper.set('unavailable');
     const before = whisper.seen.length;
     await api(stack, `/calls/${id}/transcript`, { method: 'POST' });
@@ -192,6 +196,9 @@ describe('transcription (sqlite)', () => {
     const calls = (await api(stack, '/calls?hasRecording=true')).body.items;
     const id = calls[0].id;
     await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'running', 'job running');
+    const running = await api(stack, `/calls/${id}/transcript?format=text`);
+    expect(running.status).toBe(409);
+    expect(running.body).toMatchObject({ error: { code: 'not_ready' }, callId: id, status: 'running' });
     await stack.restart(); // the engine call in flight is abandoned; the job goes back to the queue
     whisper.set('ok');
     whisper.release();
@@ -232,6 +239,9 @@ describe('transcription not configured', () => {
       const rerun = await api(stack, `/calls/${id}/transcript`, { method: 'POST' });
       expect(rerun.status).toBe(409);
       expect(rerun.body.error.code).toBe('transcription_disabled');
+      const text = await api(stack, `/calls/${id}/transcript?format=text`);
+      expect(text.status).toBe(409);
+      expect(text.body).toMatchObject({ error: { code: 'transcription_disabled' }, status: 'disabled' });
       const summary = await api(stack, `/calls/${id}/summary`);
       expect(summary.body).toEqual({ callId: id, status: 'disabled', message: 'Резюме не настроены: нет расшифровки (TRANSCRIPTION_ENGINE=none)' });
       expect((await api(stack, `/calls/${id}/summary`, { method: 'POST' })).status).toBe(409);
@@ -264,6 +274,9 @@ describe('transcription rules and mono recordings', () => {
       await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'skipped', 'skipped by the rules');
       expect((await api(stack, `/calls/${id}/transcript`)).body.items[0].error).toMatch(/shorter than TRANSCRIBE_MIN_SECONDS \(10 s\)/);
       expect(whisper.seen).toHaveLength(0);
+      const skipped = await api(stack, `/calls/${id}/transcript?format=text`);
+      expect(skipped.status).toBe(404);
+      expect(skipped.body).toMatchObject({ error: { code: 'no_transcript', field: 'id' }, callId: id, status: 'skipped' });
       expect((await api(stack, `/calls/${id}/transcript`, { method: 'POST' })).status).toBe(202);
       await waitFor(async () => (await api(stack, `/calls/${id}/transcript`)).body.status === 'done', 'done on demand');
       const t = (await api(stack, `/calls/${id}/transcript`)).body;

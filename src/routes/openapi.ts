@@ -11,6 +11,20 @@ import { whatsappPaths, whatsappSchemas } from './openapi-whatsapp';
 import { telegramAccountPaths, telegramAccountSchemas } from './openapi-telegram-accounts';
 import { callIdParam, errorResponses, nullable, queryParams, ref } from './openapi-parts';
 
+/** GET /calls/{id}/transcript?format=text without text: the usual error, plus the call and its transcript status. */
+const transcriptRefusal = {
+  allOf: [
+    ref('Error'),
+    {
+      type: 'object',
+      properties: {
+        callId: { type: 'string' },
+        status: { type: 'string', enum: ['disabled', 'none', 'queued', 'running', 'failed', 'skipped'] },
+      },
+    },
+  ],
+};
+
 const CallSummary = {
   type: 'object',
   required: ['id', 'direction', 'status', 'startedAt', 'employees', 'hasRecording'],
@@ -336,7 +350,10 @@ export function openApiDocument(version: string) {
       '/calls/{id}/transcript': {
         get: {
           summary: 'The call\'s transcript: per recording, a dialogue of segments (speaker, role, start, end, text), or with format=text one '
-            + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules, or nothing to transcribe: an empty file, no speech; the item\'s error says why).',
+            + 'line per turn for 1C. status: disabled (no engine configured), none, queued, running, done, failed, skipped (by the rules, or nothing to transcribe: an empty file, no speech; the item\'s error says why). '
+            + 'format=text answers 200 only when status is done; otherwise the usual error plus `callId` and the same `status`: 409 not_ready while queued or running '
+            + '(ask again later), and final answers that need no polling: 409 transcript_failed (failed; POST re-runs it), 404 no_transcript (none or skipped), '
+            + '409 transcription_disabled (disabled).',
           security: [{ bearer: [] }],
           parameters: [
             callIdParam,
@@ -380,7 +397,16 @@ export function openApiDocument(version: string) {
                 'text/plain': { schema: { type: 'string' } },
               },
             },
-            ...errorResponses(400, 401, 403, 404, 409),
+            ...errorResponses(400, 401, 403),
+            '404': {
+              description: 'No such call, or with format=text: error.code no_transcript (status none or skipped; final).',
+              content: { 'application/json': { schema: transcriptRefusal } },
+            },
+            '409': {
+              description: 'format=text only: error.code not_ready (status queued or running: ask again later), transcript_failed (status failed; final '
+                + 'until a re-run), transcription_disabled (status disabled).',
+              content: { 'application/json': { schema: transcriptRefusal } },
+            },
           },
         },
         post: {
