@@ -44,6 +44,7 @@ import { loadConfig } from '../src/config';
 import { StartOptions, startTelefonist, Telefonist } from '../src/app';
 import { Logger } from '../src/log';
 import { CallTruth, CHAOS_TEMPLATES, ChaosSwitch, CUT_KINDS, loadTemplates, prng } from '../src/esl/chaos-switch';
+import { describeVerdict, JournalEntry, judge, PROBLEM_LABEL, PROBLEMS, Verdict } from '../src/esl/chaos/verdict';
 
 const TOKEN = 'chaos-admin-token-0123456789abcdef';
 
@@ -94,17 +95,6 @@ export function chaosOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 
 // ---- journal over HTTP --------------------------------------------------------------------------------
 
-interface JournalEntry {
-  id: string;
-  status: string;
-  startedAt: number | null;
-  answeredAt: number | null;
-  endedAt: number | null;
-  talkSeconds: number | null;
-  uncertain: boolean;
-  legs: string[];
-  originJob?: string;
-}
 
 async function getJson(base: string, path: string): Promise<any> {
   for (let attempt = 0; ; attempt++) {
@@ -151,163 +141,21 @@ async function readJournal(base: string): Promise<JournalEntry[]> {
   return out;
 }
 
-// ---- comparison ---------------------------------------------------------------------------------------
-
-type Problem = 'lost' | 'split' | 'other-id' | 'crossed' | 'live' | 'status' | 'times';
-const PROBLEMS: Problem[] = ['lost', 'split', 'other-id', 'crossed', 'live', 'status', 'times'];
-const PROBLEM_LABEL: Record<Problem, string> = {
-  lost: 'lost (no journal entry)',
-  split: 'split (>1 entry for one call)',
-  'other-id': 'under another id',
-  crossed: 'mixed with another call',
-  live: 'left live (ringing/active)',
-  status: 'wrong status',
-  times: 'wrong times',
-};
-
-interface Verdict {
-  truth: CallTruth;
-  problems: Map<Problem, string>;
-  uncertain: boolean;
-  /** A failure: any problem on a call whose events all arrived; a problem not marked uncertain otherwise. */
-  failed: boolean;
-}
-
-function iso(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(11, 23);
-}
-
-function judge(truths: CallTruth[], journal: JournalEntry[], allTruths: CallTruth[], tolMs: number): { verdicts: Verdict[]; phantoms: JournalEntry[] } {
-  const owner = new Map<string, number>();
-  allTruths.forEach((t, i) => t.uuids.concat(t.id).forEach((u) => owner.set(u, i)));
-  const related = new Map<number, JournalEntry[]>();
-  const phantoms: JournalEntry[] = [];
-  for (const e of journal) {
-    const set = new Set<number>();
-    for (const u of [e.id, ...e.legs]) {
-      const o = owner.get(u);
-      if (o !== undefined) set.add(o);
-    }
-    if (set.size === 0 && !(e.originJob && owner.has(e.originJob))) phantoms.push(e);
-    for (const o of set) {
-      const list = related.get(o) ?? [];
-      list.push(e);
-      related.set(o, list);
-    }
-  }
-  const verdicts = truths.map((t) => {
-    const problems = new Map<Problem, string>();
-    const me = allTruths.indexOf(t);
-    const rel = related.get(me) ?? [];
-    const main = rel.find((e) => e.id === t.id) ?? rel[0];
-    if (!main) {
-      problems.set('lost', 'no journal entry has its id or any of its legs');
-    } else {
-      if (rel.length > 1) problems.set('split', `${rel.length} entries: ${rel.map((e) => `${e.id.slice(0, 8)}(${e.status})`).join(', ')}`);
-      if (!rel.some((e) => e.id === t.id)) problems.set('other-id', `journal id ${main.id.slice(0, 8)} instead of ${t.id.slice(0, 8)}`);
-      const foreignLegs = main.legs.filter((u) => owner.has(u) && owner.get(u) !== me);
-      const jobOwner = main.originJob ? owner.get(main.originJob) : undefined;
-      const crossed: string[] = [];
-      if (foreignLegs.length) crossed.push(`has leg(s) of ${[...new Set(foreignLegs.map((u) => allTruths[owner.get(u)!].id.slice(0, 8)))].join(', ')}`);
-      if (jobOwner !== undefined && jobOwner !== me) crossed.push(`originJob ${main.originJob!.slice(0, 8)} is the click-to-call job of ${allTruths[jobOwner].id.slice(0, 8)}`);
-      if (crossed.length) problems.set('crossed', crossed.join('; '));
-      if (main.status === 'ringing' || main.status === 'active') {
-        problems.set('live', `status ${main.status}, expected ${t.status}`);
-      } else if (main.status !== t.status) {
-        problems.set('status', `${main.status}, expected ${t.status}`);
-      }
-      const bad: string[] = [];
-      const off = (a: number | null, b: number | undefined) => a !== null && b !== undefined && Math.abs(a - b) > tolMs;
-      if (main.startedAt === null) bad.push('no startedAt');
-      if (off(main.startedAt, t.startedAt)) bad.push(`startedAt ${iso(main.startedAt)} vs CDR ${iso(t.startedAt)}`);
-      if (!problems.has('live')) {
-        if (main.endedAt === null) bad.push('no endedAt');
-        else {
-          if (main.startedAt !== null && main.endedAt < main.startedAt) bad.push(`endedAt ${iso(main.endedAt)} < startedAt ${iso(main.startedAt)}`);
-          if (off(main.endedAt, t.endedAt)) bad.push(`endedAt ${iso(main.endedAt)} vs CDR ${iso(t.endedAt)}`);
-        }
-        if (main.answeredAt !== null && ((main.startedAt !== null && main.answeredAt < main.startedAt) || (main.endedAt !== null && main.answeredAt > main.endedAt))) {
-          bad.push(`answeredAt ${iso(main.answeredAt)} outside [${iso(main.startedAt)}, ${iso(main.endedAt)}]`);
-        }
-        if (t.answeredAt !== undefined && main.answeredAt === null) bad.push(`no answeredAt (CDR ${iso(t.answeredAt)})`);
-        if (t.answeredAt === undefined && main.answeredAt !== null) bad.push(`answeredAt ${iso(main.answeredAt)} on a call nobody answered`);
-        if (off(main.answeredAt, t.answeredAt)) bad.push(`answeredAt ${iso(main.answeredAt)} vs CDR ${iso(t.answeredAt)}`);
-        if (t.answeredAt !== undefined) {
-          const talk = main.talkSeconds !== null ? main.talkSeconds * 1000 : main.answeredAt !== null && main.endedAt !== null ? main.endedAt - main.answeredAt : null;
-          if (talk === null) bad.push('no talk time');
-          else if (Math.abs(talk - t.talkMs) > tolMs) bad.push(`talk ${(talk / 1000).toFixed(2)} s vs CDR billsec ${(t.talkMs / 1000).toFixed(2)} s`);
-        }
-      }
-      if (bad.length) problems.set('times', bad.join('; '));
-    }
-    // Uncertain when every entry of the call says so (a split-off entry that does not is a guess).
-    const uncertain = rel.length > 0 && rel.every((e) => e.uncertain);
-    const failed = problems.size > 0 && !t.invisible && (t.allDelivered || !uncertain || problems.has('lost'));
-    return { truth: t, problems, uncertain, failed };
-  });
-  return { verdicts, phantoms };
-}
-
-/** The stand-in's trace of a call, delivered events folded: `+7 -0.385 CHANNEL_ANSWER B (offline …) …`. */
-function shortTrace(trace: string[], max = 12): string {
-  const out: string[] = [];
-  let delivered = 0;
-  let lastMiss = '';
-  let repeats = 0;
-  const flush = () => {
-    if (delivered) out.push(`+${delivered}`);
-    delivered = 0;
-    if (repeats) out.push(`(…${repeats} more missed)`);
-    repeats = 0;
-  };
-  for (const t of trace) {
-    if (t.startsWith('+')) {
-      if (repeats) flush();
-      delivered++;
-      continue;
-    }
-    const reason = t.startsWith('-') ? t.replace(/^-\S+ \S+ \S+ /, '') : '';
-    if (reason && reason === lastMiss) {
-      repeats++;
-      continue;
-    }
-    flush();
-    out.push(t);
-    lastMiss = reason;
-  }
-  flush();
-  return out.length > max ? `${out.slice(0, max).join(', ')}, … (${out.length - max} more)` : out.join(', ');
-}
-
-function describe(v: Verdict): string {
-  const t = v.truth;
-  const why = Object.entries(t.missed).map(([k, n]) => `${k}×${n}`).join(', ');
-  const ctx = [
-    t.allDelivered ? 'all events arrived' : `missed ${t.wanted - t.delivered}/${t.wanted} events (${why})`,
-    t.snapshots ? `listed in ${t.snapshots} resync snapshot(s)` : '',
-    t.cuts.length ? `cuts during the call: ${t.cuts.join(', ')}` : 'no cut during the call',
-    t.glitches.length ? `glitches: ${t.glitches.join(', ')}` : '',
-    v.uncertain ? 'marked uncertain' : '',
-  ].filter(Boolean).join('; ');
-  const probs = [...v.problems].map(([p, d]) => `${p}: ${d}`).join(' | ');
-  return `${t.id} [${t.template}] ${probs}\n      ${ctx}\n      trace: ${shortTrace(t.trace)}`;
-}
-
-function table(title: string, verdicts: Verdict[]): void {
+function table(title: string, verdicts: Verdict[], print: (line: string) => void): void {
   const groups = [
     { name: 'all events arrived', vs: verdicts.filter((v) => v.truth.allDelivered) },
     { name: 'some events missed', vs: verdicts.filter((v) => !v.truth.allDelivered && !v.truth.invisible) },
     { name: 'nothing arrived*', vs: verdicts.filter((v) => v.truth.invisible) },
   ];
-  console.log(`\n${title}`);
-  console.log(`${''.padEnd(34)}${groups.map((g) => g.name.padStart(22)).join('')}`);
-  const row = (label: string, f: (vs: Verdict[]) => number) => console.log(`${label.padEnd(34)}${groups.map((g) => String(f(g.vs)).padStart(22)).join('')}`);
+  print(`\n${title}`);
+  print(`${''.padEnd(34)}${groups.map((g) => g.name.padStart(22)).join('')}`);
+  const row = (label: string, f: (vs: Verdict[]) => number) => print(`${label.padEnd(34)}${groups.map((g) => String(f(g.vs)).padStart(22)).join('')}`);
   row('calls', (vs) => vs.length);
   for (const p of PROBLEMS) row(`  ${PROBLEM_LABEL[p]}`, (vs) => vs.filter((v) => v.problems.has(p)).length);
   row('  marked uncertain', (vs) => vs.filter((v) => v.uncertain).length);
   row('  of the wrong ones, uncertain', (vs) => vs.filter((v) => v.problems.size && v.uncertain).length);
   row('FAILED (target 0)', (vs) => vs.filter((v) => v.failed).length);
-  console.log('* no event and no resync snapshot (show channels + show calls) listing it reached the client: unknowable over ESL, not judged');
+  print('* no event and no resync snapshot (show channels + show calls) listing it reached the client: unknowable over ESL, not judged');
 }
 
 // ---- the run ------------------------------------------------------------------------------------------
@@ -335,15 +183,35 @@ async function waitResynced(app: Telefonist, timeoutMs: number): Promise<boolean
   return false;
 }
 
+/** What a chaos run found: the verdict per call of the chaos part (and of the calibration), and the phantoms. */
+export interface ChaosResult {
+  verdicts: Verdict[];
+  calibration: Verdict[];
+  /** Journal entries that belong to no call the stand-in ran. */
+  phantoms: JournalEntry[];
+  /** Cuts the stand-in made. */
+  cuts: number;
+  /** The client had resynced on its last connection when the run ended. */
+  resynced: boolean;
+}
+
+/** `npm run bench -- chaos`: options from argv/env, the run, its table on stdout. */
 export async function chaosBench(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const o = chaosOptions(argv);
+  await runChaos(chaosOptions(argv));
+}
+
+/**
+ * One chaos run against the real server (in this process, temp SQLite journal): calibration, chaos,
+ * the journal read over HTTP, judged by src/esl/chaos/verdict.ts; the report goes to `print` line by line.
+ */
+export async function runChaos(o: ChaosBenchOptions, print: (line: string) => void = (l) => console.log(l)): Promise<ChaosResult> {
   const tolMs = 1000 / o.speed;
   const all = loadTemplates(CHAOS_TEMPLATES);
   const templates = o.templates.length ? all.filter((t) => o.templates.some((p) => t.name === p || t.name.startsWith(p))) : all;
   if (templates.length === 0) throw new Error(`no template matches ${o.templates.join(',')} (have ${all.map((t) => t.name).join(', ')})`);
-  console.log(`\n== Chaos run (issue 9): ${o.calls} calls, up to ${o.cuts} cuts, seed ${o.seed}, speed ×${o.speed}, calls start within ${o.windowS} s`);
-  console.log(`   templates: ${templates.map((t) => `${t.name}→${t.expected}`).join(', ')}`);
-  console.log(`   times must match the CDR within ${tolMs.toFixed(0)} ms (1 s of call time); ESL client reconnect backoff ${o.reconnectMs ? `${o.reconnectMs} ms (bench setting)` : 'client default'}`);
+  print(`\n== Chaos run (issue 9): ${o.calls} calls, up to ${o.cuts} cuts, seed ${o.seed}, speed ×${o.speed}, calls start within ${o.windowS} s`);
+  print(`   templates: ${templates.map((t) => `${t.name}→${t.expected}`).join(', ')}`);
+  print(`   times must match the CDR within ${tolMs.toFixed(0)} ms (1 s of call time); ESL client reconnect backoff ${o.reconnectMs ? `${o.reconnectMs} ms (bench setting)` : 'client default'}`);
 
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'telefonist-chaos-'));
@@ -409,56 +277,58 @@ export async function chaosBench(argv: string[] = process.argv.slice(2)): Promis
     // 3. Report.
     const st = sw.stats;
     const cuts = sw.cutsMade;
-    console.log(`\nran ${truths.length} calls in ${chaosS.toFixed(1)} s (${st.events.toLocaleString('en-US')} events by the stand-in, ${st.framesWritten.toLocaleString('en-US')} frames written to the client); journal read over HTTP in ${readS.toFixed(1)} s: ${journal.length} entries`);
-    console.log(`cuts: ${cuts} (${CUT_KINDS.map((k) => `${k} ${st.cuts[k]}`).join(', ')}); glitches: show -ERR ${st.glitches['show-err']}, show channels held back ${st.glitches['show-delayed']}`);
+    print(`\nran ${truths.length} calls in ${chaosS.toFixed(1)} s (${st.events.toLocaleString('en-US')} events by the stand-in, ${st.framesWritten.toLocaleString('en-US')} frames written to the client); journal read over HTTP in ${readS.toFixed(1)} s: ${journal.length} entries`);
+    print(`cuts: ${cuts} (${CUT_KINDS.map((k) => `${k} ${st.cuts[k]}`).join(', ')}); glitches: show -ERR ${st.glitches['show-err']}, show channels held back ${st.glitches['show-delayed']}`);
     const stats = app.calls.stats as unknown as Record<string, unknown>;
-    console.log(`client: ${app.calls.esl.stats.connects - eslBefore.connects} reconnects, ${app.calls.stats.resyncs - resyncsBefore} resyncs, ` +
+    print(`client: ${app.calls.esl.stats.connects - eslBefore.connects} reconnects, ${app.calls.stats.resyncs - resyncsBefore} resyncs, ` +
       `${app.calls.esl.stats.malformed - eslBefore.malformed} malformed frames; last resync error: ${stats.lastResyncError ? JSON.stringify(stats.lastResyncError) : 'none'}`);
-    if (!resynced) console.log('!! after the run the client had not completed a resync on its current connection within 15 s (a failed resync is not retried?)');
+    if (!resynced) print('!! after the run the client had not completed a resync on its current connection within 15 s (a failed resync is not retried?)');
     const allArrived = truths.filter((t) => t.allDelivered).length;
     const invisible = truths.filter((t) => t.invisible).length;
-    console.log(`calls whose events all arrived: ${allArrived}; with missed events: ${truths.length - allArrived - invisible}; of which nothing reached the client: ${invisible}`);
+    print(`calls whose events all arrived: ${allArrived}; with missed events: ${truths.length - allArrived - invisible}; of which nothing reached the client: ${invisible}`);
 
+    let calibrationVerdicts: Verdict[] = [];
     if (o.calibrate) {
       const { verdicts } = judge(calibration, journal, everyone, tolMs);
+      calibrationVerdicts = verdicts;
       const bad = verdicts.filter((v) => v.problems.size);
-      console.log(`\ncalibration (each template once, no chaos; CDR truth vs the journal): ${bad.length ? `${bad.length} of ${verdicts.length} differ` : `all ${verdicts.length} agree`}`);
-      for (const v of bad) console.log(`  ${describe(v)}`);
+      print(`\ncalibration (each template once, no chaos; CDR truth vs the journal): ${bad.length ? `${bad.length} of ${verdicts.length} differ` : `all ${verdicts.length} agree`}`);
+      for (const v of bad) print(`  ${describeVerdict(v)}`);
     }
 
     const { verdicts, phantoms } = judge(truths, journal, everyone, tolMs);
-    table('chaos run: problems per call', verdicts);
-    console.log(`journal entries that match no call the stand-in ran: ${phantoms.length}${phantoms.length ? ` (e.g. ${phantoms.slice(0, 3).map((e) => `${e.id} ${e.status}`).join(', ')})` : ''}`);
+    table('chaos run: problems per call', verdicts, print);
+    print(`journal entries that match no call the stand-in ran: ${phantoms.length}${phantoms.length ? ` (e.g. ${phantoms.slice(0, 3).map((e) => `${e.id} ${e.status}`).join(', ')})` : ''}`);
 
     const failed = verdicts.filter((v) => v.failed);
     if (failed.length) {
-      console.log('\nfailed calls by template (all arrived / missed):');
+      print('\nfailed calls by template (all arrived / missed):');
       for (const t of templates) {
         const vs = verdicts.filter((v) => v.truth.template === t.name);
         const a = vs.filter((v) => v.failed && v.truth.allDelivered).length;
         const b = vs.filter((v) => v.failed && !v.truth.allDelivered).length;
-        if (a || b) console.log(`  ${t.name.padEnd(24)} ${String(vs.length).padStart(5)} calls: ${a} / ${b}`);
+        if (a || b) print(`  ${t.name.padEnd(24)} ${String(vs.length).padStart(5)} calls: ${a} / ${b}`);
       }
-      console.log('failed calls with missed events, by what happened while they ran (a call can have several):');
+      print('failed calls with missed events, by what happened while they ran (a call can have several):');
       const byKind = new Map<string, number>();
       for (const v of failed) {
         if (v.truth.allDelivered) continue;
         for (const k of [...v.truth.cuts, ...v.truth.glitches]) byKind.set(k, (byKind.get(k) ?? 0) + 1);
       }
-      console.log(`  ${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ') || '—'}`);
+      print(`  ${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ') || '—'}`);
       const aFailed = failed.filter((v) => v.truth.allDelivered);
       if (aFailed.length) {
         const g = new Map<string, number>();
         for (const v of aFailed) for (const k of v.truth.glitches.length ? v.truth.glitches : ['no glitch']) g.set(k, (g.get(k) ?? 0) + 1);
-        console.log(`failed calls whose events all arrived, by glitch while they ran: ${[...g].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+        print(`failed calls whose events all arrived, by glitch while they ran: ${[...g].map(([k, n]) => `${k} ${n}`).join(', ')}`);
       }
-      console.log(`\nexamples (up to ${o.examples} per problem and group):`);
+      print(`\nexamples (up to ${o.examples} per problem and group):`);
       for (const group of [true, false]) {
         for (const p of PROBLEMS) {
           const ex = failed.filter((v) => v.truth.allDelivered === group && v.problems.has(p)).slice(0, o.examples);
           if (!ex.length) continue;
-          console.log(`- ${PROBLEM_LABEL[p]}, ${group ? 'all events arrived' : 'events missed, not marked uncertain'}:`);
-          for (const v of ex) console.log(`    ${describe(v)}`);
+          print(`- ${PROBLEM_LABEL[p]}, ${group ? 'all events arrived' : 'events missed, not marked uncertain'}:`);
+          for (const v of ex) print(`    ${describeVerdict(v)}`);
         }
       }
     }
@@ -469,9 +339,10 @@ export async function chaosBench(argv: string[] = process.argv.slice(2)): Promis
         verdicts: verdicts.map((v) => ({ ...v.truth, uncertainInJournal: v.uncertain, failed: v.failed, problems: Object.fromEntries(v.problems) })),
         journal,
       }, null, 1));
-      console.log(`\ntruth, journal and verdicts written to ${o.dump}`);
+      print(`\ntruth, journal and verdicts written to ${o.dump}`);
     }
-    console.log(`\nchaos bench total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    print(`\nchaos bench total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { verdicts, calibration: calibrationVerdicts, phantoms, cuts, resynced };
   } finally {
     await app.close();
     await sw.close();
