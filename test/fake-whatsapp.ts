@@ -64,7 +64,7 @@ export interface GraphSent {
   to: string;
   type: string;
   text?: string;
-  template?: { name: string; language: string; params: string[] };
+  template?: { name: string; language: string; params: string[]; header?: { type: string; document?: { id: string; filename?: string } } };
   media?: { id: string; caption?: string; filename?: string };
   id: string;
 }
@@ -72,7 +72,9 @@ export interface GraphSent {
 /**
  * A local fake of the WhatsApp Cloud API (Graph): POST /{phone-id}/messages, POST /{phone-id}/media
  * (multipart), GET /{media-id} → {url}, the URL itself (bearer checked), GET /{waba-id}/message_templates
- * with two pages. Numbers in `undeliverable` get a message id, then (through `statusFor`) a failed status.
+ * with two pages. Like Meta, it refuses a free-form message (anything but a template) to a customer who has
+ * not written within 24 hours (error 131047); it learns when a customer wrote from the webhooks the tests post
+ * (`observe`) or `customerWrote`.
  */
 export class FakeGraph extends FakeServer {
   readonly sent: GraphSent[] = [];
@@ -82,13 +84,28 @@ export class FakeGraph extends FakeServer {
     { name: 'order_ready', language: 'ru', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'HEADER', text: 'Заказ' }, { type: 'BODY', text: 'Здравствуйте, {{1}}! Заказ {{2}} готов.' }] },
     { name: 'hello', language: 'ru', status: 'APPROVED', category: 'MARKETING', components: [{ type: 'BODY', text: 'Здравствуйте! Чем помочь?' }] },
     { name: 'draft_one', language: 'en_US', status: 'PENDING', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hi {{1}}' }] },
+    { name: 'invoice_doc', language: 'ru', status: 'APPROVED', category: 'UTILITY', components: [{ type: 'HEADER', format: 'DOCUMENT' }, { type: 'BODY', text: 'Счёт № {{1}} на {{2}}.' }] },
   ];
+  /** When each customer (wa_id) last wrote, ms. */
+  readonly lastInbound = new Map<string, number>();
+  /** Free-form messages refused because the window was closed. */
+  readonly refused: Array<{ to: string; type: string }> = [];
   /** Called before a message is answered (e.g. to post its status first, as Meta sometimes does). */
   onSend: ((s: GraphSent) => Promise<void>) | null = null;
   private n = 1;
 
   constructor(readonly token: string, readonly phoneNumberId: string, readonly wabaId: string) {
     super();
+  }
+
+  customerWrote(waId: string, atMs = Date.now()): void {
+    this.lastInbound.set(waId, Math.max(atMs, this.lastInbound.get(waId) ?? 0));
+  }
+
+  /** Notes the customers' messages of a webhook body the test is about to post (Meta knows what it delivered). */
+  observe(raw: string): void {
+    const b = JSON.parse(raw);
+    for (const e of b.entry ?? []) for (const c of e.changes ?? []) for (const m of c.value?.messages ?? []) this.customerWrote(m.from, Number(m.timestamp) * 1000);
   }
 
   addMedia(bytes: Buffer, type: string): string {
@@ -121,10 +138,20 @@ export class FakeGraph extends FakeServer {
     if (parts[1] === this.phoneNumberId && parts[2] === 'messages' && req.method === 'POST') {
       const b = JSON.parse(raw.toString('utf8'));
       if (b.messaging_product !== 'whatsapp') return json(res, 400, { error: { message: 'messaging_product', code: 100 } });
+      if (b.type !== 'template' && !(Date.now() - (this.lastInbound.get(b.to) ?? -Infinity) < 24 * 3600_000)) {
+        this.refused.push({ to: b.to, type: b.type });
+        return json(res, 400, { error: { message: '(#131047) Re-engagement message', type: 'OAuthException', code: 131047,
+          error_data: { messaging_product: 'whatsapp', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' } } });
+      }
       const id = `wamid.OUT${this.n++}`;
       const s: GraphSent = { to: b.to, type: b.type, id };
       if (b.type === 'text') s.text = b.text.body;
-      if (b.type === 'template') s.template = { name: b.template.name, language: b.template.language.code, params: (b.template.components?.[0]?.parameters ?? []).map((p: any) => p.text) };
+      if (b.type === 'template') {
+        const comps: any[] = b.template.components ?? [];
+        const header = comps.find((c) => c.type === 'header')?.parameters?.[0];
+        if (header?.type === 'document' && !this.media.has(header.document?.id)) return json(res, 400, { error: { message: 'unknown media', code: 131053 } });
+        s.template = { name: b.template.name, language: b.template.language.code, params: (comps.find((c) => c.type === 'body')?.parameters ?? []).map((p: any) => p.text), ...(header ? { header } : {}) };
+      }
       if (b.type === 'image' || b.type === 'document') {
         if (!this.media.has(b[b.type].id)) return json(res, 400, { error: { message: 'unknown media', code: 131053 } });
         s.media = b[b.type];

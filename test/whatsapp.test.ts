@@ -22,6 +22,17 @@ const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ l
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7) % 256))]);
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from(Array.from({ length: 1500 }, (_, i) => (i * 3) % 256))]);
 
+const seller = {
+  name: 'ООО «Ромашка»', inn: '7701234567', kpp: '770101001', address: '123456, г. Москва, ул. Ленина, д. 1',
+  bank: { name: 'ПАО СБЕРБАНК г. Москва', bik: '044525225', account: '40702810900000000001', corrAccount: '30101810400000000225' },
+};
+/** A one-line invoice from 1C. */
+const invoice = () => ({
+  number: 'ТФ-123', date: '2026-11-24', seller, buyer: { name: 'ИП Иванов Иван Иванович', inn: '770123456789' },
+  lines: [{ name: 'Кресло офисное', quantity: '2', unit: 'шт', price: '12500.00', vatRate: '20%', vat: '4166.67', amount: '25000.00' }],
+  totals: { amount: '25000.00', vat: '4166.67', total: '25000.00' },
+});
+
 const ts = (msAgo = 0) => String(Math.floor((Date.now() - msAgo) / 1000));
 const inText = (from: string, id: string, text: string, msAgo = 0) =>
   cloudHook(PHONE_ID, { contacts: [{ wa_id: from, profile: { name: 'Мария Клиентова' } }], messages: [{ from, id, timestamp: ts(msAgo), type: 'text', text: { body: text } }] });
@@ -36,12 +47,14 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
 
   const send = (path: string, body: unknown, method = 'POST') =>
     api(stack, path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const hook = (raw: string, signature: string | null = sign(APP_SECRET, raw)) =>
-    fetch(`${stack.base}/messengers/whatsapp/cloud1/webhook`, {
+  const hook = (raw: string, signature: string | null = sign(APP_SECRET, raw)) => {
+    if (signature === sign(APP_SECRET, raw)) graph.observe(raw); // Meta knows what it delivered: the fake's 24-hour window
+    return fetch(`${stack.base}/messengers/whatsapp/cloud1/webhook`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(signature ? { 'X-Hub-Signature-256': signature } : {}) },
       body: raw,
     });
+  };
   const gwHook = (b: unknown, token: string | null = GW_TOKEN) =>
     fetch(`${stack.base}/messengers/whatsapp/gw1/webhook`, {
       method: 'POST',
@@ -170,8 +183,8 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     // The catalogue (two pages from Graph), then the mapping.
     const synced = await send('/messengers/whatsapp/cloud1/templates/sync', {});
     expect(synced.status).toBe(200);
-    expect(synced.body.items.map((t: any) => [t.name, t.language, t.status, t.params])).toEqual([
-      ['draft_one', 'en_US', 'PENDING', 1], ['hello', 'ru', 'APPROVED', 0], ['order_ready', 'ru', 'APPROVED', 2]]);
+    expect(synced.body.items.map((t: any) => [t.name, t.language, t.status, t.params, t.header])).toEqual([
+      ['draft_one', 'en_US', 'PENDING', 1, null], ['hello', 'ru', 'APPROVED', 0, null], ['invoice_doc', 'ru', 'APPROVED', 2, 'DOCUMENT'], ['order_ready', 'ru', 'APPROVED', 2, 'TEXT']]);
     expect((await send('/chat-templates/order_ready/whatsapp/cloud1', { waName: 'draft_one', language: 'en_US', params: ['customerName'] }, 'PUT')).body.error.code).toBe('template_not_approved');
     expect((await send('/chat-templates/order_ready/whatsapp/cloud1', { waName: 'order_ready', language: 'ru', params: ['customerName'] }, 'PUT')).body.error.field).toBe('params');
     expect((await send('/chat-templates/order_ready/whatsapp/cloud1', { waName: 'order_ready', language: 'ru', params: ['customerName', 'bogus'] }, 'PUT')).status).toBe(400);
@@ -188,6 +201,61 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     // The customer answers: the window is open again for free text.
     expect((await hook(inText(from, 'wamid.NEW1', 'Спасибо'))).status).toBe(200);
     expect((await send(`/chats/${chat.id}/messages`, { employee: '1001', text: 'Пожалуйста' })).status).toBe(202);
+  });
+
+  test('the fake Graph refuses free-form messages outside the window as Meta does (131047)', async () => {
+    const res = await fetch(`${graph.root}/v21.0/${PHONE_ID}/messages`, {
+      method: 'POST', headers: { Authorization: `Bearer ${ACCESS}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ messaging_product: 'whatsapp', to: '79160000404', type: 'text', text: { body: 'привет' } }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe(131047);
+  });
+
+  test('an invoice outside the window: one template message with the PDF in its DOCUMENT header; a template without one → 422; inside the window the PDF carries the text', async () => {
+    const from = '79167778899';
+    expect((await hook(inText(from, 'wamid.INV0', 'пришлите счёт', 25 * 3600_000))).status).toBe(200);
+    const chat = await chatOf(from);
+    expect(chat.window).toEqual({ open: false, closesAt: new Date((Math.floor((Date.now() - 25 * 3600_000) / 1000)) * 1000 + 24 * 3600_000).toISOString() });
+    expect((await send('/messengers/whatsapp/cloud1/templates/sync', {})).status).toBe(200);
+    expect((await send('/chat-templates/invoice_plain', { text: 'Счёт № {invoiceNumber}, {employeeName}' }, 'PUT')).status).toBe(201);
+    expect((await send('/chat-templates/invoice_plain/whatsapp/cloud1', { waName: 'hello', language: 'ru', params: [] }, 'PUT')).status).toBe(201);
+    expect((await send('/chat-templates/invoice_wa', { text: 'Счёт № {invoiceNumber} на {amount}.' }, 'PUT')).status).toBe(201);
+    const mapped = await send('/chat-templates/invoice_wa/whatsapp/cloud1', { waName: 'invoice_doc', language: 'ru', params: ['invoiceNumber', 'amount'] }, 'PUT');
+    expect(mapped.status).toBe(201);
+    expect(mapped.body.header).toBe('DOCUMENT');
+    const before = graph.sent.length;
+
+    // No template: a free-form document is refused before anything is queued.
+    const plain = await send('/invoices/send', { employee: '1000', chatId: chat.id, invoice: invoice() });
+    expect(plain.status).toBe(422);
+    expect(plain.body.error.code).toBe('template_required');
+    // A template whose WhatsApp form has no DOCUMENT header cannot carry the PDF.
+    const noHeader = await send('/invoices/send', { employee: '1000', chatId: chat.id, template: 'invoice_plain', invoice: invoice() });
+    expect(noHeader.status).toBe(422);
+    expect(noHeader.body.error).toMatchObject({ code: 'template_without_document_header', field: 'file' });
+    expect(noHeader.body.error.message).toMatch(/DOCUMENT header/);
+    expect((await messagesOf(chat.id)).length).toBe(1);
+
+    const ok = await send('/invoices/send', { employee: '1000', chatId: chat.id, template: 'invoice_wa', invoice: invoice() });
+    expect(ok.status).toBe(200);
+    await waitFor(async () => (await messagesOf(chat.id)).find((m: any) => m.direction === 'out')?.state === 'sent', 'invoice sent');
+    const out = graph.sent.slice(before).filter((s) => s.to === from);
+    expect(out).toHaveLength(1); // one message: the template with the PDF in its header
+    expect(out[0].template).toMatchObject({ name: 'invoice_doc', language: 'ru', params: ['ТФ-123', expect.stringMatching(/руб\.$/)], header: { type: 'document', document: { filename: ok.body.invoice.file.name } } });
+    const pdf = await fetch(`${stack.base}${ok.body.invoice.downloadUrl.replace(/^\/api\/v1/, '')}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(graph.media.get(out[0].template!.header!.document!.id)!.bytes.equals(Buffer.from(await pdf.arrayBuffer()))).toBe(true);
+    expect((await messagesOf(chat.id)).find((m: any) => m.direction === 'out').externalId).toBe(out[0].id);
+    expect(graph.refused.filter((x) => x.to === from)).toEqual([]);
+
+    // The customer writes: the window is open; a template without a document header sends the PDF with the text as its caption.
+    expect((await hook(inText(from, 'wamid.INV1', 'спасибо, а ещё один?'))).status).toBe(200);
+    expect((await chatOf(from)).window.open).toBe(true);
+    const inside = await send('/invoices/send', { employee: '1000', chatId: chat.id, template: 'invoice_plain', invoice: { ...invoice(), number: 'ТФ-124' } });
+    expect(inside.status).toBe(200);
+    await waitFor(() => graph.sent.slice(before).filter((s) => s.to === from).length === 2, 'second invoice');
+    const doc = graph.sent.slice(before).filter((s) => s.to === from)[1];
+    expect(doc).toMatchObject({ type: 'document', media: { caption: 'Счёт № ТФ-124, Анна Смирнова' } });
   });
 
   test('start by phone on the Cloud API: reachability unknown, a template first; an undeliverable number comes back failed with the reason', async () => {

@@ -55,6 +55,12 @@ export interface ChatView {
   closedAt: string | null;
   /** Messages from the customer after the viewer's last read (0 for a viewer without an employee). */
   unread: number;
+  /**
+   * A messenger's customer service window (WhatsApp Cloud: free-form messages only within 24 hours after the
+   * customer's last message; templates always), absent for messengers without one. `closesAt`: null when
+   * the customer has not written.
+   */
+  window?: { open: boolean; closesAt: string | null };
 }
 
 export interface MessageView {

@@ -43,11 +43,36 @@ async function unreadOf(e: ChatEngine, ids: string[], employee: string | undefin
   return m;
 }
 
-/** Chat rows as views: observers, and the unread count for `employee` (none inside a transaction). */
+/** An adapter with a customer service window (WhatsApp Cloud's `serviceWindow`), recognised by that method. */
+interface WindowedAdapter {
+  serviceWindow(lastInboundAt: Date | null): { open: boolean; closesAt: string | null };
+}
+
+function windowed(a: unknown): a is WindowedAdapter {
+  return typeof (a as Partial<WindowedAdapter> | undefined)?.serviceWindow === 'function';
+}
+
+/** The service window of each chat whose adapter has one, from the customer's last message. */
+async function windowsOf(e: ChatEngine, rows: ChatRow[], tx?: Tx): Promise<Map<string, { open: boolean; closesAt: string | null }>> {
+  const m = new Map<string, { open: boolean; closesAt: string | null }>();
+  const ids = rows.filter((r) => windowed(e.adapters.get(r.account_id))).map((r) => r.id);
+  if (!ids.length) return m;
+  const last = await e.db.query<{ chat_id: string; at: number | string | bigint | null }>(
+    `SELECT chat_id, MAX(created_at) AS at FROM chat_messages WHERE chat_id IN (${ids.map(() => '?').join(',')}) AND direction = 'in' GROUP BY chat_id`, ids, tx);
+  const at = new Map(last.map((l) => [l.chat_id, l.at === null ? null : new Date(Number(l.at))]));
+  for (const r of rows) {
+    const a = e.adapters.get(r.account_id);
+    if (ids.includes(r.id) && windowed(a)) m.set(r.id, a.serviceWindow(at.get(r.id) ?? null));
+  }
+  return m;
+}
+
+/** Chat rows as views: observers, the service window, and the unread count for `employee` (none inside a transaction). */
 export async function views(e: ChatEngine, rows: ChatRow[], employee?: string, tx?: Tx): Promise<ChatView[]> {
   const ids = rows.map((r) => r.id);
   const obs = await observersOf(e, ids, tx);
   const unread = tx ? new Map<string, number>() : await unreadOf(e, ids, employee);
+  const windows = await windowsOf(e, rows, tx);
   return rows.map((r) => ({
     id: r.id,
     messenger: r.messenger,
@@ -67,6 +92,7 @@ export async function views(e: ChatEngine, rows: ChatRow[], employee?: string, t
     lastMessageAt: iso(r.last_message_at)!,
     closedAt: iso(r.closed_at),
     unread: unread.get(r.id) ?? 0,
+    ...(windows.has(r.id) ? { window: windows.get(r.id)! } : {}),
   }));
 }
 

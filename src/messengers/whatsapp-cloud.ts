@@ -3,7 +3,7 @@ import {
   InboundFileRef, InboundSink, MessengerAdapter, MessengerError, MessengerFile, OutboundCheck, OutboundMessage, OutboundRefusal,
   RateLimits, ReachabilityResult, SendResult, UploadedFile,
 } from './adapter';
-import { countParams, WhatsappTemplate, WhatsappTemplates } from './whatsapp-templates';
+import { countParams, WhatsappTemplate, WhatsappTemplateMapping, WhatsappTemplates } from './whatsapp-templates';
 
 export interface WhatsappCloudAccount {
   id: string;
@@ -35,6 +35,24 @@ export const SERVICE_WINDOW_MS = 24 * 3600_000;
 
 /** Cloud API throughput is 80 messages/s per number by default; one message per 6 s to one user is Meta's pair rate guidance, we allow 1/s. */
 export const WHATSAPP_CLOUD_LIMITS: RateLimits = { perSecond: 80, perPeerIntervalMs: 1000 };
+
+/** Whether a chat may get free-form messages now, and until when (null: the customer has not written). */
+export interface ServiceWindow {
+  open: boolean;
+  closesAt: string | null;
+}
+
+/** The window after the customer's last message at `lastInboundAt`, as of `now`. */
+export function serviceWindow(lastInboundAt: Date | null, now: number): ServiceWindow {
+  if (!lastInboundAt) return { open: false, closesAt: null };
+  const closes = lastInboundAt.getTime() + SERVICE_WINDOW_MS;
+  return { open: now < closes, closesAt: new Date(closes).toISOString() };
+}
+
+/** Whether a mapped WhatsApp template has a DOCUMENT header (a file can travel in it). */
+export function hasDocumentHeader(m: WhatsappTemplateMapping): boolean {
+  return (m.header ?? '').toUpperCase() === 'DOCUMENT';
+}
 
 export const CLOUD_CANNOT_CHECK =
   'The WhatsApp Cloud API has no check whether a number is on WhatsApp: the first message (an approved template) is sent, and if the number cannot get it, it comes back as a failed delivery with the reason';
@@ -192,17 +210,37 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
 
   // ---- rules ----------------------------------------------------------------------------------------
 
-  /** The 24-hour window: free text and files only within it; templates (mapped for this account) always. */
+  /** The customer service window of a chat whose customer last wrote at `lastInboundAt` (null: never). */
+  serviceWindow(lastInboundAt: Date | null): ServiceWindow {
+    return serviceWindow(lastInboundAt, this.now());
+  }
+
+  /**
+   * The 24-hour window: free text and files only within it; templates (mapped for this account) always. A
+   * file with a template outside the window needs a template with a DOCUMENT header (the file goes in it):
+   * Meta refuses a separate free-form document there (131047), so the customer would get the text alone.
+   */
   async checkOutbound(c: OutboundCheck): Promise<OutboundRefusal | null> {
+    const open = this.serviceWindow(c.lastInboundAt).open;
     if (c.template) {
-      if (await this.templates.mapping(c.template, this.accountId)) return null;
-      return {
-        code: 'template_not_mapped',
-        message: `template ${c.template} has no WhatsApp form for account ${this.accountId}: map it to an approved WhatsApp template (PUT /chat-templates/${c.template}/whatsapp/${this.accountId})`,
-        field: 'template',
-      };
+      const map = await this.templates.mapping(c.template, this.accountId);
+      if (!map) {
+        return {
+          code: 'template_not_mapped',
+          message: `template ${c.template} has no WhatsApp form for account ${this.accountId}: map it to an approved WhatsApp template (PUT /chat-templates/${c.template}/whatsapp/${this.accountId})`,
+          field: 'template',
+        };
+      }
+      if (c.hasFile && !open && !hasDocumentHeader(map)) {
+        return {
+          code: 'template_without_document_header',
+          message: `a file outside the 24-hour window goes only in a template's DOCUMENT header: WhatsApp template ${map.waName} (${map.language}) mapped from ${c.template} has ${map.header ? `a ${map.header} header` : 'no header'}; map ${c.template} to an approved template with a DOCUMENT header (and sync the catalogue), or send the file after the customer writes`,
+          field: 'file',
+        };
+      }
+      return null;
     }
-    if (c.lastInboundAt && this.now() - c.lastInboundAt.getTime() < SERVICE_WINDOW_MS) return null;
+    if (open) return null;
     return {
       code: 'template_required',
       message: c.lastInboundAt
@@ -256,20 +294,27 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
     return { ref: r.id, fileName: file.fileName, mimeType: file.mimeType };
   }
 
+  /**
+   * One Graph message per call, so a retry never repeats a part and the stored id is the message's own. A
+   * template with a file: in the template's DOCUMENT header when it has one (allowed outside the window);
+   * otherwise (checkOutbound let it through only inside the window) the file with the rendered text as caption.
+   */
   async send(m: OutboundMessage): Promise<SendResult> {
     const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: m.peerId };
     let payload: Record<string, unknown>;
-    if (m.template) {
-      const map = await this.templates.mapping(m.template.name, this.accountId);
-      if (!map) throw new MessengerError(`template ${m.template.name} has no WhatsApp form for account ${this.accountId}`, false);
-      const parameters = map.params.map((p) => ({ type: 'text', text: m.template!.vars[p] ?? '' }));
-      payload = { ...base, type: 'template', template: { name: map.waName, language: { code: map.language }, components: parameters.length ? [{ type: 'body', parameters }] : [] } };
-      if (m.file || m.uploaded) {
-        // A template carries no attachment here: the file follows as its own message.
-        await this.sendOne(payload);
-        return this.send({ ...m, template: undefined, text: undefined });
+    const withFile = !!(m.file || m.uploaded);
+    const map = m.template ? await this.templates.mapping(m.template.name, this.accountId) : null;
+    if (m.template && !map) throw new MessengerError(`template ${m.template.name} has no WhatsApp form for account ${this.accountId}`, false);
+    if (m.template && map && (!withFile || hasDocumentHeader(map))) {
+      const components: Array<Record<string, unknown>> = [];
+      if (withFile) {
+        const up = m.uploaded ?? (await this.upload(m.file!));
+        components.push({ type: 'header', parameters: [{ type: 'document', document: { id: up.ref, filename: up.fileName } }] });
       }
-    } else if (m.file || m.uploaded) {
+      const parameters = map.params.map((p) => ({ type: 'text', text: m.template!.vars[p] ?? '' }));
+      if (parameters.length) components.push({ type: 'body', parameters });
+      payload = { ...base, type: 'template', template: { name: map.waName, language: { code: map.language }, components } };
+    } else if (withFile) {
       const up = m.uploaded ?? (await this.upload(m.file!));
       const image = (up.mimeType === 'image/jpeg' || up.mimeType === 'image/png') && (!m.file || m.file.bytes.length <= 5 * 1024 * 1024);
       payload = image
@@ -308,11 +353,14 @@ export class WhatsappCloudAdapter implements MessengerAdapter {
     const out: WhatsappTemplate[] = [];
     let next: string | undefined = `/${this.account.wabaId}/message_templates?limit=100&fields=name,language,status,category,components`;
     for (let page = 0; next && page < 100; page++) {
-      const r: { data?: Array<{ name: string; language: string; status: string; category?: string; components?: Array<{ type: string; text?: string }> }>; paging?: { next?: string } } =
+      const r: { data?: Array<{ name: string; language: string; status: string; category?: string; components?: Array<{ type: string; text?: string; format?: string }> }>; paging?: { next?: string } } =
         await this.graph(next);
       for (const t of r.data ?? []) {
         const body = t.components?.find((c) => c.type.toUpperCase() === 'BODY')?.text ?? null;
-        out.push({ name: t.name, language: t.language, status: t.status, category: t.category ?? null, body, params: countParams(body) });
+        const head = t.components?.find((c) => c.type.toUpperCase() === 'HEADER');
+        // Meta writes the header's format; a header without one is a text header.
+        const header = head ? (head.format ?? 'TEXT').toUpperCase() : null;
+        out.push({ name: t.name, language: t.language, status: t.status, category: t.category ?? null, body, params: countParams(body), header });
       }
       next = r.paging?.next;
     }

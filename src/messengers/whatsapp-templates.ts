@@ -10,6 +10,11 @@ export interface WhatsappTemplate {
   body: string | null;
   /** How many body parameters ({{1}}, {{2}} …) it takes. */
   params: number;
+  /**
+   * The header's format as Meta names it (`TEXT`, `IMAGE`, `DOCUMENT`, `VIDEO`, `LOCATION`), null without a
+   * header. Only a `DOCUMENT` header carries a file (an invoice) outside the 24-hour window.
+   */
+  header?: string | null;
 }
 
 /** Our template → a WhatsApp template of one account; `params` are our placeholders for {{1}}, {{2}} … */
@@ -19,6 +24,8 @@ export interface WhatsappTemplateMapping {
   waName: string;
   language: string;
   params: string[];
+  /** The mapped WhatsApp template's header format from the account's catalogue (null: none, or not in the catalogue). */
+  header: string | null;
   updatedAt: string;
 }
 
@@ -53,27 +60,27 @@ export class WhatsappTemplates {
     await this.db.transaction(async (tx) => {
       await this.db.exec('DELETE FROM whatsapp_templates WHERE account_id = ?', [accountId], tx);
       for (const t of items) {
-        await this.db.exec(`INSERT INTO whatsapp_templates (account_id, name, language, status, category, body, params, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (account_id, name, language) DO UPDATE SET status = excluded.status, category = excluded.category, body = excluded.body, params = excluded.params, updated_at = excluded.updated_at`,
-        [accountId, t.name, t.language, t.status, t.category, t.body, t.params, now], tx);
+        await this.db.exec(`INSERT INTO whatsapp_templates (account_id, name, language, status, category, body, params, header, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (account_id, name, language) DO UPDATE SET status = excluded.status, category = excluded.category, body = excluded.body, params = excluded.params, header = excluded.header, updated_at = excluded.updated_at`,
+        [accountId, t.name, t.language, t.status, t.category, t.body, t.params, t.header ?? null, now], tx);
       }
     });
     return items.length;
   }
 
   async catalogue(accountId: string): Promise<WhatsappTemplate[]> {
-    const rows = await this.db.query<{ name: string; language: string; status: string; category: string | null; body: string | null; params: number | string | bigint }>(
-      'SELECT name, language, status, category, body, params FROM whatsapp_templates WHERE account_id = ? ORDER BY name, language', [accountId]);
-    return rows.map((r) => ({ ...r, params: Number(r.params) }));
+    const rows = await this.db.query<{ name: string; language: string; status: string; category: string | null; body: string | null; params: number | string | bigint; header: string | null }>(
+      'SELECT name, language, status, category, body, params, header FROM whatsapp_templates WHERE account_id = ? ORDER BY name, language', [accountId]);
+    return rows.map((r) => ({ ...r, params: Number(r.params), header: r.header ?? null }));
   }
 
   async mapping(template: string, accountId: string): Promise<WhatsappTemplateMapping | null> {
-    const rows = await this.db.query<MapRow>('SELECT * FROM whatsapp_template_map WHERE template = ? AND account_id = ?', [template, accountId]);
+    const rows = await this.db.query<MapRow>(`${MAP_SELECT} WHERE m.template = ? AND m.account_id = ?`, [template, accountId]);
     return rows.length ? mapView(rows[0]) : null;
   }
 
   async mappings(template: string): Promise<WhatsappTemplateMapping[]> {
-    const rows = await this.db.query<MapRow>('SELECT * FROM whatsapp_template_map WHERE template = ? ORDER BY account_id', [template]);
+    const rows = await this.db.query<MapRow>(`${MAP_SELECT} WHERE m.template = ? ORDER BY m.account_id`, [template]);
     return rows.map(mapView);
   }
 
@@ -101,15 +108,20 @@ export class WhatsappTemplates {
   }
 }
 
+/** A mapping with its WhatsApp template's header format, read from the catalogue (so a re-sync updates it). */
+const MAP_SELECT = `SELECT m.*, t.header AS header FROM whatsapp_template_map m
+  LEFT JOIN whatsapp_templates t ON t.account_id = m.account_id AND t.name = m.wa_name AND t.language = m.language`;
+
 interface MapRow {
   template: string;
   account_id: string;
   wa_name: string;
   language: string;
   params: string;
+  header: string | null;
   updated_at: number | string | bigint;
 }
 
 function mapView(r: MapRow): WhatsappTemplateMapping {
-  return { template: r.template, accountId: r.account_id, waName: r.wa_name, language: r.language, params: JSON.parse(r.params) as string[], updatedAt: new Date(Number(r.updated_at)).toISOString() };
+  return { template: r.template, accountId: r.account_id, waName: r.wa_name, language: r.language, params: JSON.parse(r.params) as string[], header: r.header ?? null, updatedAt: new Date(Number(r.updated_at)).toISOString() };
 }

@@ -53,6 +53,15 @@ export const chatSchemas = {
       lastMessageAt: { type: 'string', format: 'date-time' },
       closedAt: nullable({ type: 'string', format: 'date-time' }),
       unread: { type: 'integer', description: 'Customer messages after the viewing employee\'s last read.' },
+      window: {
+        type: 'object',
+        required: ['open', 'closesAt'],
+        description: 'Only for messengers with a customer service window (WhatsApp Cloud API): free-form text and files only while `open` (24 hours after the customer\'s last message); outside it only a mapped template (422 `template_required`), and a file only in a template with a DOCUMENT header (422 `template_without_document_header`).',
+        properties: {
+          open: { type: 'boolean' },
+          closesAt: { type: 'string', format: 'date-time', nullable: true, description: 'When the window closes (open) or closed (closed); null when the customer has not written.' },
+        },
+      },
       analysis: {
         description: 'The AI analysis (GET /chats: a brief per row — status, sentiment, answered, summary; GET /chats/{id}: the whole ChatAnalysis without chatId). Not in chat events; a finished analysis is its own `chat.analysis` event (data: chatId, customerId, analysis).',
         oneOf: [ref('ChatAnalysisBrief'), ref('ChatAnalysis')],
@@ -213,7 +222,7 @@ export const chatPaths = {
       requestBody: body({ type: 'object', additionalProperties: false, properties: { ...messageInput, internal: { type: 'boolean', description: 'An internal note, never sent to the customer.' } } }),
       responses: {
         '202': ok(ref('ChatMessage'), 'Queued.'),
-        '422': { description: 'The messenger refuses this message before it is queued: `template_required` (WhatsApp Cloud: free text or a file outside the 24-hour customer service window — send `template`), `template_not_mapped` (our template has no WhatsApp form for this account).', content: json(ref('Error')) },
+        '422': { description: 'The messenger refuses this message before it is queued: `template_required` (WhatsApp Cloud: free text or a file outside the 24-hour customer service window — send `template`), `template_not_mapped` (our template has no WhatsApp form for this account), `template_without_document_header` (a file outside the window needs a template whose WhatsApp form has a DOCUMENT header).', content: json(ref('Error')) },
         ...errors(400, 401, 403, 404, 415),
       },
     },

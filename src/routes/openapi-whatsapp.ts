@@ -18,6 +18,7 @@ export const whatsappSchemas = {
       category: { type: 'string', nullable: true },
       body: { type: 'string', nullable: true, description: 'The body with {{1}}, {{2}} …' },
       params: { type: 'integer', description: 'How many body parameters it takes.' },
+      header: { type: 'string', nullable: true, description: 'The header\'s format (TEXT, IMAGE, DOCUMENT, VIDEO, LOCATION), null without one. A DOCUMENT header carries a file (an invoice) outside the 24-hour window.' },
     },
   },
   WhatsappTemplateMapping: {
@@ -29,6 +30,7 @@ export const whatsappSchemas = {
       waName: { type: 'string' },
       language: { type: 'string' },
       params: { type: 'array', items: { type: 'string' }, description: 'Our placeholders for {{1}}, {{2}} … in order.' },
+      header: { type: 'string', nullable: true, description: 'The WhatsApp template\'s header format from the catalogue: with `DOCUMENT` a file sent with this template goes in its header (one message, allowed outside the 24-hour window).' },
       updatedAt: { type: 'string', format: 'date-time' },
     },
   },

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "whatsapp_templates" ADD COLUMN "header" TEXT;
