@@ -590,6 +590,7 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       [`/calls/${c.callId}/supervision`, 'POST', { supervisor: '1009', mode: 'listen' }, 'mode', ['listen\n', 'listen,barge']],
       [`/calls/${c.callId}/supervision`, 'POST', { supervisor: '1009', mode: 'listen', employee: '1001' }, 'employee', bad],
       ['/calls', 'POST', { employee: '1001', number: '+79161234567' }, 'employee', bad],
+      ['/calls', 'POST', { employee: '1001', number: '+79161234567' }, 'number', [...bad, '+7916&foo', '79161234567;hangup', '79161234567\n']],
       ['/calls', 'POST', { employee: '1001', number: '+79161234567', origin: { kind: 'panel', ref: GUID } }, 'origin.ref', refBad],
       ['/calls', 'POST', { employee: '1001', number: '+79161234567', origin: { kind: 'panel' } }, 'origin.kind', ['panel\n', 'panel,order']],
     ];
@@ -611,10 +612,19 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
       expect((await api(stack, `/transfers/${v}/complete`, { method: 'PUT' })).status).toBe(400);
     }
     expect(sentSince(stack, n)).toEqual([]);
-    // A free label is stripped, never refused: only letters, digits, space . - reach the command.
-    const ok = await api(stack, '/calls', json({ employee: '1002', number: '+79161234567', origin: { kind: 'panel', label: "x'\n}api status,^^|${y}" } }));
+    // A free label is stripped, never refused: only letters, digits, space . - reach the command, as ONE command line.
+    const label = `x'\n}api status,^^|\${y}\r\n\nbgapi originate user/1 &park()[a=b]{c=d}$\${domain}"\\:_:;&`;
+    const before = stack.sim.commands.length;
+    const ok = await api(stack, '/calls', json({ employee: '1002', number: '+79161234567', origin: { kind: 'panel', label } }));
     expect(ok.status).toBe(202);
-    expect(stack.sim.commands[stack.sim.commands.length - 1]).toContain("telefonist_origin_label='x api status y'}user/1002");
+    const safe = ok.body.origin.label as string;
+    expect(safe).toMatch(/^[\p{L}\p{N} .-]+$/u);
+    const name = `79161234567 ${safe}`.slice(0, 40).trim();
+    expect(sentSince(stack, before)).toEqual([
+      `bgapi originate {origination_uuid=${ok.body.callId},origination_caller_id_number=+79161234567,origination_caller_id_name='${name}',`
+        + `telefonist_click_to_call=true,telefonist_dial=+79161234567,effective_caller_id_number=74950000000,telefonist_caller_id=74950000000,`
+        + `telefonist_origin_kind=panel,telefonist_origin_label='${safe}'}user/1002 +79161234567 XML default`,
+    ]);
     await quiet(stack);
     for (const l of stack.sim.actions.legsOf('1002')) await stack.sim.actions.hangup(l.uuid);
     await stack.sim.actions.hangup(c.customer);
@@ -679,7 +689,7 @@ test('FreeSWITCH down → 503 for every action, never a hang', async () => {
       const r = await api(stack, path, init);
       expect({ path, status: r.status, code: r.body.error?.code }).toEqual({ path, status: 503, code: 'freeswitch_unavailable' });
     }
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(stack.sim.commands.length).toBe(n);
   } finally {
     await stack.stop();
