@@ -11,6 +11,25 @@ import type { Browser, Page } from 'playwright-core';
 import { loadFixtureEvents } from '../src/esl/fixtures';
 import { api, settle, Stack, startStack, waitFor } from './helpers';
 import { buildPanel, launchChromium, Proxy, screenshot, signedIn, startProxy } from './panel-browser';
+import type { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
+
+/** A messenger account that reaches any phone (the customer card's chats come from it). */
+class ReachingAdapter implements MessengerAdapter {
+  readonly kind = 'fake';
+  readonly accountId = 'fake';
+  readonly limits = { perSecond: 1000, perPeerIntervalMs: 0 };
+  async start(_sink: InboundSink) {}
+  async stop() {}
+  async send() {
+    return { externalId: `x${Date.now()}` };
+  }
+  async download(): Promise<never> {
+    throw new Error('no files');
+  }
+  async checkPhone(phone: string): Promise<ReachabilityResult> {
+    return { reachable: 'yes', peerId: `peer-${phone}`, canWriteFirst: true };
+  }
+}
 
 const CAPTURE = '09_did_inbound_answered';
 const events09 = loadFixtureEvents(CAPTURE);
@@ -26,6 +45,7 @@ describe('panel live screens in Chromium', () => {
   let operator: Page;
   let supervisor: Page;
   let colleague: Page;
+  let chatId = '';
 
   async function liveCallTalking(): Promise<{ callId: string; agent: string }> {
     const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
@@ -38,7 +58,7 @@ describe('panel live screens in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const dir = buildPanel();
-    stack = await startStack('sqlite', { env: { TELEFONIST_PANEL_DIR: dir } });
+    stack = await startStack('sqlite', { env: { TELEFONIST_PANEL_DIR: dir }, start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } }, messengers: () => [new ReachingAdapter()] } });
     proxy = await startProxy(stack.app.port);
     for (const ext of ['1001', '1002']) stack.sim.actions.phone(ext, 'auto');
     for (const ext of ['1003', '1009']) stack.sim.actions.phone(ext, 'manual');
@@ -50,6 +70,10 @@ describe('panel live screens in Chromium', () => {
       ['1009', { name: 'Старший смены', login: 'boss', password: 'boss-secret-1', rights: ['supervisor'] }],
     ];
     for (const [ext, body] of people) expect((await api(stack, `/employees/${ext}`, json(body, 'PUT'))).status).toBeLessThan(300);
+    // Anna has written to the customer in a messenger: the card's history shows that chat beside the calls.
+    const chat = await api(stack, '/chats/start', json({ employee: '1001', accountId: 'fake', phone: '+79161234567', customerId: 'c-romashka', text: 'Счёт отправили, проверьте почту' }));
+    expect(chat.status).toBe(201);
+    chatId = chat.body.chat.id;
     browser = await launchChromium();
     operator = (await signedIn(browser, proxy.url, 'anna', 'anna-secret-1')).page;
     await operator.goto('/employees');
@@ -75,6 +99,11 @@ describe('panel live screens in Chromium', () => {
     const card = operator.locator('[data-testid="live-card-name"]');
     await card.waitFor({ timeout: 10_000 });
     expect(await card.innerText()).toContain(CUSTOMER);
+    // The card's history has the customer's chat too, linked to the chat screen.
+    const chatRow = operator.locator(`[data-testid="live-card-chat"][data-chat-id="${chatId}"]`);
+    await chatRow.waitFor({ timeout: 10_000 });
+    expect(await chatRow.innerText()).toMatch(/Чат/);
+    expect(await chatRow.locator('a').getAttribute('href')).toBe(`/chats?chat=${chatId}`);
     await operator.locator('[data-testid="live-active-call"]').waitFor();
     expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(0);
     await operator.waitForTimeout(1200); // the timer ticks
@@ -112,7 +141,13 @@ describe('panel live screens in Chromium', () => {
     // The journal's call detail shows the route.
     const detail = await browser.newPage({ baseURL: proxy.url, storageState: await operator.context().storageState() });
     await detail.goto(`/calls/${callId}`);
-    await detail.getByText(/1003|Сидоров/).first().waitFor({ timeout: 15_000 });
+    // The route card itself (not the legs list) names how and to whom: Иванова Анна → с консультацией → Сидоров Олег.
+    const route = detail.locator('[data-testid="transfer-route"]');
+    await route.waitFor({ timeout: 15_000 });
+    const text = await route.innerText();
+    expect(text).toContain('с консультацией');
+    expect(text).toContain('Сидоров Олег');
+    expect(text.indexOf('Сидоров Олег')).toBeGreaterThan(text.indexOf('с консультацией'));
     await detail.close();
     await stack.sim.actions.hangup(callId);
     await stack.sim.actions.idle();
@@ -213,6 +248,47 @@ describe('panel live screens in Chromium', () => {
     await stack.sim.actions.hangup(callId);
     await stack.sim.actions.idle();
     await settle(stack);
+  });
+
+  test('the open journal and call detail follow the event stream: a new call\'s row appears, the detail updates when it ends', async () => {
+    const storageState = await operator.context().storageState();
+    const journal = await browser.newPage({ baseURL: proxy.url, storageState });
+    await journal.goto('/');
+    await journal.locator('[data-testid="journal-table"]').waitFor({ timeout: 15_000 });
+    await journal.waitForTimeout(800); // the first page is in and the stream is open
+    await journal.evaluate(() => ((globalThis as any).__notReloaded = true));
+    // A whole call replayed through the simulator: rings, talks, ends.
+    const known = new Set(((await api(stack, '/calls?limit=500')).body.items as Array<{ id: string }>).map((c) => c.id));
+    await stack.sim.play(CAPTURE, { rewrite: true });
+    await settle(stack);
+    const fresh = ((await api(stack, '/calls?limit=500')).body.items as Array<{ id: string; endedAt: string | null }>).filter((c) => !known.has(c.id));
+    expect(fresh).toHaveLength(1);
+    expect(fresh[0].endedAt).toBeTruthy();
+    const ended = fresh[0].id;
+    const row = journal.locator(`tr[data-call-id="${ended}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.innerText()).toContain('Отвечен');
+    // A call in progress: the detail opened while it talks shows no end; the hang-up fills it in, no reload.
+    const c = await liveCallTalking();
+    const detail = await browser.newPage({ baseURL: proxy.url, storageState });
+    await detail.goto(`/calls/${c.callId}`);
+    const params = detail.locator('[data-testid="call-parameters"]');
+    await params.waitFor({ timeout: 15_000 });
+    await detail.evaluate(() => ((globalThis as any).__notReloaded = true));
+    const endedAt = params.locator('.ant-descriptions-item').filter({ hasText: 'Конец' }).locator('.ant-descriptions-item-content');
+    expect((await endedAt.innerText()).trim()).toBe('—');
+    expect(await detail.locator('[data-testid="call-detail"] h4').innerText()).toContain('Идёт разговор');
+    await journal.locator(`tr[data-call-id="${c.callId}"]`).waitFor({ timeout: 10_000 });
+    await stack.sim.actions.hangup(c.callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await waitFor(async () => (await endedAt.innerText()).trim() !== '—', 'the detail shows the end', 10_000);
+    expect(await detail.locator('[data-testid="call-detail"] h4').innerText()).toContain('Отвечен');
+    expect(await detail.evaluate(() => (globalThis as any).__notReloaded)).toBe(true);
+    await waitFor(async () => (await journal.locator(`tr[data-call-id="${c.callId}"]`).innerText()).includes('Отвечен'), 'the journal row ended', 10_000);
+    expect(await journal.evaluate(() => (globalThis as any).__notReloaded)).toBe(true);
+    await detail.close();
+    await journal.close();
   });
 
   test('the panel says it is offline, reconnects after a lost network and a server restart, and shows the calls it missed', async () => {

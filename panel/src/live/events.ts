@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiError, request } from '../api/client';
 import { API } from './http';
 
@@ -283,4 +283,43 @@ export function useLiveEvents(fn: (e: LiveEvent) => void, types?: readonly strin
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fn, key]);
+}
+
+/** A call's events, and a customer linked to a call: what changes a list of calls or one call. */
+export function isCallEvent(e: LiveEvent): boolean {
+  return e.type.startsWith('call.') || e.type === 'customer.linked';
+}
+
+/**
+ * Calls `refresh` after the events `match` accepts, debounced (`ms` after the last one, at most `maxMs` after
+ * the first of a burst), and when the stream comes back after being down (what happened meanwhile).
+ */
+export function useLiveRefresh(refresh: () => void, match: (e: LiveEvent) => boolean, ms = 600, maxMs = 2500): void {
+  const latest = useRef({ refresh, match });
+  latest.current = { refresh, match };
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let first = 0;
+    const schedule = () => {
+      const now = Date.now();
+      if (!first) first = now;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        first = 0;
+        latest.current.refresh();
+      }, Math.max(0, Math.min(ms, first + maxMs - now)));
+    };
+    liveStream.start();
+    const off = liveStream.subscribe((e) => {
+      if (latest.current.match(e)) schedule();
+    });
+    const offReconnect = liveStream.onReconnect(schedule);
+    return () => {
+      off();
+      offReconnect();
+      if (timer) clearTimeout(timer);
+      liveStream.stop();
+    };
+  }, [ms, maxMs]);
 }

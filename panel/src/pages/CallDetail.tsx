@@ -7,15 +7,19 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Alert, Button, Card, Descriptions, Empty, Form, Input, Modal, Result, Skeleton, Space, Table, Tag, Timeline, Typography, App } from 'antd';
 import { ArrowLeftOutlined, ArrowRightOutlined, DownloadOutlined, PhoneOutlined, UserAddOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, callNumber, type CallDetail as Call, type Party, type Recording, type SummaryAnswer, type SummaryBody, type TimelineEntry, type Transcript } from '../api/client';
+import { api, ApiError, callNumber, type CallDetail as Call, type Party, type Recording, type TimelineEntry } from '../api/client';
 import { Link, useRouter } from '../router';
 import { fmtPhone, fmtSeconds, fmtTime } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
 import { useDialer } from '../shell/dialer-context';
+import { isCallEvent, useLiveRefresh } from '../live/events';
+import { SummaryCard, TranscriptCard } from './CallText';
 
-function partyText(p: Party | undefined | null): string {
+/** `names`: employees' names by extension (the call's `employeeDetails`), for parties that carry only the extension. */
+function partyText(p: Party | undefined | null, names?: Map<string, string>): string {
   if (!p) return '—';
-  const who = p.name && p.name !== p.number ? `${p.name} ` : '';
+  const name = p.name ?? (p.employee ? names?.get(p.employee) : undefined);
+  const who = name && name !== p.number ? `${name} ` : '';
   const n = p.employee ? p.employee : fmtPhone(p.number);
   return `${who}${who ? `(${n})` : n}`.trim() || '—';
 }
@@ -25,14 +29,22 @@ export default function CallDetail({ params }: { params: Record<string, string> 
   const id = params.id;
   const [call, setCall] = useState<Call | null>(null);
   const [error, setError] = useState<ApiError | Error | null>(null);
+  // Bumped on every reload: the transcript and summary cards fetch again with it.
+  const [version, setVersion] = useState(0);
   const reload = useCallback(() => {
-    api.calls.get(id).then(setCall, setError);
+    api.calls.get(id).then((c) => {
+      setCall(c);
+      setError(null);
+      setVersion((v) => v + 1);
+    }, setError);
   }, [id]);
   useEffect(() => {
     setCall(null);
     setError(null);
     reload();
   }, [reload]);
+  // Live: this call's events (answered, transferred, ended, a customer linked) reload it in place.
+  useLiveRefresh(reload, (e) => e.callId === id && isCallEvent(e));
   const [playing, setPlaying] = useState<{ index: number; time: number }>({ index: 0, time: -1 });
   const audios = useRef<Array<HTMLAudioElement | null>>([]);
 
@@ -62,8 +74,8 @@ export default function CallDetail({ params }: { params: Record<string, string> 
         <Parameters call={call} onCreated={reload} />
         <RouteCard call={call} />
         <RecordingsCard call={call} audios={audios} onTime={(index, time) => setPlaying({ index, time })} />
-        <TranscriptCard call={call} playing={playing} seek={seek} />
-        <SummaryCard call={call} />
+        <TranscriptCard call={call} version={version} playing={playing} seek={seek} />
+        <SummaryCard call={call} version={version} />
         <TimelineCard call={call} />
         <LegsCard call={call} />
       </Space>
@@ -230,108 +242,21 @@ function Player({ rec, index, audios, onTime }: { rec: Recording; index: number;
   );
 }
 
-function TranscriptCard({ call, playing, seek }: { call: Call; playing: { index: number; time: number }; seek: (index: number, s: number) => void }) {
-  const { t } = useTranslation();
-  const [tr, setTr] = useState<Transcript | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    if (!call.recordings?.length) return;
-    api.calls.transcript(call.id).then(setTr, (e) => setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))));
-  }, [call.id, call.recordings?.length]);
-  if (!call.recordings?.length) return null;
-  let body: React.ReactNode;
-  if (error) body = <Alert type={error.status === 403 ? 'warning' : 'error'} showIcon title={error.status === 403 ? `403 · ${t('errors.forbidden')}` : error.message} />;
-  else if (!tr) body = <Skeleton active />;
-  else if (tr.status === 'disabled') body = <Typography.Text type="secondary">{tr.message ?? t('call.transcriptDisabled')}</Typography.Text>;
-  else {
-    const done = tr.items.filter((it) => it.segments?.length);
-    body = done.length ? (
-      done.map((it, i) => (
-        <div key={it.recordingKey ?? i} data-testid="transcript">
-          {it.segments.map((s, j) => {
-            const current = playing.index === i && playing.time >= s.start && playing.time < s.end;
-            return (
-              <div key={j} className={`tf-segment${current ? ' tf-current' : ''}`} onClick={() => seek(i, s.start)} data-current={current || undefined}>
-                <span className="tf-time">{fmtSeconds(s.start)}</span>
-                <span className="tf-speaker">{/^\+\d{8,15}$/.test(s.speaker) ? fmtPhone(s.speaker) : s.speaker}{s.role ? <Typography.Text type="secondary"> ({t(`role.${s.role}`, { defaultValue: s.role })})</Typography.Text> : null}:</span>
-                {s.text}
-              </div>
-            );
-          })}
-        </div>
-      ))
-    ) : (
-      <Typography.Text type="secondary">{t(`transcription.${tr.status}`, { defaultValue: tr.status })}</Typography.Text>
-    );
-  }
-  return (
-    <Card size="small" title={t('call.transcript')}>
-      {body}
-    </Card>
-  );
-}
-
-function SummaryCard({ call }: { call: Call }) {
-  const { t } = useTranslation();
-  const [s, setS] = useState<SummaryAnswer | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    if (!call.recordings?.length) return;
-    api.calls.summary(call.id).then(setS, (e) => setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))));
-  }, [call.id, call.recordings?.length]);
-  if (!call.recordings?.length) return null;
-  let body: React.ReactNode;
-  if (error) body = <Alert type={error.status === 403 ? 'warning' : 'error'} showIcon title={error.status === 403 ? `403 · ${t('errors.forbidden')}` : error.message} />;
-  else if (!s) body = <Skeleton active />;
-  else {
-    const sum: SummaryBody | null = typeof s.summary === 'object' && s.summary ? s.summary : typeof s.summary === 'string' ? (s as unknown as SummaryBody) : null;
-    if (!sum) body = <Typography.Text type="secondary">{s.message ?? t(`transcription.${s.status}`, { defaultValue: s.status })}</Typography.Text>;
-    else
-      body = (
-        <div data-testid="summary">
-          <Typography.Paragraph>{sum.summary}</Typography.Paragraph>
-          {sum.customerWants ? <Typography.Paragraph><b>{t('summary.wants')}:</b> {sum.customerWants}</Typography.Paragraph> : null}
-          {sum.keyPoints?.length ? <List title={t('summary.keyPoints')} items={sum.keyPoints} /> : null}
-          {sum.agreements?.length ? <List title={t('summary.agreements')} items={sum.agreements} /> : null}
-          {sum.nextActions?.length ? <List title={t('summary.nextActions')} items={sum.nextActions.map((a) => `${a.who}: ${a.what}${a.due ? ` (${a.due})` : ''}`)} /> : null}
-          {sum.sentiment ? <Tag>{t(`summary.sentiment.${sum.sentiment}`, { defaultValue: sum.sentiment })}</Tag> : null}
-        </div>
-      );
-  }
-  return (
-    <Card size="small" title={t('call.summary')}>
-      {body}
-    </Card>
-  );
-}
-
-function List({ title, items }: { title: string; items: string[] }) {
-  return (
-    <div style={{ marginBottom: 8 }}>
-      <b>{title}</b>
-      <ul style={{ margin: '4px 0', paddingLeft: 20 }}>
-        {items.map((x, i) => (
-          <li key={i}>{x}</li>
-        ))}
-      </ul>
-    </div>
-  );
-}
-
 /** The transfer route as a route: the customer, then who had the call, hop by hop, each arrow saying how. */
 function RouteCard({ call }: { call: Call }) {
   const { t } = useTranslation();
   if (!call.transferRoute?.length) return null;
   const outside = callNumber(call);
+  const names = new Map((call.employeeDetails ?? []).filter((e) => e.name).map((e) => [e.extension, e.name!] as [string, string]));
   const hops: Array<{ who: string; how?: string; outside?: boolean }> = [];
   if (outside && call.direction !== 'internal') hops.push({ who: call.customer?.name ?? fmtPhone(outside), outside: true });
   const first = call.transferRoute[0];
   const start = (first.from as Party | undefined) ?? (first.a as Party | undefined);
-  hops.push({ who: start ? partyText(start) : call.employees[0] ?? '—' });
+  hops.push({ who: start ? partyText(start, names) : call.employees[0] ?? '—' });
   for (const tr of call.transferRoute) {
     const to = (tr.to as Party | undefined) ?? (tr.b as Party | undefined);
     const kind = String(tr.type ?? tr.flow ?? '');
-    hops.push({ who: to ? partyText(to) : '?', how: kind ? t(`transfer.${kind}`, { defaultValue: kind }) : undefined });
+    hops.push({ who: to ? partyText(to, names) : '?', how: kind ? t(`transfer.${kind}`, { defaultValue: kind }) : undefined });
   }
   return (
     <Card size="small" title={t('call.route')} data-testid="transfer-route">

@@ -1,5 +1,5 @@
 /** Call history with call-back (T8): the signed-in employee's calls (all calls for a user without an extension). */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, List, Segmented, Space, Typography } from 'antd';
 import { PhoneOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -9,6 +9,9 @@ import { useSession } from '../shell/session';
 import { useDialer } from '../shell/dialer-context';
 import { fmtPhone, fmtSeconds, fmtShortTime } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
+import { isCallEvent, useLiveRefresh } from '../live/events';
+
+const PAGE = 30;
 
 export default function History() {
   const { t } = useTranslation();
@@ -18,19 +21,29 @@ export default function History() {
   const [items, setItems] = useState<CallSummary[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = (after: string | null) =>
-    api.calls
-      .list({ employee: extension ?? undefined, status: which === 'missed' ? 'missed,abandoned,no_answer,busy' : undefined, limit: 30, cursor: after ?? undefined })
+  const seq = useRef(0);
+  const shown = useRef(0);
+  shown.current = items?.length ?? 0;
+  /** `refresh`: the rows on screen fetched again (as many as are loaded), in place. */
+  const load = (after: string | null, refresh = false) => {
+    const my = ++seq.current;
+    return api.calls
+      .list({ employee: extension ?? undefined, status: which === 'missed' ? 'missed,abandoned,no_answer,busy' : undefined, limit: refresh ? Math.min(500, Math.max(PAGE, shown.current)) : PAGE, cursor: after ?? undefined })
       .then((p) => {
+        if (my !== seq.current) return;
         setItems((prev) => (after && prev ? [...prev, ...p.items] : p.items));
         setCursor(p.nextCursor);
+        setError(null);
       })
-      .catch((e) => setError(e instanceof ApiError && e.status === 403 ? t('errors.forbidden') : String(e.message ?? e)));
+      .catch((e) => my === seq.current && setError(e instanceof ApiError && e.status === 403 ? t('errors.forbidden') : String(e.message ?? e)));
+  };
   useEffect(() => {
     setItems(null);
     void load(null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [which, extension]);
+  // Live: my calls' events (a new call, answered, ended, a customer linked) refetch the list in place.
+  useLiveRefresh(() => void load(null, true), (e) => isCallEvent(e) && (!extension || e.employees.includes(extension)));
   return (
     <div data-testid="history">
       <Space style={{ marginBottom: 12 }} wrap>
@@ -46,6 +59,7 @@ export default function History() {
           const n = callNumber(c);
           return (
             <List.Item
+              data-call-id={c.id}
               actions={n && c.direction !== 'internal' ? [<Button key="cb" type="primary" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(n)} data-testid="call-back">{t('dial.callBack')}</Button>] : []}
             >
               <List.Item.Meta

@@ -8,11 +8,12 @@ import { AudioOutlined, FilterOutlined, PhoneOutlined, ReloadOutlined } from '@a
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, callNumber, DIRECTIONS, STATUSES, type CallPage, type CallSummary, type Query } from '../api/client';
-import { dropPrefetched, FILTER_KEYS, firstPageQuery, readFilters, takePrefetched, writeFilters, type Filters } from './journal-data';
+import { dropPrefetched, FILTER_KEYS, firstPageQuery, PAGE, readFilters, takePrefetched, writeFilters, type Filters } from './journal-data';
 import { Link, useRouter } from '../router';
 import { fmtPhone, fmtSeconds, fmtShortTime, fmtTime } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
 import { useDialer } from '../shell/dialer-context';
+import { isCallEvent, useLiveRefresh } from '../live/events';
 
 export default function Journal() {
   const { t } = useTranslation();
@@ -27,6 +28,7 @@ export default function Journal() {
   const earlyPending = useRef(early && !early.result ? early.promise : null);
   const [error, setError] = useState<string | null>(null);
   const seq = useRef(0);
+  const busy = useRef(false);
   const dialer = useDialer();
   const narrow = !Grid.useBreakpoint().md;
 
@@ -42,6 +44,7 @@ export default function Journal() {
   const load = useCallback(
     async (after: string | null) => {
       const my = ++seq.current;
+      busy.current = true;
       setLoading(true);
       setError(null);
       try {
@@ -58,11 +61,33 @@ export default function Journal() {
         if (!after) setItems([]);
         setCursor(null);
       } finally {
-        if (my === seq.current) setLoading(false);
+        if (my === seq.current) {
+          busy.current = false;
+          setLoading(false);
+        }
       }
     },
     [filters, t],
   );
+
+  // Live: a call's events refetch what is on screen (the same filters, as many rows as are loaded, no spinner),
+  // so rows change in place and the scroll position stays. A load in progress wins; the next event comes again.
+  const shown = useRef(0);
+  shown.current = items.length;
+  const refresh = useCallback(async () => {
+    if (busy.current) return;
+    const my = ++seq.current;
+    try {
+      const page = await api.calls.list({ ...firstPageQuery(filters), limit: Math.min(500, Math.max(PAGE, shown.current)) });
+      if (my !== seq.current) return;
+      setItems(page.items);
+      setCursor(page.nextCursor);
+      setError(null);
+    } catch {
+      // a failed background refresh keeps the rows; the next event or the reload button tries again
+    }
+  }, [filters]);
+  useLiveRefresh(() => void refresh(), isCallEvent);
 
   useEffect(() => {
     dropPrefetched();
