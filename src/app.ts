@@ -257,7 +257,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const chats = new ChatEngine(db, events, employees, directory, new ChatFiles(config.TELEFONIST_CHAT_FILES_DIR, Math.round(config.TELEFONIST_CHAT_MAX_FILE_MB * 1024 * 1024)), {
     rules: { reopen: config.TELEFONIST_CHAT_REOPEN, ownerAway: config.TELEFONIST_CHAT_OWNER_AWAY },
     isOnline: (ext) => presence.get(ext).presence !== 'offline',
-    outbox: opts.chatOutbox,
+    outbox: { accountGoneMs: Math.round(config.TELEFONIST_CHAT_ACCOUNT_GONE_MINUTES * 60_000), ...opts.chatOutbox },
   });
   chats.on('error', (e) => log.error('chat outbox error', e));
   for (const b of config.TELEFONIST_TELEGRAM_BOTS) {

@@ -2,7 +2,11 @@ import { Db } from '../db/database';
 import { MessengerError, MessengerFile } from '../messengers/adapter';
 import type { ChatEngine, MessageRow } from './engine';
 
-const NOT_CONNECTED = 'the messenger account is not connected; the message waits for it';
+/** The note on a message that waits for its account to come back (Russian for the panel, code first). */
+export const NOT_CONNECTED = 'account_not_connected: аккаунт мессенджера не подключён, сообщение ждёт подключения';
+/** The failure of a message whose account stayed away longer than `accountGoneMs`. */
+export const accountGone = (minutes: number) =>
+  `account_gone: аккаунт мессенджера отключён или удалён дольше ${minutes} мин, сообщение не отправлено. Подключите аккаунт и отправьте сообщение ещё раз`;
 
 export interface OutboxOptions {
   /** Attempts before a message is failed (default 8). */
@@ -10,6 +14,12 @@ export interface OutboxOptions {
   /** First retry delay; doubles per attempt up to maxDelayMs (defaults 1 s, 5 min). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * How long queued messages wait for an account that is not connected (revoked, removed, dropped from
+   * the configuration) before they fail with `account_gone` (default 60 min; counted from when this
+   * process first saw the account missing, so a restart never fails a message early).
+   */
+  accountGoneMs?: number;
   /** Overrides every adapter's rate limits (bench, tests). */
   limits?: { perSecond: number; perPeerIntervalMs: number };
 }
@@ -28,12 +38,17 @@ export class Outbox {
   private pumping = false;
   private again = false;
   private readonly inFlight = new Set<number>();
+  /** Sends finished since the current look began: its rows may predate them (never sent twice). */
+  private readonly finished = new Set<number>();
   private readonly busyPeers = new Set<string>();
   private readonly accountNext = new Map<string, number>();
   private readonly peerLast = new Map<string, number>();
   private readonly working = new Set<Promise<void>>();
   readonly stats = { sent: 0, failed: 0, retries: 0 };
+  /** Peers looked at per account per look (one head message each). */
   private readonly window = 200;
+  /** Accounts with queued messages but no adapter: since when (this process) they are missing. */
+  private readonly missingSince = new Map<string, number>();
   private readonly opts: Required<Omit<OutboxOptions, 'limits'>> & Pick<OutboxOptions, 'limits'>;
 
   constructor(
@@ -41,7 +56,7 @@ export class Outbox {
     private readonly engine: ChatEngine,
     opts: OutboxOptions = {},
   ) {
-    this.opts = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, ...opts };
+    this.opts = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, accountGoneMs: 3_600_000, ...opts };
   }
 
   start(): void {
@@ -88,63 +103,99 @@ export class Outbox {
     }, Math.max(0, ms));
   }
 
+  /**
+   * One look at the queue. Fair by construction: per account with queued messages, only the head (oldest
+   * queued message) of each peer is a candidate, so a backlog or a retry wait in one chat, or an account
+   * that is not connected, never holds back another chat. A head is sent when it is due (its retry time
+   * passed), its peer has nothing in flight and is past its interval, and its account is past its pacing.
+   */
   private async pump(): Promise<void> {
-    const now = Date.now();
-    // The oldest queued messages; later ones wait for a later look (each completion looks again).
-    const rows = await this.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE state = 'queued' ORDER BY id LIMIT ${this.window}`);
+    this.finished.clear();
+    const accounts = await this.db.query<{ account_id: string }>(`SELECT DISTINCT account_id FROM chat_messages WHERE state = 'queued'`);
     let earliest = Infinity;
-    const blocked = new Set<string>();
-    for (const r of rows) {
-      const id = Number(r.id);
-      const peerKey = `${r.account_id}\u0000${r.peer_id}`;
-      if (this.inFlight.has(id) || blocked.has(peerKey) || this.busyPeers.has(peerKey)) {
-        blocked.add(peerKey);
-        continue;
-      }
-      const adapter = this.engine.adapters.get(r.account_id);
+    for (const { account_id: account } of accounts) {
+      const adapter = this.engine.adapters.get(account);
       if (!adapter) {
-        // The account is not connected (yet: an employee's account reconnecting after a restart). The
-        // message waits; the delivery event says why.
-        blocked.add(peerKey);
-        if (r.failure !== NOT_CONNECTED) {
-          await this.db.exec('UPDATE chat_messages SET failure = ? WHERE id = ?', [NOT_CONNECTED, id]);
-          await this.engine.delivered(id);
-        }
-        earliest = Math.min(earliest, now + 5000);
+        earliest = Math.min(earliest, await this.missing(account));
         continue;
       }
+      this.missingSince.delete(account);
+      const paused = this.accountNext.get(account) ?? 0;
+      if (paused > Date.now()) {
+        earliest = Math.min(earliest, paused);
+        continue;
+      }
+      const heads = await this.db.query<{ id: number }>(
+        `SELECT MIN(id) AS id FROM chat_messages WHERE state = 'queued' AND account_id = ? GROUP BY peer_id ORDER BY MIN(id) LIMIT ${this.window}`, [account]);
+      if (!heads.length) continue;
+      const rows = await this.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE id IN (${heads.map(() => '?').join(',')}) AND state = 'queued' ORDER BY id`,
+        heads.map((h) => Number(h.id)));
+      // Taken after the queries: pacing compares with the moment of the decision, never an older one.
+      const now = Date.now();
       const limits = this.opts.limits ?? adapter.limits;
-      const due = Number(r.next_attempt_at ?? 0);
-      const at = Math.max(due, this.accountNext.get(r.account_id) ?? 0, (this.peerLast.get(peerKey) ?? 0) + limits.perPeerIntervalMs);
-      if (at > now) {
-        // Order per peer: nothing later for this peer goes before this one.
-        blocked.add(peerKey);
-        earliest = Math.min(earliest, at);
-        continue;
+      for (const r of rows) {
+        const id = Number(r.id);
+        const peerKey = `${account}\u0000${r.peer_id}`;
+        if (this.inFlight.has(id) || this.finished.has(id) || this.busyPeers.has(peerKey)) continue;
+        const at = Math.max(Number(r.next_attempt_at ?? 0), this.accountNext.get(account) ?? 0, (this.peerLast.get(peerKey) ?? -Infinity) + limits.perPeerIntervalMs);
+        if (at > now) {
+          earliest = Math.min(earliest, at);
+          continue;
+        }
+        // Reserved now; deliver() moves both marks to the moment the adapter is actually called.
+        this.accountNext.set(account, now + 1000 / limits.perSecond);
+        this.peerLast.set(peerKey, now);
+        this.inFlight.add(id);
+        this.busyPeers.add(peerKey);
+        const p = this.deliver(r, peerKey, limits).finally(() => {
+          this.finished.add(id);
+          this.inFlight.delete(id);
+          this.busyPeers.delete(peerKey);
+          this.working.delete(p);
+          this.wake();
+        });
+        this.working.add(p);
       }
-      this.accountNext.set(r.account_id, Math.max(now, this.accountNext.get(r.account_id) ?? 0) + 1000 / limits.perSecond);
-      this.peerLast.set(peerKey, now);
-      this.inFlight.add(id);
-      this.busyPeers.add(peerKey);
-      blocked.add(peerKey);
-      const p = this.deliver(r).finally(() => {
-        this.inFlight.delete(id);
-        this.busyPeers.delete(peerKey);
-        this.working.delete(p);
-        this.wake();
-      });
-      this.working.add(p);
     }
     if (earliest !== Infinity) this.schedule(earliest - Date.now());
   }
 
-  private async deliver(r: MessageRow): Promise<void> {
+  /**
+   * An account with queued messages and no adapter: its messages wait (each noted once, visible in the
+   * chat) until it has been missing `accountGoneMs`, then fail with `account_gone`. Returns when to look again.
+   */
+  private async missing(account: string): Promise<number> {
+    const now = Date.now();
+    const since = this.missingSince.get(account) ?? now;
+    this.missingSince.set(account, since);
+    const gone = now - since >= this.opts.accountGoneMs;
+    const rows = await this.db.query<{ id: number }>(
+      gone ? `SELECT id FROM chat_messages WHERE state = 'queued' AND account_id = ? ORDER BY id`
+        : `SELECT id FROM chat_messages WHERE state = 'queued' AND account_id = ? AND (failure IS NULL OR failure <> ?) ORDER BY id`,
+      gone ? [account] : [account, NOT_CONNECTED]);
+    for (const { id } of rows) {
+      if (gone) {
+        await this.fail(Number(id), accountGone(Math.round(this.opts.accountGoneMs / 60_000)));
+      } else {
+        await this.db.exec(`UPDATE chat_messages SET failure = ? WHERE id = ? AND state = 'queued'`, [NOT_CONNECTED, Number(id)]);
+        await this.engine.delivered(Number(id));
+      }
+    }
+    return gone ? Infinity : Math.min(now + 5000, since + this.opts.accountGoneMs);
+  }
+
+  private async deliver(r: MessageRow, peerKey: string, limits: { perSecond: number; perPeerIntervalMs: number }): Promise<void> {
     const id = Number(r.id);
-    const adapter = this.engine.adapters.get(r.account_id)!;
+    const adapter = this.engine.adapters.get(r.account_id);
+    if (!adapter) return; // removed meanwhile: the next look notes or fails the message
     try {
       let file: MessengerFile | undefined;
       if (r.file_hash) file = { bytes: await this.engine.files.read(r.file_hash), fileName: r.file_name ?? 'file', mimeType: r.file_mime ?? 'application/octet-stream' };
       const template = r.template ? (JSON.parse(r.template) as { name: string; vars: Record<string, string> }) : undefined;
+      // Pacing counts from the moment the messenger is called (reading a file may have taken a while).
+      const sentAt = Date.now();
+      this.peerLast.set(peerKey, sentAt);
+      this.accountNext.set(r.account_id, Math.max(this.accountNext.get(r.account_id) ?? 0, sentAt + 1000 / limits.perSecond));
       const res = await adapter.send({ accountId: r.account_id, peerId: r.peer_id, text: r.text ?? undefined, file, template });
       await this.db.exec(`UPDATE chat_messages SET state = 'sent', external_id = ?, attempts = attempts + 1, next_attempt_at = NULL, failure = NULL WHERE id = ? AND state = 'queued'`,
         [res.externalId, id]);
