@@ -359,3 +359,53 @@ describe('the environment webhook with Basic credentials', () => {
     }
   });
 });
+
+describe('a webhook target that answers with a redirect', () => {
+  test('the redirect is not followed: the delivery fails and is retried, the redirect target receives nothing', async () => {
+    // Where the redirect points: it must never see an event (nor the Basic credentials sent with it).
+    const target: IncomingHttpHeaders[] = [];
+    const targetServer = createServer((req, res) => {
+      target.push(req.headers);
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    });
+    await new Promise<void>((r) => targetServer.listen(0, '127.0.0.1', r));
+    const targetUrl = `http://127.0.0.1:${(targetServer.address() as { port: number }).port}/ka/hs/telefonist/events`;
+    // The registered receiver: 307 (a redirect that keeps the method and body) to the target.
+    const redirects: string[] = [];
+    const redirector = createServer((req, res) => {
+      redirects.push(String(req.headers['x-telefonist-event-id']));
+      req.resume();
+      res.writeHead(307, { Location: targetUrl }).end();
+    });
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(redirector.address() as { port: number }).port}/ka/hs/telefonist/events`;
+    const stack = await startStack('sqlite', { start: { webhooks: { baseDelayMs: 30, maxDelayMs: 150, timeoutMs: 2000 } } });
+    try {
+      const hook = await post(stack, '/webhooks', {
+        url, secret: 'webhook-hmac-secret-0003', basicAuth: { username: 'ka-webhook', password: 'redirect-password-7' },
+      });
+      expect(hook.status).toBe(201);
+      await playAndSettle(stack, '02_inbound_call_bridge', fromOutside('84951234567'));
+      await waitFor(async () => (await api(stack, `/webhooks/${hook.body.id}`)).body.failures >= 3, 'failed, retried deliveries');
+      const state = (await api(stack, `/webhooks/${hook.body.id}`)).body;
+      expect(state.deliveredAt).toBeNull(); // the first event is still waiting: nothing counted as delivered
+      expect(state.lastError).toBeTruthy();
+      expect(state.lastError).not.toMatch(/^HTTP 2/);
+      expect(redirects.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(redirects).size).toBe(1); // the same first event, again and again
+      expect(target).toHaveLength(0);
+    } finally {
+      await stack.stop();
+      rmSync(dirname(stack.dbUrl.replace(/^file:/, '')), { recursive: true, force: true });
+      await new Promise<void>((r) => {
+        redirector.closeAllConnections();
+        redirector.close(() => r());
+      });
+      await new Promise<void>((r) => {
+        targetServer.closeAllConnections();
+        targetServer.close(() => r());
+      });
+    }
+  });
+});
