@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
-import { EslCommandError, EslConnection } from '../esl/connection';
+import { EslCommandError, EslConnection, EslTimeoutError } from '../esl/connection';
 import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory/phone';
 import { Directory } from '../directory/directory';
 import { ValidationError } from '../validation';
@@ -13,6 +13,12 @@ export const PHONE_CHARS_RE = /^[+0-9() .-]{2,32}$/;
 
 export class FreeSwitchUnavailableError extends Error {}
 export class FreeSwitchRefusedError extends Error {}
+/** FreeSWITCH is connected but did not answer the bgapi in time (504 `freeswitch_timeout`). */
+export class FreeSwitchTimeoutError extends Error {
+  constructor(readonly timeout: EslTimeoutError) {
+    super(timeout.message);
+  }
+}
 
 export interface ClickToCallRequest {
   /** The employee's extension: their phone rings first. */
@@ -113,6 +119,7 @@ export class ClickToCall {
     try {
       await this.esl.bgapiAccepted(cmd, id);
     } catch (e) {
+      if (e instanceof EslTimeoutError) throw new FreeSwitchTimeoutError(e);
       if (e instanceof EslCommandError) {
         if (this.esl.state !== 'ready') throw new FreeSwitchUnavailableError(e.message);
         throw new FreeSwitchRefusedError(e.message);

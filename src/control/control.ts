@@ -1,4 +1,4 @@
-import { EslCommandError, EslConnection } from '../esl/connection';
+import { EslCommandError, EslConnection, EslTimeoutError } from '../esl/connection';
 import { EslEvent } from '../esl/event';
 import { CallService } from '../calls/call-service';
 import { CallState, LegState, TimelineEntry, TimelineKind } from '../calls/types';
@@ -11,10 +11,22 @@ import { HANGUP_CAUSES, HangupCause, uuidHold, uuidKill, valid } from '../calls/
 
 /**
  * What every call action shares: the live call and its legs (from the call tracker), FreeSWITCH commands
- * with their failures mapped to HTTP (not connected → 503, refused → 502 with FreeSWITCH's reason), and the
+ * with their failures mapped to HTTP (not connected → 503, refused → 502 with FreeSWITCH's reason, connected but
+ * silent past `commandTimeoutMs` → 504 `freeswitch_timeout`), and the
  * audit: a timeline entry on the call (journal) and an event on the streams (SSE, long-poll, webhooks).
  * Hold / resume / hang-up live here; transfers (transfers.ts) and supervision (supervision.ts) build on it.
  */
+
+/**
+ * The 504 `freeswitch_timeout` message (Russian, then English): FreeSWITCH is connected but did not answer the
+ * command within `commandTimeoutMs`; the connection is dropped and re-established, the command may or may not
+ * have run.
+ */
+export function timeoutMessage(e: EslTimeoutError): string {
+  const s = Math.round(e.timeoutMs / 100) / 10;
+  return `FreeSWITCH не ответил на команду за ${s} с; соединение переподключается, проверьте состояние звонка / `
+    + `FreeSWITCH did not answer the command within ${s} s; reconnecting, check the call's state (${e.message})`;
+}
 
 /** An action refused: its HTTP status, a code for 1C, the message and the field it is about. */
 export class ActionError extends ApiError {}
@@ -75,7 +87,7 @@ export class Control {
     return mine.find((l) => l.partner) ?? mine.find((l) => l.answeredAt) ?? mine[0];
   }
 
-  /** `api <cmd>` that must answer +OK: 503 when FreeSWITCH is not connected, 502 with its reply when it refuses. */
+  /** `api <cmd>` that must answer +OK: 503 when FreeSWITCH is not connected, 502 with its reply when it refuses, 504 when it never answers. */
   async api(cmd: string): Promise<string> {
     this.assertConnected();
     try {
@@ -106,6 +118,7 @@ export class Control {
   }
 
   private eslFailure(e: unknown): Error {
+    if (e instanceof EslTimeoutError) return new ActionError(504, 'freeswitch_timeout', timeoutMessage(e));
     if (!(e instanceof EslCommandError)) return e as Error;
     if (this.esl.state !== 'ready') return new ActionError(503, 'freeswitch_unavailable', `FreeSWITCH is not connected: ${e.message}`);
     return new ActionError(502, 'freeswitch_refused', `FreeSWITCH refused the command: ${e.message}`);

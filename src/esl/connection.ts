@@ -16,6 +16,7 @@ export interface EslConnectionOptions {
   /** Reconnect backoff: first delay and cap, ms. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** A reply to api / bgapi / auth must come within this long, ms (default 10 s): else EslTimeoutError and the link is dropped. */
   commandTimeoutMs?: number;
   /** Background job results wait this long. */
   jobTimeoutMs?: number;
@@ -46,6 +47,17 @@ export class EslCommandError extends Error {
   ) {
     super(message);
     this.name = 'EslCommandError';
+  }
+}
+
+/** A command FreeSWITCH accepted on the socket but never answered within `commandTimeoutMs` (the link is dropped). */
+export class EslTimeoutError extends EslCommandError {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message);
+    this.name = 'EslTimeoutError';
   }
 }
 
@@ -226,7 +238,7 @@ export class EslConnection extends EslLinkWatch {
       // afterIo: a reply already waiting in the socket (the event loop was busy) is read before we give up.
       const timer = setTimeout(() => afterIo(() => {
         if (!this.replies.some((r) => r.timer === timer)) return; // answered, or failed with the connection
-        const err = new EslCommandError(`no reply to "${commandName(text)}" within ${timeoutMs} ms`);
+        const err = new EslTimeoutError(`no reply to "${commandName(text)}" within ${timeoutMs} ms`, timeoutMs);
         // A reply that never comes desynchronises the FIFO: drop the connection and start clean.
         this.drop(err.message);
         reject(err);

@@ -61,8 +61,10 @@ export class FreeSwitchSimulator {
   private seq = 1_000_000;
   readonly coreUuid = randomUUID();
   readonly commands: string[] = [];
-  /** Answers for api commands the tests script (e.g. originate results). */
-  readonly apiHandlers = new Map<string, (args: string) => string>();
+  /** Answers for api commands the tests script (e.g. originate results); a promise answers when it resolves (never: no reply). */
+  readonly apiHandlers = new Map<string, (args: string) => string | Promise<string>>();
+  /** A connected FreeSWITCH that goes silent: a command line this returns true for is read and never answered (no reply, no job). */
+  mute: ((line: string) => boolean) | null = null;
   /** Phones registered by the sofia::register events emitted here: `show registrations as json` (presence). */
   readonly registrations = new SimRegistrations();
   /** Call-control commands answered from capture templates onto the live channels (src/esl/sim-actions.ts). */
@@ -182,6 +184,7 @@ export class FreeSwitchSimulator {
       if (auth.hangUp) this.disconnectNotice(c);
       return;
     }
+    if (this.mute?.(cmd.line)) return;
     switch (verb) {
       case 'event':
         return this.subscribe(c, rest);
@@ -224,7 +227,6 @@ export class FreeSwitchSimulator {
   }
 
   private readonly api: ApiState = {
-    custom: this.apiHandlers,
     who: 'simulator',
     status: () =>
       `UP 0 years, 0 days, 0 hours, 1 minute, 0 seconds, 0 milliseconds, 0 microseconds\nFreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready (Telefonist simulator)\n${this.channels.size} session(s)\n`,
@@ -242,7 +244,9 @@ export class FreeSwitchSimulator {
     // From the registrations it tracked, whatever a test scripts for `show` (channels, calls).
     if (args.trim() === 'show registrations as json') return this.registrations.show();
     const [cmd, ...rest] = args.trim().split(/\s+/);
-    const acted = this.apiHandlers.has(cmd) ? undefined : this.actions.run(cmd, rest.join(' '));
+    const custom = this.apiHandlers.get(cmd);
+    if (custom) return custom(rest.join(' '));
+    const acted = this.actions.run(cmd, rest.join(' '));
     return acted ?? answerApi(args, this.api);
   }
 

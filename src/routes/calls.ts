@@ -4,7 +4,8 @@ import { TokenService } from '../auth/tokens';
 import { employeeScope, mayHearRecordings } from '../auth/scope';
 import { withoutRecordings } from '../recordings/recording-files';
 import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
-import { ClickToCall, FreeSwitchRefusedError, FreeSwitchUnavailableError } from '../calls/click-to-call';
+import { ClickToCall, FreeSwitchRefusedError, FreeSwitchTimeoutError, FreeSwitchUnavailableError } from '../calls/click-to-call';
+import { timeoutMessage } from '../control/control';
 import { ORIGIN_KINDS } from '../calls/commands';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
@@ -59,6 +60,7 @@ export function callsRouter(
       } catch (e) {
         if (e instanceof FreeSwitchUnavailableError) throw new ApiError(503, 'freeswitch_unavailable', e.message);
         if (e instanceof FreeSwitchRefusedError) throw new ApiError(502, 'freeswitch_refused', e.message);
+        if (e instanceof FreeSwitchTimeoutError) throw new ApiError(504, 'freeswitch_timeout', timeoutMessage(e.timeout));
         throw e;
       }
     }),

@@ -12,7 +12,8 @@ import { ApiError, jsonBody, route } from './errors';
  * Call control over HTTP: validation and answers only; the operations are src/control/*. Every body is a
  * strict zod schema (unknown fields 400); every value that reaches FreeSWITCH is checked again against the
  * command builder's patterns (src/calls/commands.ts), so a newline, space, `&`, `,`, `'`, brackets, `^^` or
- * `${` in any field is a 400 and nothing is written to the socket. FreeSWITCH down: 503; refusing: 502.
+ * `${` in any field is a 400 and nothing is written to the socket. FreeSWITCH down: 503; refusing: 502;
+ * connected but silent past the command timeout: 504 `freeswitch_timeout`.
  */
 
 const ext = z.string().max(32);

@@ -85,6 +85,14 @@ export const controlSchemas = {
 };
 
 const body = (schema: unknown, required = true) => ({ required, content: json(schema) });
+/** FreeSWITCH is connected but silent: the command got no reply within the command timeout (10 s). */
+export const TIMEOUT_RESPONSE = {
+  '504': {
+    description: '`freeswitch_timeout`: FreeSWITCH is connected but did not answer the command within 10 s (the message in Russian, then English); '
+      + 'Telefonist drops the link and reconnects. The command may or may not have run: check the call (GET) before retrying.',
+    content: json(ref('Error')),
+  },
+};
 const legBody = {
   type: 'object',
   additionalProperties: false,
@@ -118,7 +126,7 @@ export const controlPaths = {
       }),
       responses: {
         '201': { description: 'Accepted by FreeSWITCH: blind → completed; attended → starting (or ringback, once the colleague\'s phone rings; follow `transfer.updated` or GET).', content: json(ref('Transfer')) },
-        ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503),
+        ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE,
       },
     },
   },
@@ -134,7 +142,7 @@ export const controlPaths = {
         + '409 once ended or while being completed.',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
-      responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+      responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/transfers/{id}/complete': {
@@ -144,7 +152,7 @@ export const controlPaths = {
         + '`uuid_transfer`red to the colleague). 409 while starting or once ended.',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
-      responses: { '200': { description: 'completed.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+      responses: { '200': { description: 'completed.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/hold': {
@@ -154,7 +162,7 @@ export const controlPaths = {
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body(legBody, false),
-      responses: { '200': { description: 'Held.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+      responses: { '200': { description: 'Held.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/resume': {
@@ -163,7 +171,7 @@ export const controlPaths = {
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body(legBody, false),
-      responses: { '200': { description: 'Resumed.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+      responses: { '200': { description: 'Resumed.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/hangup': {
@@ -176,7 +184,7 @@ export const controlPaths = {
         additionalProperties: false,
         properties: { leg: { type: 'string', pattern: UUID }, cause: { type: 'string', enum: HANGUP_CAUSES, default: 'NORMAL_CLEARING' } },
       }, false),
-      responses: { '200': { description: 'FreeSWITCH accepted the kills.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+      responses: { '200': { description: 'FreeSWITCH accepted the kills.', content: json(ref('CallAction')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/supervision': {
@@ -196,7 +204,7 @@ export const controlPaths = {
           employee: { type: 'string', pattern: EXT, description: 'Whom to supervise (default: the employee talking on the call).' },
         },
       }),
-      responses: { '201': { description: 'The supervisor\'s phone rings.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+      responses: { '201': { description: 'The supervisor\'s phone rings.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/supervision/{sid}': {
@@ -212,13 +220,13 @@ export const controlPaths = {
       security: [{ bearer: [] }],
       parameters: [callIdParam, sidParam],
       requestBody: body({ type: 'object', required: ['mode'], additionalProperties: false, properties: { mode: { type: 'string', enum: SUPERVISION_MODES } } }),
-      responses: { '200': { description: 'The mode now.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503) },
+      responses: { '200': { description: 'The mode now.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
     delete: {
       summary: 'The supervisor leaves: `uuid_kill <supervisor leg>`.',
       security: [{ bearer: [] }],
       parameters: [callIdParam, sidParam],
-      responses: { '200': { description: 'ended.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503) },
+      responses: { '200': { description: 'ended.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
 };

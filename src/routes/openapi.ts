@@ -4,7 +4,7 @@ import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
 import { sessionPaths, sessionSchemas } from './openapi-session';
-import { controlPaths, controlSchemas, ORIGIN_SCHEMA } from './openapi-control';
+import { controlPaths, controlSchemas, ORIGIN_SCHEMA, TIMEOUT_RESPONSE } from './openapi-control';
 import { chatPaths, chatSchemas } from './openapi-chats';
 import { invoicePaths, invoiceSchemas } from './openapi-invoices';
 import { whatsappPaths, whatsappSchemas } from './openapi-whatsapp';
@@ -247,7 +247,7 @@ export function openApiDocument(version: string) {
                   additionalProperties: false,
                   properties: {
                     employee: { type: 'string', pattern: '^[0-9]{2,6}$', description: 'The employee\'s extension.' },
-                    number: { type: 'string', description: 'A phone number in any notation, or another extension.' },
+                    number: { type: 'string', pattern: '^[+0-9() .-]{2,32}$', description: 'A phone number in any notation (digits and + ( ) - . space), or another extension; anything else is a 400 `invalid_phone`, never cleaned.' },
                     origin: ORIGIN_SCHEMA,
                   },
                 },
@@ -272,7 +272,7 @@ export function openApiDocument(version: string) {
                 },
               },
             },
-            ...errorResponses(400, 401, 403, 415, 502, 503),
+            ...errorResponses(400, 401, 403, 415, 502, 503), ...TIMEOUT_RESPONSE,
           },
         },
       },
