@@ -14,6 +14,7 @@ import { fmtPhone, fmtSeconds, fmtShortTime, fmtTime } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
 import { useDialer } from '../shell/dialer-context';
 import { isCallEvent, useLiveRefresh } from '../live/events';
+import { CustomerFilter, EmployeeFilter } from './JournalPickers';
 
 export default function Journal() {
   const { t } = useTranslation();
@@ -110,17 +111,17 @@ export default function Journal() {
   }, [items]);
 
   // Text fields apply on Enter or after a pause, not on every key.
-  const [text, setText] = useState({ number: filters.number ?? '', q: filters.q ?? '', employee: filters.employee ?? '', customer: filters.customer ?? '' });
+  const [text, setText] = useState({ number: filters.number ?? '', q: filters.q ?? '' });
   useEffect(() => {
-    setText({ number: filters.number ?? '', q: filters.q ?? '', employee: filters.employee ?? '', customer: filters.customer ?? '' });
-  }, [filters.number, filters.q, filters.employee, filters.customer]);
+    setText({ number: filters.number ?? '', q: filters.q ?? '' });
+  }, [filters.number, filters.q]);
   const textTimer = useRef<number | undefined>(undefined);
-  const typeText = (k: 'number' | 'q' | 'employee' | 'customer', v: string) => {
+  const typeText = (k: 'number' | 'q', v: string) => {
     setText((s) => ({ ...s, [k]: v }));
     window.clearTimeout(textTimer.current);
     textTimer.current = window.setTimeout(() => setFilter({ [k]: v.trim() }), 600);
   };
-  const applyText = (k: 'number' | 'q' | 'employee' | 'customer') => {
+  const applyText = (k: 'number' | 'q') => {
     window.clearTimeout(textTimer.current);
     setFilter({ [k]: text[k].trim() });
   };
@@ -250,8 +251,8 @@ export default function Journal() {
           data-testid="filter-number"
           style={{ width: 190 }}
         />
-        <Input allowClear placeholder={t('journal.filter.employee')} value={text.employee} onChange={(e) => typeText('employee', e.target.value)} onPressEnter={() => applyText('employee')} style={{ width: 130 }} data-testid="filter-employee" />
-        <Input allowClear placeholder={t('journal.filter.customer')} value={text.customer} onChange={(e) => typeText('customer', e.target.value)} onPressEnter={() => applyText('customer')} style={{ width: 170 }} data-testid="filter-customer" />
+        <EmployeeFilter value={filters.employee} onChange={(v) => setFilter({ employee: v })} />
+        <CustomerFilter value={filters.customer} onChange={(v) => setFilter({ customer: v })} />
         <Select
           allowClear
           placeholder={t('journal.filter.recording')}
