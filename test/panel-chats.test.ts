@@ -3,8 +3,14 @@
  * (a local fake Bot API, telegraf pointed at it, the webhook with its secret) → the chat is in Очередь for
  * operator A; A answers in the panel → the fake Bot API receives the sendMessage, the chat moves to Мои;
  * operator B no longer has it in the queue, and opening it shows 403. Screenshot: docs/screenshots/chats.png.
+ * Issue 14: a WhatsApp Cloud chat outside the 24-hour window opens with the template picker (from the chat's
+ * `window`) and says why; an invoice; the AI analysis card against a local OpenAI-compatible fake (summary,
+ * sentiment, answered, re-run, a failure). Screenshots: chats-start, chats-template-window, chats-invoice,
+ * chats-analysis.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,7 +18,7 @@ import { api, Stack, startStack, waitFor } from './helpers';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { buildPanel, launchChromium, screenshot, signedIn } from './panel-browser';
 import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
-import { FakeGateway, FakeGraph } from './fake-whatsapp';
+import { cloudHook, FakeGateway, FakeGraph, sign } from './fake-whatsapp';
 
 const SECRET = 'webhook-secret-panel-0123456789';
 const WA = { access: 'EAAG-access-token-panel', phoneId: '1098765432', waba: '2034567890', appSecret: 'app-secret-0123456789abcdef', verify: 'verify-token-42-xyz' };
@@ -109,7 +115,9 @@ describe('panel chats in Chromium', () => {
     await anna.goto('/chats?view=queue');
     await petr.goto('/chats?view=queue');
     await anna.locator('[data-testid="chats-list"][data-view="queue"]').waitFor({ timeout: 15_000 });
-    await anna.waitForTimeout(500); // the event stream is open
+    // Both event streams are open (the live link indicator says so) before the customer writes.
+    await anna.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+    await petr.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
 
     expect((await hook(customerUpdate(4242, 1, { text: 'Здравствуйте! Где мой заказ №123?' }))).status).toBe(200);
     await waitFor(async () => Boolean((chatId = (await api(stack, '/chats')).body.items[0]?.id ?? '')), 'chat stored');
@@ -249,7 +257,7 @@ describe('panel chats in Chromium', () => {
     await anna.keyboard.press('Escape');
   });
 
-  test('a WhatsApp Cloud chat outside the 24-hour window: free text → the template picker says why; the template goes out', async () => {
+  test('a WhatsApp Cloud chat outside the 24-hour window: the picker from the chat\'s window (and why); after a refused send too; the template goes out; the customer writes → free text again', async () => {
     expect((await api(stack, '/chat-templates/order_ready', json({ text: 'Здравствуйте, {customerName}! Заказ {orderNumber} готов.' }, 'PUT'))).status).toBe(201);
     expect((await api(stack, '/messengers/whatsapp/wa/templates/sync', json({}))).status).toBe(200);
     expect((await api(stack, '/chat-templates/order_ready/whatsapp/wa', json({ waName: 'order_ready', language: 'ru', params: ['customerName', 'orderNumber'] }, 'PUT'))).status).toBe(201);
@@ -258,23 +266,40 @@ describe('panel chats in Chromium', () => {
     expect(started.status).toBe(201);
     const id = started.body.chat.id as string;
     await waitFor(() => graph.sent.some((s) => s.to === '79160009988'), 'first template');
+    // Over HTTP: the chat carries its window (closed, the customer never wrote).
+    expect((await api(stack, `/chats/${id}`)).body.window).toEqual({ open: false, closesAt: null });
+    expect((await api(stack, '/chats?limit=100')).body.items.find((c: any) => c.id === id).window).toEqual({ open: false, closesAt: null });
+    expect((await api(stack, `/chats/${chatId}`)).body.window).toBeUndefined(); // Telegram has no window
 
     await anna.goto(`/chats?view=my&chat=${id}`);
     const win = anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"]`);
     await win.waitFor({ timeout: 10_000 });
-    await anna.locator('[data-testid="chats-composer"] textarea').fill('Олег, когда вам удобно забрать?');
-    await anna.locator('[data-testid="chats-send"]').click();
-    const closed = anna.locator('[data-testid="chats-window-closed"][data-code="template_required"]');
-    await closed.waitFor({ timeout: 10_000 });
-    expect(await closed.innerText()).toMatch(/Окно 24 часа в WhatsApp закрыто/);
+    // Before any send: the picker, and why.
+    const fromChat = anna.locator('[data-testid="chats-window-closed"][data-code="window"]');
+    await fromChat.waitFor({ timeout: 10_000 });
+    expect(await fromChat.innerText()).toMatch(/Окно 24 часа в WhatsApp закрыто/);
+    expect(await anna.locator('[data-testid="chats-window-reason"]').innerText()).toMatch(/ещё не писал/);
+    await anna.locator('[data-testid="chats-template-picker"]').waitFor({ timeout: 10_000 });
     expect(await anna.locator('[data-testid="chats-composer"]').count()).toBe(0);
-    expect(await anna.locator('[data-testid="chats-send-error"]').count()).toBe(0);
+    await fromChat.scrollIntoViewIfNeeded();
+    await screenshot(anna, join(SHOTS, 'chats-template-window.png'));
+    const closed = fromChat;
     const before = graph.sent.length;
+    // A file with a template whose WhatsApp form has no DOCUMENT header: refused, and the panel says why.
+    await anna.locator('input[type=file]').setInputFiles({ name: 'счёт.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await anna.locator('[data-testid="chats-attached"]').waitFor({ timeout: 10_000 });
     await anna.locator('[data-testid="chats-window-template"]').click();
     await anna.locator('.ant-select-item-option').filter({ hasText: 'order_ready' }).click();
     await anna.locator('[data-testid="chats-var-customerName"] input').fill('Олег');
     await anna.locator('[data-testid="chats-var-orderNumber"] input').fill('ЗК-9');
-    await screenshot(anna, join(SHOTS, 'chats-template-window.png'));
+    await anna.locator('[data-testid="chats-send"]').click();
+    const noHeader = anna.locator('[data-testid="chats-window-closed"][data-code="template_without_document_header"]');
+    await noHeader.waitFor({ timeout: 10_000 });
+    expect(await noHeader.innerText()).toMatch(/документом в заголовке/);
+    expect(graph.sent.length).toBe(before);
+    await anna.locator('[data-testid="chats-attached"] .ant-tag-close-icon').click();
+    await anna.locator('[data-testid="chats-attached"]').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await anna.locator('[data-testid="chats-send-error"]').count()).toBe(0);
     await anna.locator('[data-testid="chats-send"]').click();
     await waitFor(() => graph.sent.slice(before).some((s) => s.type === 'template' && s.to === '79160009988'), 'template sent to Graph', 15_000);
     expect(graph.sent.slice(before).find((s) => s.type === 'template')!.template).toEqual({ name: 'order_ready', language: 'ru', params: ['Олег', 'ЗК-9'] });
@@ -282,6 +307,20 @@ describe('panel chats in Chromium', () => {
     await win.locator('[data-testid="chats-message"][data-direction="out"]').filter({ hasText: 'Заказ ЗК-9 готов' }).waitFor({ timeout: 10_000 });
     // Still outside the window: the picker stays until the customer writes.
     await anna.locator('[data-testid="chats-template-picker"]').waitFor({ timeout: 10_000 });
+    expect(await closed.count()).toBe(1);
+
+    // The customer answers: the window opens (live), the composer is back, free text goes out as text.
+    const raw = cloudHook(WA.phoneId, { contacts: [{ wa_id: '79160009988', profile: { name: 'Олег' } }], messages: [{ from: '79160009988', id: 'wamid.PANEL1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Завтра после обеда' } }] });
+    graph.observe(raw);
+    expect((await fetch(`${stack.base}/messengers/whatsapp/wa/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sign(WA.appSecret, raw) }, body: raw })).status).toBe(200);
+    const open = anna.locator('[data-testid="chats-window-open"]');
+    await open.waitFor({ timeout: 15_000 });
+    expect(await open.innerText()).toMatch(/открыто до/);
+    expect(await anna.locator('[data-testid="chats-window-closed"]').count()).toBe(0);
+    expect((await api(stack, `/chats/${id}`)).body.window.open).toBe(true);
+    await anna.locator('[data-testid="chats-composer"] textarea').fill('Ждём вас завтра');
+    await anna.locator('[data-testid="chats-send"]').click();
+    await waitFor(() => graph.sent.some((s) => s.type === 'text' && s.text === 'Ждём вас завтра'), 'free text inside the window', 15_000);
   });
 
   test('an invoice sent by 1C (POST /invoices/send) shows as «Счёт № … на сумму …» with a working download', async () => {
@@ -316,5 +355,133 @@ describe('panel chats in Chromium', () => {
     expect(bytes.length).toBe(sent.body.invoice.file.size);
     await inv.scrollIntoViewIfNeeded();
     await screenshot(anna, join(SHOTS, 'chats-invoice.png'));
+  });
+});
+
+/** A local OpenAI-compatible server (as test/chat-analysis.test.ts fakes it): answers from `answers`, else `good`. */
+async function fakeLlm(good: unknown) {
+  const state = { answers: [] as string[], requests: 0 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      state.requests++;
+      const content = state.answers.shift() ?? '```json\n' + JSON.stringify(good) + '\n```';
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({
+        id: 'chatcmpl-1', object: 'chat.completion', created: 0, model: 'local',
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    state,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () => {
+  const GOOD = {
+    summary: 'Клиент спросил, когда привезут кресло; оператор ответил, что доставка завтра до 18:00.',
+    request: 'Узнать срок доставки',
+    agreements: ['Доставка завтра до 18:00'],
+    nextSteps: [{ who: 'Иванова Анна', what: 'Проверить доставку', due: 'завтра' }],
+    sentiment: 'positive',
+    answered: 'yes',
+  };
+  let stack: Stack;
+  let fake: FakeBotApi;
+  let llm: Awaited<ReturnType<typeof fakeLlm>>;
+  let browser: Browser;
+  let anna: Page;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const dir = buildPanel();
+    fake = new FakeBotApi();
+    await fake.listen();
+    llm = await fakeLlm(GOOD);
+    stack = await startStack('sqlite', {
+      env: {
+        TELEFONIST_PANEL_DIR: dir,
+        TELEFONIST_TELEGRAM_BOTS: JSON.stringify([{ id: 'main', token: '123456:TEST-token', secret: SECRET }]),
+        TELEFONIST_TELEGRAM_API_ROOT: fake.apiRoot,
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: llm.url,
+        LLM_MODEL: 'local',
+        LLM_TIMEOUT_SECONDS: '20',
+      },
+      start: { chatOutbox: { baseDelayMs: 50, maxDelayMs: 200, limits: { perSecond: 1000, perPeerIntervalMs: 0 } } },
+    });
+    expect((await api(stack, '/employees/1001', json({ name: 'Иванова Анна', login: 'anna', password: 'anna-secret-1', rights: [] }, 'PUT'))).status).toBeLessThan(300);
+    browser = await launchChromium();
+    anna = (await signedIn(browser, `http://127.0.0.1:${stack.app.port}`, 'anna', 'anna-secret-1')).page;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+    await fake?.close();
+    await llm?.close();
+  });
+
+  test('closing a chat in the panel: the card shows the summary, sentiment and answered; re-run; a failure is shown', async () => {
+    await anna.goto('/chats?view=queue');
+    await anna.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+    const hook = await fetch(`${stack.base}/messengers/telegram/main/webhook`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': SECRET },
+      body: JSON.stringify(customerUpdate(5151, 1, { text: 'Когда привезут кресло?' })),
+    });
+    expect(hook.status).toBe(200);
+    let id = '';
+    await waitFor(async () => Boolean((id = (await api(stack, '/chats')).body.items[0]?.id ?? '')), 'chat stored');
+    await anna.locator(`[data-testid="chats-item"][data-chat-id="${id}"]`).click();
+    const win = anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"]`);
+    await win.waitFor({ timeout: 10_000 });
+    await anna.locator('[data-testid="chats-composer"] textarea').fill('Доставка завтра до 18:00.');
+    await anna.locator('[data-testid="chats-send"]').click();
+    await anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"][data-status="in_work"]`).waitFor({ timeout: 10_000 });
+    // Nothing analysed before the close.
+    await anna.locator('[data-testid="chat-analysis"][data-status="none"]').waitFor({ timeout: 10_000 });
+    expect(llm.state.requests).toBe(0);
+
+    await anna.locator('[data-testid="chats-close"]').click();
+    await anna.locator('.ant-popconfirm .ant-btn-primary').click();
+    // Closed: the list moves on; the chat opened again by its link shows its card.
+    await anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    await waitFor(async () => (await api(stack, `/chats/${id}`)).body.status === 'closed', 'chat closed');
+    await anna.goto(`/chats?view=my&chat=${id}`);
+    await anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"][data-status="closed"]`).waitFor({ timeout: 10_000 });
+    const card = anna.locator('[data-testid="chat-analysis-card"]');
+    await card.locator('[data-testid="chat-analysis"][data-status="done"]').waitFor({ timeout: 20_000 });
+    expect(await card.locator('[data-testid="chat-analysis-summary"]').innerText()).toBe(GOOD.summary);
+    expect(await card.innerText()).toContain('Доставка завтра до 18:00');
+    expect(await card.locator('[data-testid="chat-analysis-sentiment"]').innerText()).toBe('Клиент доволен');
+    expect(await card.locator('[data-testid="chat-analysis-answered"]').innerText()).toBe('Клиент получил ответ');
+    expect(llm.state.requests).toBe(1);
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(anna, join(SHOTS, 'chats-analysis.png'));
+
+    // Re-run: a new answer replaces the shown one.
+    llm.state.answers.push('```json\n' + JSON.stringify({ ...GOOD, sentiment: 'neutral', answered: 'partly' }) + '\n```');
+    await card.locator('[data-testid="chat-analysis-run"]').click();
+    await card.locator('[data-testid="chat-analysis-answered"][data-answered="partly"]').waitFor({ timeout: 20_000 });
+    expect(await card.locator('[data-testid="chat-analysis-answered"]').innerText()).toBe('Ответ получен частично');
+    expect(await card.locator('[data-testid="chat-analysis-sentiment"]').innerText()).toBe('Нейтрально');
+    expect(llm.state.requests).toBe(2);
+
+    // A model that never answers in the format: the failure is shown, the last good analysis stays.
+    llm.state.answers.push('Конечно! Всё хорошо.', 'без JSON', '{"summary": ');
+    await card.locator('[data-testid="chat-analysis-run"]').click();
+    const failed = card.locator('[data-testid="chat-analysis-failed"]');
+    await failed.waitFor({ timeout: 20_000 });
+    expect(await failed.innerText()).toMatch(/Разбор не удался: .*format/);
+    expect(await card.locator('[data-testid="chat-analysis-answered"]').innerText()).toBe('Ответ получен частично');
   });
 });

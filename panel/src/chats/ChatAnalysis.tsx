@@ -76,16 +76,16 @@ export function ChatAnalysisCard({ chatId, chatStatus }: { chatId: string; chatS
       <div data-testid="chat-analysis" data-status={a.status}>
         {a.status === 'pending' ? <Typography.Paragraph type="secondary"><Spin size="small" /> {t('chats.analysis.pending')}</Typography.Paragraph> : null}
         {a.status === 'none' ? <Typography.Paragraph type="secondary">{t('chats.analysis.none')}</Typography.Paragraph> : null}
-        {a.status === 'failed' ? <Alert type="error" showIcon title={`${t('chats.analysis.failed')}: ${a.error ?? ''}`} style={{ marginBottom: 8 }} /> : null}
+        {a.status === 'failed' ? <Alert type="error" showIcon title={`${t('chats.analysis.failed')}: ${a.error ?? ''}`} style={{ marginBottom: 8 }} data-testid="chat-analysis-failed" /> : null}
         {x ? (
           <>
-            <Typography.Paragraph>{x.summary}</Typography.Paragraph>
+            <Typography.Paragraph data-testid="chat-analysis-summary">{x.summary}</Typography.Paragraph>
             {x.request ? <Typography.Paragraph><b>{t('chats.analysis.request')}:</b> {x.request}</Typography.Paragraph> : null}
             {x.agreements.length ? <Items title={t('chats.analysis.agreements')} items={x.agreements} /> : null}
             {x.nextSteps.length ? <Items title={t('chats.analysis.nextSteps')} items={x.nextSteps.map((s) => `${s.who}: ${s.what}${s.due ? ` (${s.due})` : ''}`)} /> : null}
             <Space wrap>
-              <Tag>{t(`summary.sentiment.${x.sentiment}`, { defaultValue: x.sentiment })}</Tag>
-              <Tag color={ANSWERED_COLOR[x.answered]} data-testid="chat-analysis-answered">{t(`chats.analysis.answered.${x.answered}`)}</Tag>
+              <Tag data-testid="chat-analysis-sentiment" data-sentiment={x.sentiment}>{t(`summary.sentiment.${x.sentiment}`, { defaultValue: x.sentiment })}</Tag>
+              <Tag color={ANSWERED_COLOR[x.answered]} data-testid="chat-analysis-answered" data-answered={x.answered}>{t(`chats.analysis.answered.${x.answered}`)}</Tag>
             </Space>
           </>
         ) : null}

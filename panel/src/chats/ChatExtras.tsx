@@ -12,7 +12,7 @@ import { ApiError } from '../api/client';
 import { ChatMessage } from './api';
 
 export function templateRefusal(e: unknown): { code: string; message: string; at: number } | null {
-  if (e instanceof ApiError && e.status === 422 && (e.code === 'template_required' || e.code === 'template_not_mapped')) return { code: e.code, message: e.message, at: Date.now() };
+  if (e instanceof ApiError && e.status === 422 && (e.code === 'template_required' || e.code === 'template_not_mapped' || e.code === 'template_without_document_header')) return { code: e.code, message: e.message, at: Date.now() };
   return null;
 }
 

@@ -113,6 +113,12 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
   if (loadError) return <Alert type="error" showIcon message={loadError} />;
   if (!chat) return <Spin />;
 
+  // The window as the server tells it (chat.window), or a refusal of the last send: the composer is the picker.
+  const closesAt = chat.window?.closesAt ?? null;
+  const closedInfo: { code: string; message: string } | null = windowClosed
+    ?? (chat.window && !chat.window.open && chat.status !== 'closed'
+      ? { code: 'window', message: closesAt ? t('chats.window.closedAt', { time: fmtTime(closesAt) }) : t('chats.window.neverWrote') }
+      : null);
   const mine = chat.responsible === me;
   const canManage = mine; // supervisors too; the server says 403 otherwise
 
@@ -136,6 +142,7 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
       setFile(null);
       setTemplate(null);
       setVars({});
+      setWindowClosed(null); // a refusal is past; the chat's window (below) still shows the picker while closed
       const after = await chatsApi.get(chat.id);
       setChat(after);
       onChanged(after, me);
@@ -260,21 +267,28 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
       <div style={{ marginTop: 12 }}>
         {sendError ? <Alert type="error" showIcon message={sendError} style={{ marginBottom: 8 }} data-testid="chats-send-error" closable onClose={() => setSendError(null)} /> : null}
         {chat.status === 'queue' ? <Alert type="info" message={t('chats.queueHint')} style={{ marginBottom: 8 }} /> : null}
-        {windowClosed ? (
+        {closedInfo ? (
           <Alert
             type="warning"
             showIcon
             style={{ marginBottom: 8 }}
             data-testid="chats-window-closed"
-            data-code={windowClosed.code}
-            message={t(windowClosed.code === 'template_not_mapped' ? 'chats.window.notMapped' : 'chats.window.closed', { messenger: t(`chats.messenger.${chat.messenger}`, { defaultValue: chat.messenger }) })}
+            data-code={closedInfo.code}
+            message={t(
+              closedInfo.code === 'template_not_mapped' ? 'chats.window.notMapped' : closedInfo.code === 'template_without_document_header' ? 'chats.window.noDocumentHeader' : 'chats.window.closed',
+              { messenger: t(`chats.messenger.${chat.messenger}`, { defaultValue: chat.messenger }) },
+            )}
             description={
               <>
                 <div>{t('chats.window.pick')}</div>
-                <Typography.Text type="secondary" style={{ fontSize: 12 }}>{windowClosed.message}</Typography.Text>
+                <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="chats-window-reason">{closedInfo.message}</Typography.Text>
               </>
             }
           />
+        ) : chat.window?.open && closesAt && chat.status !== 'closed' ? (
+          <Typography.Paragraph type="secondary" style={{ fontSize: 12, marginBottom: 8 }} data-testid="chats-window-open">
+            {t('chats.window.openUntil', { time: fmtTime(closesAt) })}
+          </Typography.Paragraph>
         ) : null}
         {tpl ? (
           <Card size="small" style={{ marginBottom: 8 }} title={t('chats.template.using', { name: tpl.name })} extra={<Button size="small" type="link" onClick={() => setTemplate(null)}>{t('chats.template.cancel')}</Button>}>
@@ -287,7 +301,7 @@ export function ChatWindow({ chatId, tick, onChanged }: { chatId: string; tick: 
               ))}
             </Space>
           </Card>
-        ) : windowClosed && !internal ? (
+        ) : closedInfo && !internal ? (
           <div data-testid="chats-template-picker">
             <Select
               style={{ width: '100%' }}

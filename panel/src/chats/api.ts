@@ -26,6 +26,8 @@ export interface Chat {
   lastMessageAt: string;
   closedAt: string | null;
   unread: number;
+  /** WhatsApp Cloud's 24-hour customer service window (absent for messengers without one). */
+  window?: { open: boolean; closesAt: string | null };
 }
 
 export interface ChatFile {
