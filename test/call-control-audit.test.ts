@@ -86,3 +86,66 @@ describe('a connected FreeSWITCH that never answers', () => {
     }
   });
 });
+
+describe('call control: final states, blind transfers, click-to-call audit', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('sqlite');
+    for (const ext of ['1001', '1002']) stack.sim.actions.phone(ext, 'auto');
+    stack.sim.actions.phone('1003', 'manual');
+    stack.sim.actions.phone('1005', 'busy');
+    expect((await api(stack, '/employees/1009', json({ name: 'Старший смены', rights: ['supervisor'] }, 'PUT'))).status).toBe(201);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const closed = (c: Live) => waitFor(async () => {
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    return call.status !== 'active' && call.status !== 'ringing' && !stack.app.calls.tracker.liveCall(c.callId);
+  }, 'call closed');
+
+  test('an attended transfer abandoned as the call closes: the final state is still on the stream and the timeline', async () => {
+    const c = await liveCall(stack);
+    const after = await cursor(stack);
+    const t = (await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003' }))).body;
+    await waitFor(async () => (await api(stack, `/transfers/${t.id}`)).body.state === 'ringback', 'ringback');
+    await quiet(stack);
+    // The customer hangs up: every leg goes (the colleague's ringing one with the operator's), the call closes.
+    await stack.sim.actions.hangup(c.customer);
+    await waitFor(async () => (await api(stack, `/transfers/${t.id}`)).body.state === 'abandoned', 'abandoned');
+    await closed(c);
+    await quiet(stack);
+    await waitFor(async () => (await eventsOf(stack, after, 'transfer.updated')).some((e) => e.data.transfer.state === 'abandoned'), 'abandoned published');
+    const evs = (await eventsOf(stack, after, 'transfer.updated')).filter((e) => e.data.transfer.id === t.id);
+    expect(evs.map((e) => e.data.transfer.state)).toEqual(['starting', 'ringback', 'abandoned']);
+    expect(evs.every((e) => e.callId === c.callId)).toBe(true);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.timeline.filter((x: any) => x.kind === 'action' && x.transfer?.id === t.id).map((x: any) => x.transfer.state)).toEqual(['starting', 'ringback', 'abandoned']);
+  });
+
+  test('a supervision that fails after the call closed (the originate\'s result comes late): failed is still published and on the timeline', async () => {
+    const c = await liveCall(stack);
+    let finish: (body: string) => void = () => undefined;
+    stack.sim.apiHandlers.set('originate', () => new Promise<string>((resolve) => {
+      finish = resolve;
+    }));
+    try {
+      const after = await cursor(stack);
+      const r = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'listen' }));
+      expect(r.status).toBe(201);
+      await stack.sim.actions.hangup(c.customer);
+      await closed(c);
+      finish('-ERR USER_NOT_REGISTERED\n');
+      await waitFor(async () => (await api(stack, `/calls/${c.callId}/supervision/${r.body.id}`)).body.state === 'failed', 'supervision failed');
+      await quiet(stack);
+      await waitFor(async () => (await eventsOf(stack, after, 'supervision.updated')).some((e) => e.data.step === 'failed'), 'failed published');
+      const evs = await eventsOf(stack, after, 'supervision.updated');
+      expect(evs.map((e) => [e.callId, e.data.step, e.data.supervision.cause])).toEqual([[c.callId, 'requested', null], [c.callId, 'failed', 'USER_NOT_REGISTERED']]);
+      const call = (await api(stack, `/calls/${c.callId}`)).body;
+      expect(call.timeline.filter((x: any) => x.kind === 'supervision').map((x: any) => x.step)).toEqual(['requested', 'failed']);
+    } finally {
+      stack.sim.apiHandlers.delete('originate');
+    }
+  });
+});

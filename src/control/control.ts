@@ -132,9 +132,10 @@ export class Control {
   /**
    * An audit entry on the call's timeline (journal) and an event on the streams. Both are queued at once, in
    * order (the journal writer and the event log are durable queues that retry), and not waited for: the
-   * FreeSWITCH command that follows is not delayed by a database commit.
+   * FreeSWITCH command that follows is not delayed by a database commit. `call` is the live call or, once it
+   * has closed (a final state that comes after the last leg left), just its stored id: the entry still lands.
    */
-  async audit(call: CallState, kind: TimelineKind, type: EventType, leg: string | undefined, data: Record<string, unknown>, employees: string[]): Promise<void> {
+  async audit(call: { id: string }, kind: TimelineKind, type: EventType, leg: string | undefined, data: Record<string, unknown>, employees: string[]): Promise<void> {
     const at = Date.now();
     const key = `${kind}:${call.id}:${at}:${++this.seq}`;
     const entry: TimelineEntry = { key, callId: call.id, at, kind, data };

@@ -129,8 +129,7 @@ export class Supervisions {
     cur.mode = mode;
     cur.modes.push({ mode, at: new Date().toISOString(), by });
     cur.updatedAt = new Date().toISOString();
-    const call = this.control.calls.tracker.liveCall(cur.callId);
-    if (call) await this.publish(cur, call, 'mode', { previousMode: previous, by });
+    await this.publish(cur, this.callOf(cur), 'mode', { previousMode: previous, by });
     return { ...cur };
   }
 
@@ -179,11 +178,10 @@ export class Supervisions {
     if (s.state !== 'ringing') return;
     s.state = 'active';
     s.updatedAt = new Date().toISOString();
-    const call = this.control.calls.tracker.liveCall(s.callId);
-    if (call) await this.publish(s, call, 'joined');
+    await this.publish(s, this.callOf(s), 'joined');
   }
 
-  private async end(s: Supervision, state: 'ended' | 'failed', cause: string, call?: CallState): Promise<void> {
+  private async end(s: Supervision, state: 'ended' | 'failed', cause: string, call?: { id: string }): Promise<void> {
     if (s.state === 'ended' || s.state === 'failed') return;
     s.state = state;
     s.cause = cause;
@@ -191,11 +189,15 @@ export class Supervisions {
     this.live.delete(s.id);
     this.ended.set(s.id, s);
     if (this.ended.size > 1000) this.ended.delete(this.ended.keys().next().value!);
-    const c = call ?? this.control.calls.tracker.liveCall(s.callId);
-    if (c) await this.publish(s, c, state === 'failed' ? 'failed' : 'left');
+    await this.publish(s, call ?? this.callOf(s), state === 'failed' ? 'failed' : 'left');
   }
 
-  private async publish(s: Supervision, call: CallState, step: string, extra: Record<string, unknown> = {}): Promise<void> {
+  /** The live call, or once it has closed (the supervisor's leg outlived it), its stored id: the audit still lands. */
+  private callOf(s: Supervision): { id: string } {
+    return this.control.calls.tracker.liveCall(s.callId) ?? { id: s.callId };
+  }
+
+  private async publish(s: Supervision, call: { id: string }, step: string, extra: Record<string, unknown> = {}): Promise<void> {
     await this.control.audit(call, 'supervision', 'supervision.updated', s.leg, {
       step, supervision: { ...s, modes: [...s.modes] }, supervisor: s.supervisor, employee: s.employee, mode: s.mode, ...extra,
     }, [s.supervisor]);

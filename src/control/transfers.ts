@@ -390,11 +390,11 @@ export class Transfers {
   private async move(live: Live, state: TransferState): Promise<void> {
     live.t.state = state;
     live.t.updatedAt = new Date().toISOString();
-    const call = this.control.calls.tracker.liveCall(live.t.callId);
-    if (call) await this.publish(live, call);
+    // After the call closed (the last leg left before the final state), the stored id still gets it.
+    await this.publish(live, this.control.calls.tracker.liveCall(live.t.callId) ?? { id: live.t.callId });
   }
 
-  private async publish(live: Live, call: CallState): Promise<void> {
+  private async publish(live: Live, call: { id: string }): Promise<void> {
     const t = live.t;
     const employees = [t.initiator, ...(EXTENSION_RE.test(t.dial) ? [t.dial] : [])];
     await this.control.audit(call, 'action', 'transfer.updated', t.transferredLeg, {
