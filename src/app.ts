@@ -300,6 +300,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
     apiId: config.TELEGRAM_API_ID,
     apiHash: config.TELEGRAM_API_HASH,
     clientFactory: opts.telegramUserClient ?? mtprotoClientFactory,
+    intake: config.TELEFONIST_TELEGRAM_USER_INTAKE,
     secrets,
     registry: opts.messengerRegistry ?? chats,
   });

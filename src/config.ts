@@ -215,6 +215,11 @@ const schema = z.object({
   TELEFONIST_CHAT_OWNER_AWAY: z.enum(['keep', 'queue']).default('keep'),
   /** Minutes queued messages wait for a messenger account that is not connected (revoked, removed) before they fail (account_gone). */
   TELEFONIST_CHAT_ACCOUNT_GONE_MINUTES: z.coerce.number().min(0.01).max(100_000).default(60),
+  /**
+   * Which private chats an employee's own Telegram account takes in: all (each is his own chat, never in the
+   * queue) or known (only peers whose phone the 1C directory knows, and chats started in Telefonist).
+   */
+  TELEFONIST_TELEGRAM_USER_INTAKE: z.enum(['all', 'known']).default('all'),
   /** Employees' own Telegram accounts (MTProto): the app's api_id and api_hash from https://my.telegram.org. */
   TELEGRAM_API_ID: z.coerce.number().int('must be the numeric api_id from my.telegram.org').min(1, 'must be the numeric api_id from my.telegram.org').optional(),
   TELEGRAM_API_HASH: z.string().regex(/^[0-9a-f]{32}$/i, 'must be the 32 hex characters api_hash from my.telegram.org').optional(),

@@ -244,15 +244,19 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
   let stack: Stack;
   let op1001: string;
   let op1003: string;
+  let sup1002: string;
   let accountId: string;
 
   beforeAll(async () => {
     stack = await startStack(kind, { env: API_ENV, start: { telegramUserClient: tg.factory } });
-    for (const [ext, name] of [['1001', 'Иван Продажин'], ['1003', 'Анна Смирнова']]) {
-      expect((await api(stack, `/employees/${ext}`, send('PUT', { name }))).status).toBe(201);
-    }
+    expect((await api(stack, '/employees/sync', send('POST', { employees: [
+      { extension: '1001', name: 'Иван Продажин' },
+      { extension: '1002', name: 'Ольга Старшая', rights: ['supervisor'] },
+      { extension: '1003', name: 'Анна Смирнова' },
+    ] }))).status).toBe(200);
     op1001 = (await api(stack, '/tokens', send('POST', { name: 'op 1001', role: 'operator', employee: '1001' }))).body.token;
     op1003 = (await api(stack, '/tokens', send('POST', { name: 'op 1003', role: 'operator', employee: '1003' }))).body.token;
+    sup1002 = (await api(stack, '/tokens', send('POST', { name: 'sup 1002', role: 'operator', employee: '1002' }))).body.token;
     const begin = await api(stack, BASE, send('POST', { phone: ivan.phone }, op1001));
     const done = await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1001));
     expect(done.body.status).toBe('connected');
@@ -265,20 +269,41 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
   const chatOf = async (peerId: string) =>
     (await stack.app.db.query<{ id: string }>('SELECT id FROM chats WHERE account_id = ? AND peer_id = ?', [accountId, peerId]))[0]?.id;
 
-  test('a customer writes: queue; the employee answers from his phone: his reply, he owns the chat', async () => {
+  test('a chat on an employee\'s own account is his from the start: in no queue, colleagues get 403 and no event; his phone reply is his', async () => {
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
     tg.customerWrites(customer, ivan, 'Добрый день, есть вопрос по счёту');
     await waitFor(async () => !!(await chatOf(customer.id)), 'the chat');
     const id = (await chatOf(customer.id))!;
-    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'queue' });
+    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    expect((await api(stack, '/chats?view=my', { token: op1001 })).body.items.map((c: any) => c.id)).toEqual([id]);
+    // A colleague: not in his queue, not readable, not writable, no event about it.
+    expect((await api(stack, '/chats?view=queue', { token: op1003 })).body.total).toBe(0);
+    expect((await api(stack, `/chats/${id}`, { token: op1003 })).status).toBe(403);
+    expect((await api(stack, `/chats/${id}/messages`, { token: op1003 })).status).toBe(403);
+    expect((await api(stack, `/chats/${id}/messages`, send('POST', { text: 'я отвечу' }, op1003))).status).toBe(403);
+    const seen = (await api(stack, `/events?after=${cursor}&wait=0`, { token: op1003 })).body.events;
+    expect(seen.filter((ev: any) => ev.type.startsWith('chat.'))).toEqual([]);
+    const created = (await api(stack, `/events?after=${cursor}&wait=0&types=chat.created`, { token: op1001 })).body.events;
+    expect(created.map((ev: any) => ev.data)).toEqual([expect.objectContaining({ personalAccount: true, responsible: '1001' })]);
+    // Supervisors see every chat (the one rule, src/auth/scope.ts), this one too.
+    expect((await api(stack, `/chats/${id}`, { token: sup1002 })).status).toBe(200);
     tg.employeeTypesOnPhone(ivan, customer, 'Здравствуйте, слушаю');
-    await waitFor(async () => (await api(stack, `/chats/${id}`, { token: op1001 })).body.status === 'in_work', 'in work');
+    await waitFor(async () => (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items.length === 2, 'his reply');
     expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
     const msgs = (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items;
     expect(msgs.map((m: any) => [m.direction, m.author, m.text])).toEqual([
       ['in', null, 'Добрый день, есть вопрос по счёту'],
       ['out', '1001', 'Здравствуйте, слушаю'],
     ]);
-    // The ownership rule applies: another operator no longer sees it.
+  });
+
+  test('closed, the customer writes again: back to its owner, never the queue (whatever TELEFONIST_CHAT_REOPEN says)', async () => {
+    const id = (await chatOf(customer.id))!;
+    expect((await api(stack, `/chats/${id}/close`, send('POST', {}, op1001))).body.status).toBe('closed');
+    tg.customerWrites(customer, ivan, 'И ещё вопрос');
+    await waitFor(async () => (await api(stack, `/chats/${id}`, { token: op1001 })).body.status === 'in_work', 'reopened');
+    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    expect((await api(stack, '/chats?view=queue', { token: op1003 })).body.total).toBe(0);
     expect((await api(stack, `/chats/${id}`, { token: op1003 })).status).toBe(403);
   });
 
@@ -297,5 +322,73 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
     expect((await api(stack, `${BASE}/${accountId.replace('telegram-user:', '')}`, { method: 'DELETE', token: op1001 })).status).toBe(204);
     const r = await api(stack, '/chats/start', send('POST', { accountId, phone: customer.phone, text: 'x' }, op1001));
     expect(r.status).toBe(400);
+  });
+});
+
+describe('an employee\'s own account that takes in only known customers; its owner away or gone (sqlite)', () => {
+  const tg = new FakeTelegram();
+  const ivan = tg.addUser({ phone: '+79161112233', firstName: 'Иван', code: '12345' });
+  const client = tg.addUser({ phone: '+79035556677', firstName: 'Клиент', code: '11111' });
+  const friend = tg.addUser({ phone: '+79031112200', firstName: 'Друг', code: '33333' });
+  const newcomer = tg.addUser({ phone: '+79031112211', firstName: 'Новый', code: '44444' });
+  let stack: Stack;
+  let op1001: string;
+  let op1003: string;
+  let accountId: string;
+  const chatOf = async (peerId: string) =>
+    (await stack.app.db.query<{ id: string }>('SELECT id FROM chats WHERE account_id = ? AND peer_id = ?', [accountId, peerId]))[0]?.id;
+
+  beforeAll(async () => {
+    stack = await startStack('sqlite', {
+      env: { ...API_ENV, TELEFONIST_TELEGRAM_USER_INTAKE: 'known', TELEFONIST_CHAT_OWNER_AWAY: 'queue' },
+      start: { telegramUserClient: tg.factory },
+    });
+    expect((await api(stack, '/employees/sync', send('POST', { employees: [
+      { extension: '1001', name: 'Иван Продажин' },
+      { extension: '1002', name: 'Ольга Старшая', rights: ['supervisor'] },
+      { extension: '1003', name: 'Анна Смирнова' },
+    ] }))).status).toBe(200);
+    expect((await api(stack, '/directory/sync', send('POST', {
+      customers: [{ id: 'a1b2c3d4-0000-0000-0000-000000000013', name: 'ООО «Клиент»', phones: ['8 (903) 555-66-77'] }],
+    }))).status).toBe(200);
+    op1001 = (await api(stack, '/tokens', send('POST', { name: 'op 1001', role: 'operator', employee: '1001' }))).body.token;
+    op1003 = (await api(stack, '/tokens', send('POST', { name: 'op 1003', role: 'operator', employee: '1003' }))).body.token;
+    const begin = await api(stack, BASE, send('POST', { phone: ivan.phone }, op1001));
+    accountId = (await api(stack, `${BASE}/${begin.body.id}/code`, send('POST', { code: '12345' }, op1001))).body.account.accountId;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('a friend\'s chat is not stored at all (either way); a customer the directory knows is; so is a chat started in Telefonist', async () => {
+    tg.customerWrites(friend, ivan, 'Привет, как дела?');
+    tg.employeeTypesOnPhone(ivan, friend, 'Нормально, вечером созвонимся');
+    tg.customerWrites(client, ivan, 'Счёт получили, спасибо');
+    await waitFor(async () => !!(await chatOf(client.id)) && stack.app.chats.stats.notTaken === 2, 'the customer\'s chat; the friend\'s two messages not taken');
+    expect(await chatOf(friend.id)).toBeUndefined();
+    expect(Number((await stack.app.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages WHERE peer_id = ?', [friend.id]))[0].n)).toBe(0);
+    const known = (await api(stack, `/chats/${(await chatOf(client.id))!}`, { token: op1001 })).body;
+    expect(known).toMatchObject({ status: 'in_work', responsible: '1001', customerId: 'a1b2c3d4-0000-0000-0000-000000000013' });
+    // Started here: the newcomer's answer belongs to that chat although the directory does not know him.
+    const started = await api(stack, '/chats/start', send('POST', { accountId, phone: newcomer.phone, text: 'Ваш заказ готов' }, op1001));
+    expect(started.status).toBe(201);
+    await waitFor(() => tg.sent.some((m) => m.to === newcomer.id), 'sent');
+    tg.customerWrites(newcomer, ivan, 'Спасибо, заберу');
+    await waitFor(async () => (await api(stack, `/chats/${started.body.chat.id}/messages`, { token: op1001 })).body.items.length === 2, 'the answer');
+  });
+
+  test('owner offline with TELEFONIST_CHAT_OWNER_AWAY=queue, then deleted in 1C: the chat stays his, never in the queue', async () => {
+    const id = (await chatOf(client.id))!;
+    tg.customerWrites(client, ivan, 'Вы на связи?');
+    await waitFor(async () => (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items.length === 2, 'stored');
+    expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    expect((await api(stack, '/chats?view=queue', { token: op1003 })).body.total).toBe(0);
+    expect((await api(stack, '/employees/1001', { method: 'DELETE' })).status).toBe(204);
+    expect(await stack.app.chats.reassignOrphans()).toBe(0);
+    tg.customerWrites(client, ivan, 'Алло?');
+    await waitFor(async () => Number((await stack.app.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages WHERE chat_id = ?', [id]))[0].n) === 3, 'stored');
+    expect((await api(stack, `/chats/${id}`)).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    expect((await api(stack, '/chats?view=queue', { token: op1003 })).body.total).toBe(0);
+    expect((await api(stack, `/chats/${id}`, { token: op1003 })).status).toBe(403);
   });
 });

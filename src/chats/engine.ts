@@ -33,7 +33,8 @@ export class ChatEngine extends EventEmitter {
   readonly adapters = new Map<string, MessengerAdapter>();
   readonly rules: ChatRules;
   readonly outbox: Outbox;
-  readonly stats = { inbound: 0, duplicates: 0 };
+  /** notTaken: private chats a personal account with intake `known` did not take in. */
+  readonly stats = { inbound: 0, duplicates: 0, notTaken: 0 };
   private readonly inbound: (e: InboundEvent) => Promise<void>;
 
   constructor(

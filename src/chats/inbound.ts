@@ -2,6 +2,8 @@
  * Inbound: what adapters push through the engine's sink. Messages are deduplicated by external id and
  * serialised per peer (no twin chats); a closed chat reopens by `rules.reopen`, an owner away or gone is
  * handled by `rules.ownerAway`; edits, deletions and delivery updates (which only move forward) follow.
+ * Chats on an employee's own account (`adapter.owner`) are his from the start and stay his: never in the
+ * queue, reopened to him, kept with him when he is away or gone (supervisors still see them).
  */
 import { randomUUID } from 'node:crypto';
 import type { EventType } from '../events/event-log';
@@ -16,6 +18,8 @@ import { row } from './views';
 /** How far an outbound message got: a delivery update never moves it back. */
 const DELIVERY_RANK: Record<string, number> = { queued: 0, sent: 1, failed: 2, delivered: 3, read: 4 };
 const DUPLICATE = new Error('duplicate inbound message');
+/** A personal account with intake `known`: a new peer the directory does not know is not stored. */
+const NOT_TAKEN = new Error('not taken in: a personal account\'s private chat with a peer unknown to the directory');
 
 type InboundMessage = Extract<InboundEvent, { kind: 'message' }>;
 
@@ -94,24 +98,40 @@ async function inboundMessageLocked(e: ChatEngine, isOnline: (extension: string)
   const now = Date.now();
   const fromEmployee = ev.direction === 'employee' && ev.employee && e.employees.get(ev.employee) ? ev.employee : null;
   const out: Array<[EventType, string, Record<string, unknown>]> = [];
+  // An employee's own account: the chats on it are his (MessengerAdapter.owner).
+  const owner = adapter.owner ?? null;
   const result = await e.db.transaction(async (tx): Promise<{ chatId: string; ids: number[] } | null> => {
     let rows = await e.db.query<ChatRow>(`SELECT * FROM chats WHERE account_id = ? AND peer_id = ? ORDER BY (CASE WHEN status = 'closed' THEN 1 ELSE 0 END), last_message_at DESC LIMIT 1`,
       [ev.accountId, peerId], tx);
     let chatId: string;
     if (!rows.length) {
+      // A personal account that takes in only known customers: a stranger (his friend) is not stored at all.
+      if (owner && adapter.intake === 'known' && !ident?.customer) throw NOT_TAKEN;
       chatId = randomUUID();
       await e.db.exec(`INSERT INTO chats (id, messenger, account_id, peer_id, peer_name, peer_username, phone, customer_id, contact_id, status, responsible, reference, created_at, updated_at, last_message_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queue', NULL, ?, ?, ?, ?)`,
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [chatId, adapter.kind, ev.accountId, peerId, ev.peer.displayName ?? null, ev.peer.username ?? null, ev.peer.phone ?? null,
-        ident?.customer?.id ?? null, ident?.contact?.id ?? null, ev.reference ?? null, now, now, at], tx);
-      out.push(['chat.created', `chat.created:${chatId}`, {}]);
+        ident?.customer?.id ?? null, ident?.contact?.id ?? null, owner ? 'in_work' : 'queue', owner, ev.reference ?? null, now, now, at], tx);
+      out.push(['chat.created', `chat.created:${chatId}`, owner ? { personalAccount: true, responsible: owner } : {}]);
     } else {
       const c = rows[0];
       chatId = c.id;
       await e.db.exec(`UPDATE chats SET peer_name = COALESCE(?, peer_name), peer_username = COALESCE(?, peer_username), phone = COALESCE(phone, ?),
           customer_id = COALESCE(customer_id, ?), contact_id = COALESCE(contact_id, ?), reference = COALESCE(?, reference), updated_at = ?, last_message_at = ? WHERE id = ?`,
       [ev.peer.displayName ?? null, ev.peer.username ?? null, ev.peer.phone ?? null, ident?.customer?.id ?? null, ident?.contact?.id ?? null, ev.reference ?? null, now, Math.max(at, Number(c.last_message_at)), chatId], tx);
-      if (!fromEmployee) {
+      if (owner && !c.responsible) {
+        // A personal account's chat found in the queue (stored before chats there were personal): his now.
+        await e.db.exec(`UPDATE chats SET status = 'in_work', responsible = ?, closed_at = NULL WHERE id = ?`, [owner, chatId], tx);
+        out.push(['chat.assigned', `chat.personal:${chatId}:${ev.externalId}`, { reason: 'personal_account', responsible: owner, previous: null }]);
+      } else if (owner) {
+        // Personal: reopened to its owner (whatever TELEFONIST_CHAT_REOPEN says), kept with him when away.
+        if (c.status === 'closed' && !fromEmployee) {
+          await e.db.exec(`UPDATE chats SET status = 'in_work', closed_at = NULL WHERE id = ?`, [chatId], tx);
+          out.push(['chat.assigned', `chat.reopened:${chatId}:${ev.externalId}`, { reason: 'reopened', responsible: c.responsible, previous: c.responsible }]);
+        } else if (!fromEmployee && c.responsible && e.employees.get(c.responsible) && !isOnline(c.responsible)) {
+          out.push(['chat.message', '', { ownerAway: true }]);
+        }
+      } else if (!fromEmployee) {
         if (c.status === 'closed') {
           const owner = c.responsible && e.employees.get(c.responsible) ? c.responsible : null;
           const toOwner = e.rules.reopen === 'owner' && owner;
@@ -145,9 +165,14 @@ async function inboundMessageLocked(e: ChatEngine, isOnline: (extension: string)
     }
     return { chatId, ids };
   }).catch((err) => {
+    if (err === NOT_TAKEN) {
+      e.stats.notTaken++;
+      return undefined;
+    }
     if (err === DUPLICATE) return null;
     throw err;
   });
+  if (result === undefined) return;
   if (!result) {
     e.stats.duplicates++;
     return;

@@ -3,11 +3,17 @@
  * binding the peer to a customer, and chats whose responsible is gone going back to the queue.
  */
 import type { Tx } from '../db/database';
+import { PERSONAL_KINDS } from '../messengers/adapter';
 import type { ChatEngine } from './engine';
 import { Actor, ChatError, ChatView, publicChat } from './types';
 import { publish } from './events';
 import { row } from './views';
 import { audience } from './visibility';
+
+/** Whether a chat's account is an employee's own (its adapter has an owner, or its kind is always personal). */
+export function isPersonal(e: ChatEngine, accountId: string, messenger: string): boolean {
+  return !!e.adapters.get(accountId)?.owner || PERSONAL_KINDS.has(messenger);
+}
 
 /** Stores an observer row; true when it was new. */
 export async function addObserverRow(e: ChatEngine, tx: Tx, chatId: string, employee: string, by: string | null): Promise<boolean> {
@@ -106,10 +112,14 @@ export async function bind(e: ChatEngine, chatId: string, a: Actor, customerId: 
  */
 export async function reassignOrphans(e: ChatEngine): Promise<number> {
   if (e.employees.count() === 0) return 0;
-  const rows = await e.db.query<{ id: string; responsible: string }>(`SELECT id, responsible FROM chats WHERE status = 'in_work' AND responsible IS NOT NULL`);
+  const rows = await e.db.query<{ id: string; responsible: string; account_id: string; messenger: string }>(
+    `SELECT id, responsible, account_id, messenger FROM chats WHERE status = 'in_work' AND responsible IS NOT NULL`);
   let n = 0;
   for (const r of rows) {
     if (e.employees.get(r.responsible)) continue;
+    // A chat on an employee's own account never goes to the queue: his private chats stay out of
+    // colleagues' sight even after he left (supervisors still see it).
+    if (isPersonal(e, r.account_id, r.messenger)) continue;
     const changed = await e.db.exec(`UPDATE chats SET status = 'queue', responsible = NULL, updated_at = ? WHERE id = ? AND responsible = ?`, [Date.now(), r.id, r.responsible]);
     if (!changed) continue;
     n++;

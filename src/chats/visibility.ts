@@ -1,6 +1,11 @@
 /**
  * Who sees and who writes: the one scope rule (src/auth/scope.ts) applied to chats, the audience an event
  * about a chat goes to, the actor a request acts as, and @mentions.
+ *
+ * Chats on an employee's own account (MessengerAdapter.owner, e.g. his Telegram) need no rule of their own:
+ * they are created in work with him responsible (src/chats/inbound.ts) and never return to the queue, so
+ * this same rule shows them to him, to the observers he adds (or hands over to) and to supervisors —
+ * supervisors see every chat, these too, as they do for calls. Colleagues neither see nor write in them.
  */
 import { chatAudience, employeeMaySeeChat } from '../auth/scope';
 import type { Employees } from '../employees/employees';

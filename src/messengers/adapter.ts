@@ -16,6 +16,12 @@
 /** Messenger kinds known to the engine; the string is stored with each chat. */
 export type MessengerKind = 'telegram' | 'telegram_user' | 'whatsapp' | (string & {});
 
+/**
+ * Messenger kinds whose accounts are always an employee's own: their chats stay personal even while the
+ * account's adapter is not registered (revoked, reconnecting), when `owner` cannot be asked.
+ */
+export const PERSONAL_KINDS: ReadonlySet<string> = new Set(['telegram_user']);
+
 /** Answer of a reachability check by phone: `unknown` when the adapter cannot tell (e.g. a bot). */
 export type Reachability = 'yes' | 'no' | 'unknown';
 
@@ -170,6 +176,18 @@ export interface MessengerAdapter {
   /** Our account's id (unique across adapters). */
   readonly accountId: string;
   readonly limits: RateLimits;
+  /**
+   * Set on an employee's own (personal) account, e.g. his Telegram (C9): his extension. Chats on it are his
+   * from the start (in work, he is responsible), never in anyone's queue, reopen to him, and do not go to
+   * the queue when he is away or leaves. Absent on shared company accounts (bots, company numbers).
+   */
+  readonly owner?: string;
+  /**
+   * A personal account's intake: `all` (default) takes in every private chat; `known` only chats already in
+   * Telefonist (started from it, or stored before) and peers whose phone the 1C directory knows; the rest
+   * (his friends) is not stored at all.
+   */
+  readonly intake?: 'all' | 'known';
   /** Connect and begin delivering inbound events to `sink` (webhook, polling, MTProto updates…). */
   start(sink: InboundSink): Promise<void>;
   stop(): Promise<void>;

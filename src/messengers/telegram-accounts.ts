@@ -84,6 +84,8 @@ export class TelegramAccounts extends EventEmitter {
       clientFactory: TelegramUserClientFactory;
       secrets: () => SecretBox;
       registry?: AdapterRegistry;
+      /** Which private chats the accounts take in (TelegramUserAdapter's intake); default all. */
+      intake?: 'all' | 'known';
     },
   ) {
     super();
@@ -290,6 +292,7 @@ export class TelegramAccounts extends EventEmitter {
       employee,
       client,
       selfId,
+      intake: this.opts.intake,
       onError: (e) => this.emit('error', 'Telegram user-account inbound message not stored', { account: id, error: describe(e) }),
     });
     this.live.set(id, { client, adapter, state });

@@ -35,6 +35,8 @@ export interface TelegramUserAdapterOptions {
   /** The employee (extension) who owns this Telegram account: what he sends from his phone is his reply. */
   employee: string;
   client: TelegramUserClient;
+  /** Which private chats become chats (MessengerAdapter.intake): every one (default) or only known customers'. */
+  intake?: 'all' | 'known';
   /** The account's own Telegram user id (messages to Saved Messages are not chats). */
   selfId?: string;
   limits?: Partial<RateLimits>;
@@ -58,6 +60,9 @@ export class TelegramUserAdapter implements MessengerAdapter {
    */
   readonly limits: RateLimits;
   readonly employee: string;
+  /** A personal account: its chats are the employee's from the start (MessengerAdapter.owner). */
+  readonly owner: string;
+  readonly intake: 'all' | 'known';
   private sink: InboundSink | null = null;
   /** Ids of messages this adapter sent: their outgoing updates are not the employee's phone. */
   private readonly sentIds = new Set<number>();
@@ -72,6 +77,8 @@ export class TelegramUserAdapter implements MessengerAdapter {
   constructor(opts: TelegramUserAdapterOptions) {
     this.accountId = opts.accountId;
     this.employee = opts.employee;
+    this.owner = opts.employee;
+    this.intake = opts.intake ?? 'all';
     this.client = opts.client;
     this.selfId = opts.selfId;
     this.limits = { perSecond: 1, perPeerIntervalMs: 1000, ...opts.limits };
