@@ -2,7 +2,9 @@
  * Chats (issue 13) over real HTTP, on SQLite and PostgreSQL: the engine's rules (queue → first reply →
  * owner, @mention → observer, handover → the previous owner gets 403, reopen), a Telegram bot through
  * telegraf pointed at a local fake Bot API (webhook secret, dedupe, photos and documents both ways,
- * /start deep links), templates, reachability (422), and the persistent outbound queue across a restart.
+ * /start deep links), templates, reachability (422), the persistent outbound queue across a restart, its
+ * pacing and fairness (a backlog, a paced chat or a removed account never holds back another chat), and the
+ * configurable rules for an owner who is away (presence from FreeSWITCH registrations) and for reopening.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { loadConfig } from '../src/config';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
 import type { ChatEngine } from '../src/chats/engine';
+import { registrationEvent } from '../src/esl/sim-registrations';
 
 const SECRET = 'webhook-secret-0123456789';
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))]);
@@ -526,6 +529,94 @@ describe('the outbound queue is fair: a backlog never holds back another chat (s
     expect(events.some((ev: any) => ev.data.message.failure?.startsWith('account_not_connected:'))).toBe(true);
     expect(events.some((ev: any) => ev.data.message.state === 'failed' && ev.data.message.failure.startsWith('account_gone:'))).toBe(true);
   }, 60_000);
+});
+
+/** A messenger whose inbound messages the test pushes through the engine's sink (the adapter interface). */
+class InboxAdapter extends RecordingAdapter {
+  sink: InboundSink | null = null;
+  private n = 0;
+  constructor() {
+    super('inbox', { perSecond: 1000, perPeerIntervalMs: 0 });
+  }
+  override async start(sink: InboundSink) {
+    this.sink = sink;
+  }
+  customerWrites(peerId: string, text: string) {
+    return this.sink!({ kind: 'message', accountId: this.accountId, peer: { peerId, displayName: `Клиент ${peerId}` }, externalId: `in-${++this.n}`, text });
+  }
+}
+
+describe.each([
+  { ownerAway: 'keep', reopen: 'queue' },
+  { ownerAway: 'queue', reopen: 'owner' },
+] as const)('chat rules TELEFONIST_CHAT_OWNER_AWAY=$ownerAway, TELEFONIST_CHAT_REOPEN=$reopen (sqlite)', ({ ownerAway, reopen }) => {
+  let stack: Stack;
+  const inbox = new InboxAdapter();
+  const json = { 'Content-Type': 'application/json' };
+  const chatOf = async (peer: string) => (await api(stack, '/chats?limit=500')).body.items.find((c: any) => c.peerId === peer);
+  const reply = async (chatId: string, employee: string, text: string) =>
+    expect((await api(stack, `/chats/${chatId}/messages`, { method: 'POST', headers: json, body: JSON.stringify({ employee, text }) })).status).toBe(202);
+  const presenceOf = (ext: string) => stack.app.presence.get(ext).presence;
+  const events = async (after: string, type: string) => (await api(stack, `/events?after=${after}&wait=0&limit=500&types=${type}`)).body.events;
+  const cursorNow = async () => (await api(stack, '/events?wait=0')).body.cursor as string;
+
+  beforeAll(async () => {
+    stack = await startStack('sqlite', {
+      env: { TELEFONIST_CHAT_OWNER_AWAY: ownerAway, TELEFONIST_CHAT_REOPEN: reopen, TELEFONIST_CHAT_FILES_DIR: mkdtempSync(join(tmpdir(), 'tf-chat-files-')) },
+      start: { messengers: () => [inbox], presence: { offlineDelayMs: 0, expiryMarginMs: 0, sweepMs: 50 } },
+    });
+    await api(stack, '/employees/sync', { method: 'POST', headers: json, body: JSON.stringify({ employees: [{ extension: '1000', name: 'Анна' }, { extension: '1001', name: 'Иван' }] }) });
+    await waitFor(() => stack.app.presence.stats.snapshots > 0, 'first registrations snapshot');
+    // Anna's phone registers with FreeSWITCH: she is online.
+    stack.sim.emitEvent(registrationEvent('register', { ext: '1000', callId: 'anna-phone', expires: 300 }));
+    await waitFor(() => presenceOf('1000') === 'online', 'Anna online');
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test(`a closed chat the customer writes in again: ${reopen === 'owner' ? 'in work with its owner' : 'back to the queue'}`, async () => {
+    await inbox.customerWrites('p-reopen', 'Здравствуйте');
+    const chat = await chatOf('p-reopen');
+    await reply(chat.id, '1000', 'Добрый день');
+    expect((await api(stack, `/chats/${chat.id}/close`, { method: 'POST', headers: json, body: JSON.stringify({ employee: '1000' }) })).body.status).toBe('closed');
+    const cursor = await cursorNow();
+    await inbox.customerWrites('p-reopen', 'Ещё вопрос');
+    expect(await chatOf('p-reopen')).toMatchObject(reopen === 'owner' ? { status: 'in_work', responsible: '1000' } : { status: 'queue', responsible: null });
+    expect((await events(cursor, 'chat.assigned')).map((e: any) => e.data)).toEqual([
+      expect.objectContaining({ reason: 'reopened', previous: '1000', responsible: reopen === 'owner' ? '1000' : null }),
+    ]);
+  });
+
+  test(`the owner online: the chat stays his; offline: ${ownerAway === 'keep' ? 'kept, the message flagged ownerAway' : 'back to the queue, he observes'}`, async () => {
+    await inbox.customerWrites('p-away', 'Вопрос');
+    const chat = await chatOf('p-away');
+    await reply(chat.id, '1000', 'Слушаю');
+    let cursor = await cursorNow();
+    await inbox.customerWrites('p-away', 'Пока вы на месте');
+    expect(await chatOf('p-away')).toMatchObject({ status: 'in_work', responsible: '1000' });
+    const online = await events(cursor, 'chat.message');
+    expect(online).toHaveLength(1);
+    expect(online[0].data.ownerAway).toBeUndefined();
+
+    stack.sim.emitEvent(registrationEvent('unregister', { ext: '1000', callId: 'anna-phone' }));
+    await waitFor(() => presenceOf('1000') === 'offline', 'Anna offline');
+    cursor = await cursorNow();
+    await inbox.customerWrites('p-away', 'Алло, вы где?');
+    const msg = await events(cursor, 'chat.message');
+    const assigned = await events(cursor, 'chat.assigned');
+    if (ownerAway === 'keep') {
+      expect(await chatOf('p-away')).toMatchObject({ status: 'in_work', responsible: '1000' });
+      expect(msg.map((e: any) => e.data.ownerAway)).toEqual([true]);
+      expect(assigned).toEqual([]);
+    } else {
+      expect(await chatOf('p-away')).toMatchObject({ status: 'queue', responsible: null, observers: ['1000'] });
+      expect(assigned.map((e: any) => e.data)).toEqual([expect.objectContaining({ reason: 'owner_offline', previous: '1000', responsible: null })]);
+      // Anyone in the queue may take it now.
+      await reply(chat.id, '1001', 'Я помогу');
+      expect(await chatOf('p-away')).toMatchObject({ status: 'in_work', responsible: '1001' });
+    }
+  });
 });
 
 describe('TELEFONIST_TELEGRAM_BOTS', () => {
