@@ -88,6 +88,10 @@ export class FakeGraph extends FakeServer {
   ];
   /** When each customer (wa_id) last wrote, ms. */
   readonly lastInbound = new Map<string, number>();
+  /** The next POST …/messages is answered with this temporary error (then cleared). */
+  failNext: { status: number; code: number; retryAfterS?: number } | null = null;
+  /** Every POST …/messages, answered or not. */
+  posts = 0;
   /** Free-form messages refused because the window was closed. */
   readonly refused: Array<{ to: string; type: string }> = [];
   /** Called before a message is answered (e.g. to post its status first, as Meta sometimes does). */
@@ -138,6 +142,14 @@ export class FakeGraph extends FakeServer {
     if (parts[1] === this.phoneNumberId && parts[2] === 'messages' && req.method === 'POST') {
       const b = JSON.parse(raw.toString('utf8'));
       if (b.messaging_product !== 'whatsapp') return json(res, 400, { error: { message: 'messaging_product', code: 100 } });
+      this.posts++;
+      if (this.failNext) {
+        const f = this.failNext;
+        this.failNext = null;
+        res.writeHead(f.status, { 'Content-Type': 'application/json', ...(f.retryAfterS ? { 'Retry-After': String(f.retryAfterS) } : {}) });
+        res.end(JSON.stringify({ error: { message: 'Service temporarily unavailable', code: f.code } }));
+        return;
+      }
       if (b.type !== 'template' && !(Date.now() - (this.lastInbound.get(b.to) ?? -Infinity) < 24 * 3600_000)) {
         this.refused.push({ to: b.to, type: b.type });
         return json(res, 400, { error: { message: '(#131047) Re-engagement message', type: 'OAuthException', code: 131047,

@@ -75,7 +75,7 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
         TELEFONIST_WHATSAPP_ACCOUNTS: JSON.stringify([
           { id: 'cloud1', kind: 'cloud', phoneNumberId: PHONE_ID, wabaId: WABA, accessToken: ACCESS, appSecret: APP_SECRET, verifyToken: VERIFY },
           { id: 'gw1', kind: 'gateway', apiUrl: gw.root, idInstance: '1101000001', apiTokenInstance: 'gw-api-token-abc', webhookToken: GW_TOKEN,
-            templates: [{ name: 'order_ready', language: 'ru', body: 'Здравствуйте, {{1}}! Заказ {{2}} готов.' }] },
+            templates: [{ name: 'order_ready', language: 'ru', body: 'Добрый день, {{1}}! Ваш заказ {{2}} готов к выдаче.' }] },
         ]),
         TELEFONIST_WHATSAPP_GRAPH_ROOT: graph.root,
         TELEFONIST_CHAT_FILES_DIR: filesDir,
@@ -216,7 +216,9 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     const from = '79167778899';
     expect((await hook(inText(from, 'wamid.INV0', 'пришлите счёт', 25 * 3600_000))).status).toBe(200);
     const chat = await chatOf(from);
-    expect(chat.window).toEqual({ open: false, closesAt: new Date((Math.floor((Date.now() - 25 * 3600_000) / 1000)) * 1000 + 24 * 3600_000).toISOString() });
+    const wrote = Date.parse((await messagesOf(chat.id))[0].createdAt);
+    expect(chat.window).toEqual({ open: false, closesAt: new Date(wrote + 24 * 3600_000).toISOString() });
+    expect((await api(stack, `/chats/${chat.id}`)).body.window).toEqual(chat.window);
     expect((await send('/messengers/whatsapp/cloud1/templates/sync', {})).status).toBe(200);
     expect((await send('/chat-templates/invoice_plain', { text: 'Счёт № {invoiceNumber}, {employeeName}' }, 'PUT')).status).toBe(201);
     expect((await send('/chat-templates/invoice_plain/whatsapp/cloud1', { waName: 'hello', language: 'ru', params: [] }, 'PUT')).status).toBe(201);
@@ -256,6 +258,22 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     await waitFor(() => graph.sent.slice(before).filter((s) => s.to === from).length === 2, 'second invoice');
     const doc = graph.sent.slice(before).filter((s) => s.to === from)[1];
     expect(doc).toMatchObject({ type: 'document', media: { caption: 'Счёт № ТФ-124, Анна Смирнова' } });
+  });
+
+  test('the window is checked again at delivery: a message that waited past it fails with template_required, Graph is not asked again', async () => {
+    const from = '79164443322';
+    expect((await hook(inText(from, 'wamid.EDGE1', 'успеете?', 24 * 3600_000 - 4000))).status).toBe(200);
+    const chat = await chatOf(from);
+    expect(chat.window.open).toBe(true);
+    graph.failNext = { status: 503, code: 131000, retryAfterS: 6 };
+    const posts = graph.posts;
+    const r = await send(`/chats/${chat.id}/messages`, { employee: '1000', text: 'Да, сейчас' });
+    expect(r.status).toBe(202); // inside the window when queued
+    await waitFor(async () => (await messagesOf(chat.id)).find((m: any) => m.id === r.body.id)?.state === 'failed', 'failed at delivery', 15_000);
+    const m = (await messagesOf(chat.id)).find((x: any) => x.id === r.body.id);
+    expect(m.failure).toMatch(/^template_required: template needed/);
+    expect(graph.posts - posts).toBe(1); // the first (failed) try only: the retry was refused here, not by Meta
+    expect((await chatOf(from)).window.open).toBe(false);
   });
 
   test('start by phone on the Cloud API: reachability unknown, a template first; an undeliverable number comes back failed with the reason', async () => {
@@ -319,6 +337,11 @@ describe.each(DB_KINDS)('WhatsApp Cloud API and gateway (%s)', (kind) => {
     const cat = await api(stack, '/messengers/whatsapp/gw1/templates');
     expect(cat.body).toMatchObject({ kind: 'gateway', items: [expect.objectContaining({ name: 'order_ready', params: 2 })] });
     expect((await send('/chat-templates/order_ready/whatsapp/gw1', { waName: 'order_ready', language: 'ru', params: ['customerName', 'orderNumber'] }, 'PUT')).status).toBe(201);
+    // Our template sent through the gateway goes out as the gateway's own mapped text, its {{n}} filled.
+    const viaTpl = await send(`/chats/${chatId}/messages`, { employee: '1001', template: 'order_ready', vars: { customerName: 'Олег', orderNumber: '12' } });
+    expect(viaTpl.status).toBe(202);
+    expect(viaTpl.body.text).toBe('Здравствуйте, Олег! Заказ 12 готов.'); // our rendering, kept in the chat
+    await waitFor(() => gw.sent.some((s) => s.method === 'sendMessage' && s.message === 'Добрый день, Олег! Ваш заказ 12 готов к выдаче.'), 'mapped gateway text');
     expect((await api(stack, '/chat-templates/order_ready/whatsapp')).body.items.map((m: any) => m.accountId)).toEqual(['cloud1', 'gw1']);
     // GET /messengers lists both kinds of accounts side by side.
     const ms = (await api(stack, '/messengers')).body.items.map((m: any) => [m.accountId, m.kind]);

@@ -1,6 +1,7 @@
 import { Db } from '../db/database';
 import { MessengerError, MessengerFile } from '../messengers/adapter';
 import type { ChatEngine, MessageRow } from './engine';
+import { recheckOutbound } from './views';
 
 /** The note on a message that waits for its account to come back (Russian for the panel, code first). */
 export const NOT_CONNECTED = 'account_not_connected: аккаунт мессенджера не подключён, сообщение ждёт подключения';
@@ -189,6 +190,7 @@ export class Outbox {
     const adapter = this.engine.adapters.get(r.account_id);
     if (!adapter) return; // removed meanwhile: the next look notes or fails the message
     try {
+      await recheckOutbound(this.engine, adapter, r); // the messenger's rule again: WhatsApp's window may have closed while it waited
       let file: MessengerFile | undefined;
       if (r.file_hash) file = { bytes: await this.engine.files.read(r.file_hash), fileName: r.file_name ?? 'file', mimeType: r.file_mime ?? 'application/octet-stream' };
       const template = r.template ? (JSON.parse(r.template) as { name: string; vars: Record<string, string> }) : undefined;

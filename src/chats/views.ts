@@ -4,6 +4,7 @@
  */
 import type { SqlValue, Tx } from '../db/database';
 import type { ChatEngine } from './engine';
+import { MessengerAdapter, MessengerError } from '../messengers/adapter';
 import { Actor, ChatError, ChatRow, ChatStatus, ChatView, iso, MessageRow, MessageView, messageView, Viewer } from './types';
 import { maySee } from './visibility';
 
@@ -196,4 +197,23 @@ export async function markChatRead(e: ChatEngine, chatId: string, a: Actor): Pro
   const n = Number(last[0]?.id ?? 0);
   await e.db.exec(`INSERT INTO chat_reads (chat_id, employee, last_read) VALUES (?, ?, ?)
     ON CONFLICT (chat_id, employee) DO UPDATE SET last_read = excluded.last_read`, [chatId, a.employee, n]);
+}
+
+/** When the customer last wrote in a chat (null: never). */
+export async function lastInboundAt(e: ChatEngine, chatId: string): Promise<Date | null> {
+  const last = await e.db.query<{ at: number | string | bigint | null }>(`SELECT MAX(created_at) AS at FROM chat_messages WHERE chat_id = ? AND direction = 'in'`, [chatId]);
+  return last[0]?.at === null || last[0]?.at === undefined ? null : new Date(Number(last[0].at));
+}
+
+/**
+ * A messenger's rule (checkOutbound: WhatsApp's 24-hour window) asked again when a queued message is about
+ * to go: the window may have closed while it waited (retries, a flood wait, an account offline). A refusal
+ * throws a permanent MessengerError (`code: message`), so the message fails with the reason instead of
+ * reaching the messenger (Meta would refuse it with 131047).
+ */
+export async function recheckOutbound(e: ChatEngine, adapter: MessengerAdapter, r: Pick<MessageRow, 'chat_id' | 'peer_id' | 'text' | 'file_hash' | 'template'>): Promise<void> {
+  if (!adapter.checkOutbound) return;
+  const template = r.template ? (JSON.parse(r.template) as { name: string }).name : undefined;
+  const refusal = await adapter.checkOutbound({ peerId: r.peer_id, template, hasText: !!r.text, hasFile: !!r.file_hash, lastInboundAt: await lastInboundAt(e, r.chat_id) });
+  if (refusal) throw new MessengerError(`${refusal.code}: ${refusal.message}`, false);
 }

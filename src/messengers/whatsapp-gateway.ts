@@ -100,9 +100,24 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
     return { reachable: 'unknown', canWriteFirst: false, reason: 'the WhatsApp gateway did not say whether the number is on WhatsApp' };
   }
 
+  /**
+   * The text a message goes out with: from one of our templates mapped for this account, the gateway's own
+   * configured text (its catalogue) with {{1}}, {{2}} … filled from the mapped placeholders; otherwise (no
+   * mapping, or the text no longer configured) our rendered text.
+   */
+  async textOf(m: OutboundMessage): Promise<string | undefined> {
+    if (!m.template) return m.text;
+    const map = await this.templates.mapping(m.template.name, this.accountId);
+    if (!map) return m.text;
+    const own = (await this.templates.catalogue(this.accountId)).find((t) => t.name === map.waName && t.language === map.language);
+    if (!own?.body) return m.text;
+    return fillParams(own.body, map.params.map((p) => m.template!.vars[p] ?? ''));
+  }
+
   async send(m: OutboundMessage): Promise<SendResult> {
+    const text = await this.textOf(m);
     if (!m.file) {
-      const r = await this.call<{ idMessage?: string }>('sendMessage', JSON.stringify({ chatId: m.peerId, message: m.text ?? '' }));
+      const r = await this.call<{ idMessage?: string }>('sendMessage', JSON.stringify({ chatId: m.peerId, message: text ?? '' }));
       if (!r.idMessage) throw new MessengerError('the WhatsApp gateway answered without idMessage', true);
       this.recent.add(r.idMessage);
       return { externalId: r.idMessage };
@@ -110,7 +125,7 @@ export class WhatsappGatewayAdapter implements MessengerAdapter {
     const form = new FormData();
     form.set('chatId', m.peerId);
     form.set('fileName', m.file.fileName);
-    if (m.text) form.set('caption', m.text);
+    if (text) form.set('caption', text);
     form.set('file', new Blob([m.file.bytes], { type: m.file.mimeType }), m.file.fileName);
     const r = await this.call<{ idMessage?: string }>('sendFileByUpload', form, false);
     if (!r.idMessage) throw new MessengerError('the WhatsApp gateway answered without idMessage', true);
@@ -180,4 +195,14 @@ interface GatewayHook {
     extendedTextMessageData?: { text?: string };
     fileMessageData?: { downloadUrl?: string; caption?: string; fileName?: string; mimeType?: string };
   };
+}
+
+/** A template text with its parameters filled: {{1}} is values[0] …; named ones ({{name}}) in order of first appearance. */
+export function fillParams(body: string, values: string[]): string {
+  const named: string[] = [];
+  return body.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (all, name: string) => {
+    if (/^\d+$/.test(name)) return values[Number(name) - 1] ?? all;
+    if (!named.includes(name)) named.push(name);
+    return values[named.indexOf(name)] ?? all;
+  });
 }
