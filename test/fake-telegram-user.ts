@@ -32,6 +32,8 @@ export class FakeTelegram {
   readonly clients: FakeUserClient[] = [];
   /** Every options object the factory was called with (sessions as the server handed them over). */
   readonly created: TelegramUserClientOptions[] = [];
+  /** When set, every send answers FLOOD_WAIT with these seconds (Telegram's flood control). */
+  floodWaitSeconds = 0;
   private nextId = 1000;
   private msgId = 1;
 
@@ -164,6 +166,7 @@ export class FakeUserClient implements TelegramUserClient {
   async sendMessage(userId: string, text: string): Promise<{ id: number }> {
     const me = this.me();
     if (!this.tg.users.some((u) => u.id === userId)) throw new TelegramClientError('PEER_ID_INVALID');
+    if (this.tg.floodWaitSeconds) throw new TelegramClientError('FLOOD_WAIT', `A wait of ${this.tg.floodWaitSeconds} seconds is required`, this.tg.floodWaitSeconds);
     const id = this.tg.newMessageId();
     this.tg.sent.push({ from: me, to: userId, id, text });
     // Telegram echoes nothing for our own sends in practice; the fake does, to prove the adapter ignores it.

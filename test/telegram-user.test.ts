@@ -318,8 +318,20 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
     expect(none.body.error).toMatchObject({ code: 'not_registered', field: 'phone' });
   });
 
-  test('disconnect: the account leaves the engine', async () => {
+  test('disconnect: the account leaves the engine; what still waited for it fails at once, with the reason in the chat', async () => {
+    // Telegram's flood control holds a reply in the queue…
+    tg.floodWaitSeconds = 60;
+    const id = (await chatOf(customer.id))!;
+    const queued = await api(stack, `/chats/${id}/messages`, send('POST', { text: 'Минутку' }, op1001));
+    expect(queued.status).toBe(202);
+    const stateOf = async () => (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items.find((m: any) => m.id === queued.body.id);
+    await waitFor(async () => /FLOOD_WAIT/.test((await stateOf())?.failure ?? ''), 'a flood wait');
+    expect((await stateOf()).state).toBe('queued');
+    // …and the employee disconnects his account: the message can never go, so it fails now, visibly.
     expect((await api(stack, `${BASE}/${accountId.replace('telegram-user:', '')}`, { method: 'DELETE', token: op1001 })).status).toBe(204);
+    await waitFor(async () => (await stateOf()).state === 'failed', 'failed', 5000);
+    expect((await stateOf()).failure).toMatch(/^account_removed: аккаунт мессенджера отключён/);
+    tg.floodWaitSeconds = 0;
     const r = await api(stack, '/chats/start', send('POST', { accountId, phone: customer.phone, text: 'x' }, op1001));
     expect(r.status).toBe(400);
   });

@@ -65,10 +65,15 @@ export class ChatEngine extends EventEmitter {
     this.outbox.wake();
   }
 
-  async remove(accountId: string): Promise<void> {
+  /**
+   * Takes an account's adapter out. `forever`: the account will not come back under this id (an employee
+   * disconnected his Telegram), so its queued messages fail now instead of waiting for it.
+   */
+  async remove(accountId: string, forever = false): Promise<void> {
     const a = this.adapters.get(accountId);
     this.adapters.delete(accountId);
     await a?.stop().catch(() => undefined);
+    if (forever) this.outbox.accountRemoved(accountId);
   }
 
   private started = false;

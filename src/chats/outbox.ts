@@ -5,6 +5,8 @@ import { recheckOutbound } from './views';
 
 /** The note on a message that waits for its account to come back (Russian for the panel, code first). */
 export const NOT_CONNECTED = 'account_not_connected: аккаунт мессенджера не подключён, сообщение ждёт подключения';
+/** The failure of a message whose account was removed for good (an employee disconnected his Telegram). */
+export const ACCOUNT_REMOVED = 'account_removed: аккаунт мессенджера отключён, сообщение не отправлено. Отправьте его с другого аккаунта';
 /** The failure of a message whose account stayed away longer than `accountGoneMs`. */
 export const accountGone = (minutes: number) =>
   `account_gone: аккаунт мессенджера отключён или удалён дольше ${minutes} мин, сообщение не отправлено. Подключите аккаунт и отправьте сообщение ещё раз`;
@@ -50,6 +52,8 @@ export class Outbox {
   private readonly window = 200;
   /** Accounts with queued messages but no adapter: since when (this process) they are missing. */
   private readonly missingSince = new Map<string, number>();
+  /** Accounts removed for good (they never come back under the same id): their messages fail at once. */
+  private readonly removed = new Set<string>();
   private readonly opts: Required<Omit<OutboxOptions, 'limits'>> & Pick<OutboxOptions, 'limits'>;
 
   constructor(
@@ -121,6 +125,7 @@ export class Outbox {
         continue;
       }
       this.missingSince.delete(account);
+      this.removed.delete(account);
       const paused = this.accountNext.get(account) ?? 0;
       if (paused > Date.now()) {
         earliest = Math.min(earliest, paused);
@@ -169,20 +174,28 @@ export class Outbox {
     const now = Date.now();
     const since = this.missingSince.get(account) ?? now;
     this.missingSince.set(account, since);
-    const gone = now - since >= this.opts.accountGoneMs;
+    const removed = this.removed.has(account);
+    const gone = removed || now - since >= this.opts.accountGoneMs;
     const rows = await this.db.query<{ id: number }>(
       gone ? `SELECT id FROM chat_messages WHERE state = 'queued' AND account_id = ? ORDER BY id`
         : `SELECT id FROM chat_messages WHERE state = 'queued' AND account_id = ? AND (failure IS NULL OR failure <> ?) ORDER BY id`,
       gone ? [account] : [account, NOT_CONNECTED]);
     for (const { id } of rows) {
       if (gone) {
-        await this.fail(Number(id), accountGone(Math.round(this.opts.accountGoneMs / 60_000)));
+        await this.fail(Number(id), removed ? ACCOUNT_REMOVED : accountGone(Math.round(this.opts.accountGoneMs / 60_000)));
       } else {
         await this.db.exec(`UPDATE chat_messages SET failure = ? WHERE id = ? AND state = 'queued'`, [NOT_CONNECTED, Number(id)]);
         await this.engine.delivered(Number(id));
       }
     }
     return gone ? Infinity : Math.min(now + 5000, since + this.opts.accountGoneMs);
+  }
+
+  /** The account was removed for good (not just disconnected): its queued messages fail now. */
+  accountRemoved(accountId: string): void {
+    if (this.engine.adapters.has(accountId)) return;
+    this.removed.add(accountId);
+    this.wake();
   }
 
   private async deliver(r: MessageRow, peerKey: string, limits: { perSecond: number; perPeerIntervalMs: number }): Promise<void> {

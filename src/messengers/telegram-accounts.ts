@@ -10,7 +10,8 @@ import { TelegramUserAdapter } from './telegram-user';
 /** Where connected accounts' adapters go: the chat engine's registry (a local map until it is wired). */
 export interface AdapterRegistry {
   add(adapter: MessengerAdapter): Promise<void> | void;
-  remove(accountId: string): Promise<void> | void;
+  /** `forever`: the account is disconnected for good (its id never comes back): what waits for it fails. */
+  remove(accountId: string, forever?: boolean): Promise<void> | void;
 }
 
 /** A connected account as the API shows it: never the session. */
@@ -207,7 +208,7 @@ export class TelegramAccounts extends EventEmitter {
     this.live.delete(id);
     if (l) {
       await l.adapter.stop().catch(() => undefined);
-      await this.opts.registry?.remove(accountIdOf(id));
+      await this.opts.registry?.remove(accountIdOf(id), true);
       await l.client.logOut().catch((e) => this.emit('error', 'Telegram log-out failed (the session is removed here anyway)', { account: id, error: describe(e) }));
     }
     await this.db.exec('DELETE FROM telegram_accounts WHERE id = ?', [id]);
