@@ -131,7 +131,7 @@ export const invoicePaths = {
       responses: {
         '200': { description: 'Sent in an existing chat.', content: json(ref('SentInvoice')) },
         '201': { description: 'Sent in a new chat.', content: json(ref('SentInvoice')) },
-        '422': { description: 'The phone is not reachable in that messenger, the account cannot write first, or (customerId only) the customer has no active chat.', content: json(ref('Error')) },
+        '422': { description: 'The phone is not reachable in that messenger (`not_registered`), the account cannot write first (`cannot_write_first`), (customerId only) the customer has no active chat (`no_active_chat`); WhatsApp Cloud outside the 24-hour window: free text without `template` (`template_required`), a template with no WhatsApp form for this account (`template_not_mapped`), or a mapped template without a DOCUMENT header for the PDF (`template_without_document_header`).', content: json(ref('Error')) },
         ...errorResponses(400, 401, 403, 404, 413, 415),
       },
     },
