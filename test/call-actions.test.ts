@@ -70,23 +70,27 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     const n = stack.sim.commands.length;
     const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }));
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ state: 'completed', blind: true, flow: 'blind', transferredLeg: c.customer, initiatorLeg: c.agent, dial: '1002' });
+    expect(r.body).toMatchObject({ blind: true, flow: 'blind', transferredLeg: c.customer, initiatorLeg: c.agent, dial: '1002' });
+    // Accepted by FreeSWITCH is not done: completed once 1002's new leg answers.
+    expect(['starting', 'ringback']).toContain(r.body.state);
     expect(sentSince(stack, n)).toEqual([
       `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
       `api uuid_transfer ${c.customer} 1002 XML default`,
     ]);
+    const done = await transferState(stack, r.body.id, 'completed');
     await quiet(stack);
+    expect(done.targetLeg).toBe(stack.sim.actions.legsOf('1002').find((l) => l.originator === c.customer)!.uuid);
     const call = (await api(stack, `/calls/${c.callId}`)).body;
     expect(call).toMatchObject({ status: 'active', direction: 'inbound', externalNumber: CUSTOMER });
     expect(call.employees).toEqual(expect.arrayContaining(['1001', '1002']));
     expect(call.transferRoute).toEqual([expect.objectContaining({ kind: 'transfer', type: 'blind', from: expect.objectContaining({ employee: '1001' }), to: { number: '1002' } })]);
     expect(call.legs.find((l: any) => l.uuid === c.agent)).toMatchObject({ hangupCause: 'NORMAL_CLEARING' });
     const evs = await eventsOf(stack, after, 'transfer.updated,call.transferred,call.answered');
-    expect(evs.filter((e) => e.type === 'transfer.updated').map((e) => e.data.transfer.state)).toEqual(['starting', 'completed']);
+    expect(evs.filter((e) => e.type === 'transfer.updated').map((e) => e.data.transfer.state)).toEqual(['starting', 'ringback', 'completed']);
     expect(evs.some((e) => e.type === 'call.transferred' && e.data.to === '1002')).toBe(true);
     expect(evs.some((e) => e.type === 'call.answered' && e.data.answeredBy === '1002')).toBe(true);
     // The audit names who asked.
-    expect(call.timeline.filter((t: any) => t.kind === 'action').map((t: any) => t.transfer.state)).toEqual(['starting', 'completed']);
+    expect(call.timeline.filter((t: any) => t.kind === 'action').map((t: any) => t.transfer.state)).toEqual(['starting', 'ringback', 'completed']);
     await stack.sim.actions.hangup(c.customer);
     await quiet(stack);
     expect((await api(stack, `/calls/${c.callId}`)).body.status).toBe('answered');
@@ -120,8 +124,9 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     expect(sentSince(stack, n)).toEqual([]);
     const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '8 (495) 123-45-67', flow: 'blind' }));
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ state: 'completed', dial: '+74951234567' });
+    expect(r.body).toMatchObject({ dial: '+74951234567' });
     expect(sentSince(stack, n).pop()).toBe(`api uuid_transfer ${c.customer} +74951234567 XML default`);
+    await transferState(stack, r.body.id, 'completed');
     await quiet(stack);
     const call = (await api(stack, `/calls/${c.callId}`)).body;
     expect(call.transferRoute).toEqual([expect.objectContaining({ type: 'blind', to: { number: '+74951234567' } })]);
@@ -236,11 +241,16 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     await quiet(stack);
     const n = stack.sim.commands.length;
     const done = await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' });
-    expect(done.body).toMatchObject({ state: 'completed', blind: true });
+    // Handed over blind: ringback until the colleague's new leg answers.
+    expect(done.body).toMatchObject({ state: 'ringback', blind: true });
     expect(sentSince(stack, n)).toEqual([`api uuid_kill ${t.targetLeg} ORIGINATOR_CANCEL`, `api uuid_transfer ${c.customer} 1003 XML default`]);
     await quiet(stack);
+    expect((await api(stack, `/transfers/${t.id}/complete`, { method: 'PUT' })).body.error.code).toBe('transfer_handed_over');
+    expect((await api(stack, `/transfers/${t.id}`, { method: 'DELETE' })).body.error.code).toBe('transfer_handed_over');
     const fresh = stack.sim.actions.legsOf('1003').find((l) => l.originator === c.customer)!;
+    expect((await api(stack, `/transfers/${t.id}`)).body).toMatchObject({ state: 'ringback', targetLeg: fresh.uuid });
     stack.sim.actions.answer(fresh.uuid);
+    expect(await transferState(stack, t.id, 'completed')).toMatchObject({ blind: true, targetLeg: fresh.uuid, cause: null });
     await quiet(stack);
     const call = (await api(stack, `/calls/${c.callId}`)).body;
     expect(call.status).toBe('active');

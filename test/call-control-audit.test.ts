@@ -124,6 +124,49 @@ describe('call control: final states, blind transfers, click-to-call audit', () 
     expect(call.timeline.filter((x: any) => x.kind === 'action' && x.transfer?.id === t.id).map((x: any) => x.transfer.state)).toEqual(['starting', 'ringback', 'abandoned']);
   });
 
+  test('a blind transfer to a busy phone (capture 11) is not completed: it ends failed USER_BUSY, on GET and on the stream', async () => {
+    const c = await liveCall(stack);
+    const after = await cursor(stack);
+    const n = stack.sim.commands.length;
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1005', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    expect(r.body.state).not.toBe('completed');
+    expect(stack.sim.commands.slice(n)).toEqual([
+      `api uuid_setvar_multi ${c.customer} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_transfer ${c.customer} 1005 XML default`,
+    ]);
+    await waitFor(async () => (await api(stack, `/transfers/${r.body.id}`)).body.state === 'failed', 'transfer failed');
+    const t = (await api(stack, `/transfers/${r.body.id}`)).body;
+    expect(t).toMatchObject({ state: 'failed', cause: 'USER_BUSY', blind: true });
+    // The busy leg was the dialplan's bridge from the customer's leg: it is the transfer's target leg.
+    expect(t.targetLeg).toMatch(/^[0-9a-f-]{36}$/);
+    await quiet(stack);
+    await waitFor(async () => (await eventsOf(stack, after, 'transfer.updated')).some((e) => e.data.transfer.state === 'failed'), 'failed published');
+    const states = (await eventsOf(stack, after, 'transfer.updated')).map((e) => [e.data.transfer.state, e.data.transfer.cause]);
+    expect(states).toEqual([['starting', null], ['ringback', null], ['failed', 'USER_BUSY']]);
+    const call = (await api(stack, `/calls/${c.callId}`)).body;
+    expect(call.legs.find((l: any) => l.uuid === t.targetLeg)).toMatchObject({ hangupCause: 'USER_BUSY', answeredAt: null });
+    expect(call.timeline.filter((x: any) => x.kind === 'action').map((x: any) => x.transfer.state)).toEqual(['starting', 'ringback', 'failed']);
+    // The dialplan then hung the customer up with the same cause (capture 11): the call is over.
+    await waitFor(() => !stack.app.calls.tracker.liveCall(c.callId), 'call closed');
+    expect((await api(stack, `/calls/${c.callId}`)).body.legs.find((l: any) => l.uuid === c.customer)).toMatchObject({ hangupCause: 'USER_BUSY' });
+  });
+
+  test('a blind transfer whose target does not answer stays ringback; the customer hanging up meanwhile → abandoned', async () => {
+    const c = await liveCall(stack);
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    await waitFor(async () => (await api(stack, `/transfers/${r.body.id}`)).body.state === 'ringback', 'ringback');
+    await quiet(stack);
+    expect((await api(stack, `/transfers/${r.body.id}`)).body.state).toBe('ringback');
+    // One transfer per call while it rings.
+    expect((await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }))).status).toBe(409);
+    await stack.sim.actions.hangup(c.customer);
+    await waitFor(async () => (await api(stack, `/transfers/${r.body.id}`)).body.state === 'abandoned', 'abandoned');
+    expect((await api(stack, `/transfers/${r.body.id}`)).body.cause).toMatch(/customer hung up/);
+    await quiet(stack);
+  });
+
   test('a supervision that fails after the call closed (the originate\'s result comes late): failed is still published and on the timeline', async () => {
     const c = await liveCall(stack);
     let finish: (body: string) => void = () => undefined;

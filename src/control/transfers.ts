@@ -6,6 +6,7 @@ import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory
 import { CallState, LegState } from '../calls/types';
 import { EXTENSION_RE, uuidBroadcastAttXfer, uuidKill, uuidSetvarMulti, uuidTransfer, valid } from '../calls/commands';
 import { ActionError, Actor, actorOf, Control } from './control';
+import { BlindWatch, blindStep, blindWatch } from './blind-watch';
 
 /**
  * Transfers as a resource (the model of Wazo calld's /transfers; ../shared/notes/call-control.md).
@@ -15,7 +16,11 @@ import { ActionError, Actor, actorOf, Control } from './control';
  * ringing call on without picking up) and runs the dialplan for the target. The customer leg is the
  * operator's partner, or — while the operator's phone still rings — the caller whose bridge rings it, so a
  * second incoming call can be sent on while the operator stays in the first one (that call is not touched).
- * The transfer is `completed` as soon as FreeSWITCH accepted it; the journal shows the route (tracker).
+ * FreeSWITCH accepting the command is not the end: the transfer stays `starting`, is `ringback` while the
+ * dialplan's new leg rings, `completed` when it answers, `failed` with its cause when it does not (USER_BUSY,
+ * NO_ANSWER, USER_NOT_REGISTERED…), `abandoned` when the customer hangs up first (src/control/blind-watch.ts);
+ * with nothing decided after max(timeoutSeconds, 60) + 60 s it ends `failed` (the call is free for another
+ * transfer; FreeSWITCH is not touched). The journal shows the route (tracker).
  *
  * Attended (`flow: attended`, FreeSWITCH's own att_xfer application run on the operator's leg, capture 05b):
  *  starting   `uuid_setvar_multi` recording_follow_transfer / recording_follow_attxfer on both legs, then
@@ -29,7 +34,8 @@ import { ActionError, Actor, actorOf, Control } from './control';
  *             confirmed by the CHANNEL_BRIDGE customer↔colleague (capture 05b). The operator hanging up their
  *             own phone while talking to the colleague completes it the same way (that is what att_xfer does).
  *             During ringback it becomes blind: the colleague's ringing leg is cancelled (att_xfer returns the
- *             operator to the customer) and the customer `uuid_transfer`red to them;
+ *             operator to the customer) and the customer `uuid_transfer`red to them; from then on it goes as a
+ *             blind transfer does (ringback → completed | failed | abandoned);
  *  cancelled  DELETE, or the colleague hung up after answering: `uuid_kill <colleague>`; att_xfer returns and
  *             the operator is back with the customer;
  *  abandoned  the customer (or, before the colleague answered, the operator) hung up: the colleague's leg is
@@ -85,6 +91,8 @@ interface Live {
   completing?: boolean;
   /** Completing as blind (the colleague still rang): att_xfer's return is expected. */
   blinding?: boolean;
+  /** Handed over blind (uuid_transfer sent): what the dialplan's new leg does decides. */
+  blind?: BlindWatch;
   /** Waiters for the end of the transfer (complete waits for the bridge). */
   waiters: Array<() => void>;
   done?: boolean;
@@ -122,7 +130,7 @@ export class Transfers {
     return { ...t };
   }
 
-  /** POST /transfers. 201 with the transfer (blind: completed; attended: ringback). */
+  /** POST /transfers. 201 with the transfer (starting, or ringback once the target's phone rings). */
   async create(req: TransferRequest, p: Principal): Promise<Transfer> {
     valid.uuid('callId', req.callId);
     valid.extension('initiator', req.initiator);
@@ -158,8 +166,8 @@ export class Transfers {
       if (req.flow === 'blind') {
         // FreeSWITCH releases the operator's leg itself (capture 12): that hangup is no news.
         live.killing.add(agent.uuid);
+        this.handOver(live, call.legs);
         await this.control.api(uuidTransfer(customer.uuid, dial, this.opts.context));
-        await this.finish(live, 'completed', null);
         return { ...t };
       }
       // Each step first checks that nobody hung up meanwhile (the catch below answers 409 then).
@@ -203,6 +211,7 @@ export class Transfers {
   async complete(id: string, p: Principal): Promise<Transfer> {
     const live = this.active(id, p);
     const t = live.t;
+    if (live.blind) throw new ActionError(409, 'transfer_handed_over', `transfer ${id} is handed over blind: it completes when the target answers`, 'id');
     if (t.state === 'answered') {
       if (!live.completing) {
         // att_xfer bridges the customer to the colleague once the operator's leg is gone (capture 05b).
@@ -224,8 +233,14 @@ export class Transfers {
       live.killing.add(t.targetLeg!);
       live.killing.add(t.initiatorLeg);
       await this.control.apiQuiet(uuidKill(t.targetLeg!, 'ORIGINATOR_CANCEL'));
-      await this.control.api(uuidTransfer(t.transferredLeg, t.dial, this.opts.context));
-      await this.finish(live, 'completed', null);
+      if (live.done) throw new ActionError(409, 'transfer_ended', `transfer ${id} ended ${t.state}: ${t.cause}`, 'id');
+      this.handOver(live, this.control.calls.tracker.liveCall(t.callId)?.legs ?? []);
+      try {
+        await this.control.api(uuidTransfer(t.transferredLeg, t.dial, this.opts.context));
+      } catch (e) {
+        await this.fail(live, e instanceof ActionError ? `${e.code}: ${e.message}` : (e as Error).message);
+        throw e;
+      }
     } else {
       throw new ActionError(409, 'transfer_not_ready', `transfer ${id} is ${t.state}; it can be completed once the colleague's phone rings`, 'id');
     }
@@ -236,6 +251,7 @@ export class Transfers {
   async cancel(id: string, p: Principal): Promise<Transfer> {
     const live = this.active(id, p);
     this.control.assertConnected();
+    if (live.blind) throw new ActionError(409, 'transfer_handed_over', `transfer ${id} is handed over blind: the customer is no longer with the operator`, 'id');
     if (live.completing) throw new ActionError(409, 'transfer_completing', `transfer ${id} is being completed (the operator's leg is gone)`, 'id');
     await this.finish(live, 'cancelled', 'cancelled by request');
     return { ...live.t };
@@ -250,7 +266,12 @@ export class Transfers {
     if (!uuid) return;
     for (const live of [...this.byId.values()]) {
       const t = live.t;
-      if (t.flow !== 'attended' || live.done) continue;
+      if (live.done) continue;
+      if (live.blind) {
+        this.onHandOver(live, ev);
+        continue;
+      }
+      if (t.flow !== 'attended') continue;
       const consult = uuid === t.targetLeg || header(ev, 'variable_telefonist_transfer') === t.id;
       switch (ev.name) {
         case 'CHANNEL_CREATE':
@@ -296,6 +317,29 @@ export class Transfers {
     }
   }
 
+  /**
+   * Blind from here on (uuid_transfer about to be sent): the legs the call has now are not the target's; the
+   * target's leg decides (blind-watch.ts). A safety timer frees the call if nothing decides.
+   */
+  private handOver(live: Live, legs: Iterable<string>): void {
+    const t = live.t;
+    live.blind = blindWatch([...legs, t.initiatorLeg, ...(t.targetLeg ? [t.targetLeg] : [])]);
+    if (live.timer) clearTimeout(live.timer);
+    const s = Math.max(t.timeoutSeconds, 60) + 60;
+    live.timer = setTimeout(() => void this.fail(live, `NO_ANSWER (no answer seen within ${s} s)`), s * 1000);
+    live.timer.unref();
+  }
+
+  private onHandOver(live: Live, ev: EslEvent): void {
+    const step = blindStep(live.blind!, live.t.transferredLeg, ev);
+    if (!step) return;
+    if (step.kind === 'ringing' || step.kind === 'answered') live.t.targetLeg = step.leg;
+    if (step.kind === 'ringing') {
+      if (live.t.state === 'starting') void this.move(live, 'ringback');
+    } else if (step.kind === 'answered') void this.finish(live, 'completed', null);
+    else void this.finish(live, step.kind, step.cause);
+  }
+
   /** The operator's leg is gone while the colleague talks: att_xfer's CHANNEL_BRIDGE customer↔colleague is due. */
   private expectBridge(live: Live): void {
     if (live.completing) return;
@@ -335,6 +379,12 @@ export class Transfers {
   private reconcile(): void {
     for (const live of [...this.byId.values()]) {
       const t = live.t;
+      if (live.blind) {
+        const customer = this.control.leg(t.transferredLeg);
+        if (!customer) void this.finish(live, 'abandoned', 'customer gone (seen at resync)');
+        else if (customer.partner && !live.blind.before.has(customer.partner)) void this.finish(live, 'completed', null);
+        continue;
+      }
       if (!this.control.leg(t.transferredLeg)) void this.finish(live, 'abandoned', 'customer gone (seen at resync)');
       else if (!this.control.leg(t.initiatorLeg)) void this.finish(live, 'abandoned', 'initiator gone (seen at resync)');
       else if (t.targetLeg && t.state !== 'starting' && !this.control.leg(t.targetLeg)) void this.finish(live, 'cancelled', 'target gone (seen at resync)');
@@ -372,7 +422,7 @@ export class Transfers {
     this.byId.delete(t.id);
     this.ended.set(t.id, t);
     if (this.ended.size > 1000) this.ended.delete(this.ended.keys().next().value!);
-    if (state !== 'completed' && t.flow === 'attended' && t.targetLeg) {
+    if (state !== 'completed' && t.flow === 'attended' && t.targetLeg && !live.blind) {
       // The colleague's leg goes (if any): att_xfer returns the operator (if still there) to the customer.
       const leg = this.control.leg(t.targetLeg);
       if (leg) {

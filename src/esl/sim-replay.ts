@@ -67,6 +67,8 @@ export const T = {
   transferRelease: { capture: '12_did_blind_transfer', from: 4.57, to: 4.59, roles: { transferred: '990229cc', partner: 'a37c4993' } },
   transferRing: { capture: '12_did_blind_transfer', from: 4.57, to: 4.61, roles: { transferred: '990229cc', fresh: '0027bcd4' } },
   transferAnswer: { capture: '12_did_blind_transfer', from: 6.09, to: 6.13, roles: { transferred: '990229cc', fresh: '0027bcd4' } },
+  /** The dialplan's bridge to a phone that answers 486: the new leg ends USER_BUSY, then the customer (`hangup ${originate_disposition}`). */
+  transferBusy: { capture: '11_did_inbound_busy', from: 0.019, to: 0.05, roles: { transferred: '53d978bf', fresh: '9f7e2805' } },
   callerAnswer: { capture: '09_did_inbound_answered', from: 1.53, to: 1.545, roles: { caller: '0d9a032a' } },
   originateRing: { capture: '05_attended_transfer', from: 4.59, to: 4.61, roles: { fresh: 'f647dd6e' } },
   originatePark: { capture: '05_attended_transfer', from: 6.11, to: 6.13, roles: { fresh: 'f647dd6e' } },

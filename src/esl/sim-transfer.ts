@@ -5,7 +5,7 @@ import { SimHangups } from './sim-hangup';
 
 /**
  * Transfers in the simulator (src/esl/sim-actions.ts): uuid_transfer (capture 12: the partner released, the
- * leg re-routed, a new leg rings) and att_xfer by uuid_broadcast (05b: the consult leg, its completion, and
+ * leg re-routed, a new leg rings; to a busy phone, capture 11: that leg ends USER_BUSY and so does the caller) and att_xfer by uuid_broadcast (05b: the consult leg, its completion, and
  * the agent's return to the customer).
  */
 export abstract class SimTransfers extends SimHangups {
@@ -30,8 +30,25 @@ export abstract class SimTransfers extends SimHangups {
   /** The dialplan bridges `uuid` to `dest` (after uuid_transfer): a new leg rings, and answers per its phone. */
   protected dialFrom(uuid: string, dest: string, shared: Map<string, string>): void {
     const mode = this.modeOf(dest);
-    if (mode === 'busy' || mode === 'unregistered' || mode === undefined) {
-      this.end(uuid, mode === 'busy' ? 'USER_BUSY' : mode === 'unregistered' ? 'USER_NOT_REGISTERED' : 'SUBSCRIBER_ABSENT');
+    if (mode === 'busy') {
+      // Capture 11: the bridge's leg is created and ends USER_BUSY at once, then the dialplan hangs up the caller
+      // with the same cause (the dialplan's own bridge and recording start were replayed with the transfer).
+      // The caller's transfer history is its own (as after this uuid_transfer), not capture 11's DID routing.
+      const busy = randomUUID();
+      const own = this.live(uuid)?.transfer;
+      this.newLeg(busy, dest, { originator: uuid });
+      this.play(T.transferBusy, { transferred: uuid, fresh: busy }, {
+        tokens: [['1002', dest]],
+        drop: new Set(['CHANNEL_EXECUTE', 'RECORD_START', 'MEDIA_BUG_START']),
+        patch: (h) => {
+          if (h['Unique-ID'] === uuid && own) Object.assign(h, own);
+        },
+      });
+      return;
+    }
+    if (mode === 'unregistered' || mode === undefined) {
+      // No channel at all (capture 17's USER_NOT_REGISTERED / SUBSCRIBER_ABSENT): the caller is hung up with the cause.
+      this.end(uuid, mode === 'unregistered' ? 'USER_NOT_REGISTERED' : 'SUBSCRIBER_ABSENT');
       return;
     }
     const fresh = randomUUID();

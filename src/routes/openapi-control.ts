@@ -43,13 +43,15 @@ export const controlSchemas = {
           + 'answered (the colleague picked up: operator and colleague talk) → completed (the customer bridged to the colleague; also when the operator '
           + 'hangs up their own phone while talking to the colleague) | cancelled (DELETE, or the colleague hung up after answering: the operator is back '
           + 'with the customer) | abandoned (the customer hung up, or the operator before the colleague answered) | failed (FreeSWITCH refused a step, or the '
-          + 'colleague was busy / did not answer / is not registered: `cause`; the operator is back with the customer). Blind transfers are completed at once.',
+          + 'colleague was busy / did not answer / is not registered: `cause`; the operator is back with the customer). Blind (the flow, or completed while the '
+          + 'colleague rang): starting → ringback (the dialplan\'s new leg rings: `targetLeg`) → completed when it answers | failed with its cause '
+          + '(USER_BUSY, NO_ANSWER, USER_NOT_REGISTERED…; also when nothing is decided within max(timeoutSeconds, 60) + 60 s) | abandoned (the customer hung up first).',
       },
       blind: { type: 'boolean', description: 'Completed blind: the flow, or completed while the colleague still rang.' },
       cause: nullable({ type: 'string', description: 'Why it ended when not completed: FreeSWITCH\'s cause (USER_BUSY, NO_ANSWER, CALL_REJECTED…) or who hung up.' }),
       transferredLeg: { type: 'string', description: 'The customer\'s leg.' },
       initiatorLeg: { type: 'string' },
-      targetLeg: nullable({ type: 'string', description: 'The colleague\'s leg (attended).' }),
+      targetLeg: nullable({ type: 'string', description: 'The colleague\'s leg: the consult leg (attended), the leg the dialplan rings for the customer (blind).' }),
       timeoutSeconds: { type: 'integer' },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
@@ -125,7 +127,8 @@ export const controlPaths = {
         },
       }),
       responses: {
-        '201': { description: 'Accepted by FreeSWITCH: blind → completed; attended → starting (or ringback, once the colleague\'s phone rings; follow `transfer.updated` or GET).', content: json(ref('Transfer')) },
+        '201': { description: 'Accepted by FreeSWITCH: starting (or ringback, once the target\'s phone rings); the outcome follows as `transfer.updated` (or GET): '
+          + 'blind → completed when the target answers, failed with the cause when busy / not answering.', content: json(ref('Transfer')) },
         ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE,
       },
     },
@@ -139,7 +142,7 @@ export const controlPaths = {
     },
     delete: {
       summary: 'Cancel: the colleague\'s leg is hung up (`uuid_kill <targetLeg>`; ORIGINATOR_CANCEL while it rings); att_xfer returns and the operator is back with the customer. '
-        + '409 once ended or while being completed.',
+        + '409 once ended, while being completed, or once handed over blind (`transfer_handed_over`: the customer is no longer with the operator).',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
       responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
@@ -149,10 +152,11 @@ export const controlPaths = {
     put: {
       summary: 'Complete: answered → `uuid_kill <operator leg>`: att_xfer bridges the customer to the colleague (capture 05b); the answer comes once '
         + 'FreeSWITCH reports that bridge (409 `transfer_ended` if a party hung up instead). ringback → blind (the ringing leg is cancelled, the customer '
-        + '`uuid_transfer`red to the colleague). 409 while starting or once ended.',
+        + '`uuid_transfer`red to the colleague): answers `ringback` with `blind: true`; completed when the colleague answers, failed with the cause if not. '
+        + '409 while starting, once ended, or once handed over blind (`transfer_handed_over`).',
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
-      responses: { '200': { description: 'completed.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
+      responses: { '200': { description: 'completed (attended), or ringback handed over blind.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/hold': {
