@@ -24,12 +24,17 @@ async function shot(page: Page, name: string): Promise<void> {
   await screenshot(page, join(SHOTS, `${name}.png`));
 }
 
-/** Whisper over the OpenAI API: the captured call's two sides told apart by their audio. */
-async function fakeWhisper(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Whisper over the OpenAI API: the captured call's two sides told apart by their audio. `hold()` keeps its
+ * answers back until the function it returns is called (a transcript still pending while a page is open).
+ */
+async function fakeWhisper(): Promise<{ url: string; close: () => Promise<void>; hold: () => () => void }> {
+  let gate: Promise<void> = Promise.resolve();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      await gate;
       const form = await new Request('http://fake/', { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) }).formData();
       const pcm = parseWav(Buffer.from(await (form.get('file') as Blob).arrayBuffer()));
       const ch = pcm.channels[0];
@@ -49,6 +54,11 @@ async function fakeWhisper(): Promise<{ url: string; close: () => Promise<void> 
       server.closeAllConnections();
       server.close(() => r());
     }),
+    hold: () => {
+      let release = () => undefined as void;
+      gate = new Promise<void>((r) => (release = r));
+      return release;
+    },
   };
 }
 
@@ -385,5 +395,29 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.getByTestId('dial-result').waitFor();
     await waitFor(() => stack.sim.commands.slice(before).some((c) => c.startsWith('bgapi originate') && /\}user\/1000 \+74951234567 XML /.test(c)), 'the originate');
     await page.keyboard.press('Escape');
+  });
+
+  test('the open call detail shows the transcript and the summary when they finish, without a reload', async () => {
+    const release = whisper.hold();
+    try {
+      await playAndSettle(stack, '07_stereo_recording', { rewrite: true, outside: { extension: '1001', number: '+79165550011' } });
+      const id = (await api(stack, `/calls?number=${encodeURIComponent('+79165550011')}`)).body.items[0].id as string;
+      await page.goto(`${origin}/calls/${id}`);
+      await page.getByTestId('call-detail').waitFor();
+      // Whisper has not answered: the cards say the work is pending.
+      await page.getByTestId('transcript-status').waitFor();
+      expect(['none', 'queued', 'running']).toContain(await page.getByTestId('transcript-status').getAttribute('data-status'));
+      await page.getByTestId('summary-status').waitFor();
+      expect(await page.getByTestId('transcript').count()).toBe(0);
+      await page.evaluate(() => ((globalThis as any).__notReloaded = true));
+      release();
+      await page.getByTestId('transcript').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('transcript').innerText()).toContain('Добрый день, нужен счёт на доставку.');
+      await page.getByTestId('summary').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('summary').innerText()).toContain('Клиент попросил счёт на доставку');
+      expect(await page.evaluate(() => (globalThis as any).__notReloaded)).toBe(true);
+    } finally {
+      release();
+    }
   });
 });

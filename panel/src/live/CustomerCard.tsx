@@ -112,7 +112,7 @@ export function CustomerCard() {
               )}
             </Descriptions>
             <Typography.Title level={5}>{t('live.card.history')}</Typography.Title>
-            <HistoryList customerId={customerId} limit={20} />
+            <HistoryList customerId={customerId} limit={20} live />
             <Typography.Title level={5}>{t('live.card.chats')}</Typography.Title>
             <ChatHistory customerId={customerId} limit={20} />
           </Spin>

@@ -4,19 +4,22 @@ import { useTranslation } from 'react-i18next';
 import { bindNumber, createCustomer } from './actions';
 import { bannerPainted } from './bench';
 import { callsStore, LiveCall, useLiveCalls } from './calls';
+import { isCallEvent, useLiveRefresh } from './events';
 import { formatDuration, formatPhone, formatTime } from './format';
 import { liveApi, LiveApiError } from './http';
 
-/** The customer's last interactions (GET /customers/{id}/history). */
-export function useHistory(customerId: string | null | undefined, limit: number): { items: any[]; loading: boolean } {
+/** The customer's last interactions (GET /customers/{id}/history); `live`: fetched again after calls' events. */
+export function useHistory(customerId: string | null | undefined, limit: number, live = false): { items: any[]; loading: boolean } {
   const [state, setState] = useState<{ items: any[]; loading: boolean }>({ items: [], loading: !!customerId });
+  const [tick, setTick] = useState(0);
+  useLiveRefresh(() => live && setTick((n) => n + 1), (e) => live && isCallEvent(e));
   useEffect(() => {
     if (!customerId) {
       setState({ items: [], loading: false });
       return;
     }
     let alive = true;
-    setState((s) => ({ ...s, loading: true }));
+    setState((s) => ({ ...s, loading: s.items.length === 0 }));
     liveApi<{ items: any[] }>(`/customers/${encodeURIComponent(customerId)}/history?limit=${limit}`).then(
       (b) => alive && setState({ items: b.items, loading: false }),
       () => alive && setState({ items: [], loading: false }),
@@ -24,13 +27,13 @@ export function useHistory(customerId: string | null | undefined, limit: number)
     return () => {
       alive = false;
     };
-  }, [customerId, limit]);
+  }, [customerId, limit, tick]);
   return state;
 }
 
-export function HistoryList({ customerId, limit, excludeCallId }: { customerId: string; limit: number; excludeCallId?: string }) {
+export function HistoryList({ customerId, limit, excludeCallId, live }: { customerId: string; limit: number; excludeCallId?: string; live?: boolean }) {
   const { t } = useTranslation();
-  const { items, loading } = useHistory(customerId, limit + 1);
+  const { items, loading } = useHistory(customerId, limit + 1, live);
   const rows = items.filter((x) => x.id !== excludeCallId).slice(0, limit);
   return (
     <List

@@ -12,6 +12,7 @@ import { useRouter } from '../router';
 import { useDialer } from '../shell/dialer-context';
 import { fmtPhone, fmtShortTime } from '../format';
 import { StatusTag } from '../shell/CallTags';
+import { useLiveRefresh } from '../live/events';
 
 interface Hit {
   key: string;
@@ -139,10 +140,13 @@ export function CustomerHistory({ id }: { id: string }) {
   const [customer, setCustomer] = useState<Customer | null>(null);
   const [calls, setCalls] = useState<CallSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  // Live: a call ending or a customer linked may add to this history.
+  useLiveRefresh(() => setTick((n) => n + 1), (e) => e.type === 'call.ended' || e.type === 'customer.linked');
   useEffect(() => {
     api.customers.get(id).then((c: any) => setCustomer(c.customer ?? c), (e) => setError(String(e.message ?? e)));
     api.customers.history(id, { limit: 20 }).then((h) => setCalls(h.items), (e) => setError(String(e.message ?? e)));
-  }, [id]);
+  }, [id, tick]);
   return (
     <Card size="small" style={{ width: '100%', marginTop: 8 }}>
       {error && <Alert type="error" title={error} />}
