@@ -31,6 +31,7 @@ import { Control } from './control/control';
 import { Transfers } from './control/transfers';
 import { Supervisions, SupervisorRights } from './control/supervision';
 import { controlRouter } from './routes/control';
+import { ClickToCallAudit } from './control/click-to-call-audit';
 import { RecordingFiles } from './recordings/recording-files';
 import { recordingsRouter } from './routes/recordings';
 import { transcriptsRouter } from './routes/transcripts';
@@ -248,6 +249,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   // Call control: transfers, hold / resume / hang-up, supervision (src/control). Supervisor rights: the
   // employees' `supervisor` right (themself or a group), unless the start options say otherwise.
   const control = new Control(esl, calls, reader, events);
+  clickToCall.audited(new ClickToCallAudit(control));
   const transfers = new Transfers(control, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
   const supervisions = new Supervisions(control, opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)));
   api.use(controlRouter(tokens, control, transfers, supervisions));

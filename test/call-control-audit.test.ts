@@ -167,6 +167,35 @@ describe('call control: final states, blind transfers, click-to-call audit', () 
     await quiet(stack);
   });
 
+  test('click-to-call is audited: who asked is an action on the call\'s timeline and a call.action event (also for an originate that made no channel)', async () => {
+    expect((await api(stack, '/employees/1002', json({ name: 'Оператор Два', rights: [] }, 'PUT'))).status).toBeLessThan(300);
+    const tok = (await api(stack, '/tokens', json({ name: 'op 1002', role: 'operator', employee: '1002' }))).body.token as string;
+    const after = await cursor(stack);
+    const mine = await api(stack, '/calls', { ...json({ employee: '1002', number: '8 (916) 123-45-67', origin: { kind: 'panel', label: 'Карточка' } }), token: tok });
+    expect(mine.status).toBe(202);
+    const admin = await api(stack, '/calls', json({ employee: '1010', number: '+79161234567' }));
+    expect(admin.status).toBe(202);
+    const actionOf = async (id: string) => (await api(stack, `/calls/${id}`)).body?.timeline?.find((x: any) => x.kind === 'action' && x.action === 'click_to_call');
+    for (const id of [mine.body.callId, admin.body.callId]) await waitFor(async () => !!(await actionOf(id)), `click-to-call audited on ${id}`);
+    expect(await actionOf(mine.body.callId)).toMatchObject({
+      leg: mine.body.callId, employee: '1002', number: '+79161234567', e164: '+79161234567', origin: { kind: 'panel', label: 'Карточка' },
+      by: { name: 'op 1002', role: 'operator', employee: '1002', tokenId: expect.any(String) },
+    });
+    // 1010 is no phone here: FreeSWITCH made no channel (SUBSCRIBER_ABSENT), the failed call still carries who asked.
+    expect((await api(stack, `/calls/${admin.body.callId}`)).body).toMatchObject({ status: 'failed', hangupCause: 'SUBSCRIBER_ABSENT' });
+    expect(await actionOf(admin.body.callId)).toMatchObject({ employee: '1010', by: { role: 'admin' } });
+    const evs = (await eventsOf(stack, after, 'call.action')).filter((e) => e.data.action === 'click_to_call');
+    expect(evs.map((e) => [e.callId, e.employees, e.data.by.role])).toEqual(expect.arrayContaining([
+      [mine.body.callId, ['1002'], 'operator'], [admin.body.callId, ['1010'], 'admin'],
+    ]));
+    expect(evs).toHaveLength(2);
+    // The operator sees their own audit on their stream.
+    const own = (await api(stack, `/events?after=${after}&wait=0&types=call.action`, { token: tok })).body.events;
+    expect(own.map((e: any) => e.callId)).toEqual([mine.body.callId]);
+    for (const l of stack.sim.actions.legsOf('1002')) await stack.sim.actions.hangup(l.uuid);
+    await quiet(stack);
+  });
+
   test('a supervision that fails after the call closed (the originate\'s result comes late): failed is still published and on the timeline', async () => {
     const c = await liveCall(stack);
     let finish: (body: string) => void = () => undefined;

@@ -40,8 +40,12 @@ describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
       direction: 'outbound', status: 'failed', hangupCause: 'SUBSCRIBER_ABSENT', employees: ['1001'], externalNumber: '+74951234567',
       identification: 'customer', customer: { id: 'c-1' }, originJob: id,
     });
+    await waitFor(async () => (await api(stack, `/events?after=${after}&wait=0&employee=1001`)).body.events.length >= 2, 'call.ended and call.action');
     const ended = (await api(stack, `/events?after=${after}&wait=0&employee=1001`)).body.events;
-    expect(ended.map((e: any) => [e.type, e.data.status])).toEqual([['call.ended', 'failed']]);
+    // The call's end, and who asked for it (the audit, once the failed call is in the journal).
+    expect(ended.map((e: any) => [e.type, e.data.status ?? e.data.action])).toEqual([['call.ended', 'failed'], ['call.action', 'click_to_call']]);
+    expect(ended[1].data.by).toMatchObject({ role: 'admin' });
+    expect(call.timeline.map((x: any) => x.kind)).toEqual(expect.arrayContaining(['originate_failed']));
   });
 
   test('only digits and a normalised number ever reach the command', async () => {

@@ -43,6 +43,22 @@ export interface ClickToCallResult {
   origin: { kind: OriginKind; ref: string | null; label: string | null } | null;
 }
 
+/** Who asked for a click-to-call (the API token): recorded with the call (src/control/click-to-call-audit.ts). */
+export interface ClickToCallActor {
+  tokenId: string;
+  name: string;
+  role: string;
+  employee?: string;
+}
+
+/** Puts the click-to-call on the call's timeline and the event streams once the call is in the journal. */
+export interface ClickToCallAuditor {
+  /** Before the originate is sent: the entry to write for the call `callId`, addressed to `employee`. */
+  expect(callId: string, employee: string, data: Record<string, unknown>): void;
+  /** The originate was not accepted: no call, no entry. */
+  forget(callId: string): void;
+}
+
 export interface ClickToCallOptions {
   region: CountryCode;
   format: DialFormat;
@@ -64,13 +80,21 @@ export interface ClickToCallOptions {
  * `telefonist_caller_id` for dialplans that pick it themselves): the employee's DID, else the default.
  */
 export class ClickToCall {
+  private auditor?: ClickToCallAuditor;
+
   constructor(
     private readonly esl: EslConnection,
     private readonly directory: Directory,
     private readonly opts: ClickToCallOptions,
   ) {}
 
-  async dial(req: ClickToCallRequest): Promise<ClickToCallResult> {
+  /** Audits every accepted click-to-call from now on (who asked: `dial`'s `by`). */
+  audited(auditor: ClickToCallAuditor): void {
+    this.auditor = auditor;
+  }
+
+  /** Rings the employee, then dials the number. `by`: who asked (audited on the call). Errors: ValidationError (400), FreeSwitch*Error (503 / 502 / 504). */
+  async dial(req: ClickToCallRequest, by?: ClickToCallActor): Promise<ClickToCallResult> {
     if (!EXTENSION_RE.test(req.employee)) throw new ValidationError('employee', 'employee must be an extension: 2 to 6 digits');
     const origin = req.origin ? checkOrigin(req.origin) : null;
     let dial: string;
@@ -116,9 +140,17 @@ export class ClickToCall {
       if (origin.label) vars.push(['telefonist_origin_label', origin.label]);
     }
     const cmd = originate(vars, req.employee, { dial, context: this.opts.context });
+    const result: ClickToCallResult = {
+      callId: id, jobUuid: id, employee: req.employee, dial, callerId, number: { e164, customer },
+      origin: origin ? { kind: origin.kind, ref: origin.ref ?? null, label: origin.label ?? null } : null,
+    };
+    this.auditor?.expect(id, req.employee, {
+      action: 'click_to_call', employee: req.employee, number: dial, e164, customer: customer?.id ?? null, callerId, origin: result.origin, by: by ?? null,
+    });
     try {
       await this.esl.bgapiAccepted(cmd, id);
     } catch (e) {
+      this.auditor?.forget(id);
       if (e instanceof EslTimeoutError) throw new FreeSwitchTimeoutError(e);
       if (e instanceof EslCommandError) {
         if (this.esl.state !== 'ready') throw new FreeSwitchUnavailableError(e.message);
@@ -126,10 +158,7 @@ export class ClickToCall {
       }
       throw e;
     }
-    return {
-      callId: id, jobUuid: id, employee: req.employee, dial, callerId, number: { e164, customer },
-      origin: origin ? { kind: origin.kind, ref: origin.ref ?? null, label: origin.label ?? null } : null,
-    };
+    return result;
   }
 }
 

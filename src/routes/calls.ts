@@ -5,7 +5,7 @@ import { employeeScope, mayHearRecordings } from '../auth/scope';
 import { withoutRecordings } from '../recordings/recording-files';
 import { Transcriber, transcriptionStatus } from '../transcription/transcriber';
 import { ClickToCall, FreeSwitchRefusedError, FreeSwitchTimeoutError, FreeSwitchUnavailableError } from '../calls/click-to-call';
-import { timeoutMessage } from '../control/control';
+import { actorOf, timeoutMessage } from '../control/control';
 import { ORIGIN_KINDS } from '../calls/commands';
 import { InvalidCursorError, JournalReader } from '../journal/journal-reader';
 import { requireRole } from './auth';
@@ -56,7 +56,7 @@ export function callsRouter(
       const body = jsonBody(req, clickToCallBody);
       employeeScope(req.principal!, body.employee);
       try {
-        res.status(202).json(await clickToCall.dial(body));
+        res.status(202).json(await clickToCall.dial(body, actorOf(req.principal!)));
       } catch (e) {
         if (e instanceof FreeSwitchUnavailableError) throw new ApiError(503, 'freeswitch_unavailable', e.message);
         if (e instanceof FreeSwitchRefusedError) throw new ApiError(502, 'freeswitch_refused', e.message);

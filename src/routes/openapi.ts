@@ -235,7 +235,8 @@ export function openApiDocument(version: string) {
         },
         post: {
           summary: 'Click-to-call: the employee\'s phone rings first; when they answer, FreeSWITCH dials the number. '
-            + 'The call appears in the journal and the event log under `callId`.',
+            + 'The call appears in the journal and the event log under `callId`; who asked is audited on its timeline (`action` '
+            + '`click_to_call` with `by`) and as a `call.action` event, once FreeSWITCH reports the call.',
           security: [{ bearer: [] }],
           requestBody: {
             required: true,
