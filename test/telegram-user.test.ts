@@ -389,12 +389,18 @@ describe('an employee\'s own account that takes in only known customers; its own
     await waitFor(async () => (await api(stack, `/chats/${started.body.chat.id}/messages`, { token: op1001 })).body.items.length === 2, 'the answer');
   });
 
-  test('owner offline with TELEFONIST_CHAT_OWNER_AWAY=queue, then deleted in 1C: the chat stays his, never in the queue', async () => {
+  test('owner offline with TELEFONIST_CHAT_OWNER_AWAY=queue, a colleague it was handed to leaves, then the owner is deleted in 1C: never in the queue', async () => {
     const id = (await chatOf(client.id))!;
     tg.customerWrites(client, ivan, 'Вы на связи?');
     await waitFor(async () => (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items.length === 2, 'stored');
     expect((await api(stack, `/chats/${id}`, { token: op1001 })).body).toMatchObject({ status: 'in_work', responsible: '1001' });
     expect((await api(stack, '/chats?view=queue', { token: op1003 })).body.total).toBe(0);
+    // Handed to a colleague who then leaves: back to the account's owner, not to the queue.
+    expect((await api(stack, `/chats/${id}/handover`, send('POST', { to: '1003', keepAsObserver: false }, op1001))).status).toBe(200);
+    expect((await api(stack, '/employees/1003', { method: 'DELETE' })).status).toBe(204);
+    await waitFor(async () => (await api(stack, `/chats/${id}`)).body.responsible === '1001', 'back to the owner');
+    expect((await api(stack, `/chats/${id}`)).body).toMatchObject({ status: 'in_work', responsible: '1001' });
+    expect((await api(stack, `/employees/1003`, send('PUT', { name: 'Анна Смирнова' }))).status).toBe(201);
     expect((await api(stack, '/employees/1001', { method: 'DELETE' })).status).toBe(204);
     expect(await stack.app.chats.reassignOrphans()).toBe(0);
     tg.customerWrites(client, ivan, 'Алло?');

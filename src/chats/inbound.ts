@@ -119,10 +119,11 @@ async function inboundMessageLocked(e: ChatEngine, isOnline: (extension: string)
       await e.db.exec(`UPDATE chats SET peer_name = COALESCE(?, peer_name), peer_username = COALESCE(?, peer_username), phone = COALESCE(phone, ?),
           customer_id = COALESCE(customer_id, ?), contact_id = COALESCE(contact_id, ?), reference = COALESCE(?, reference), updated_at = ?, last_message_at = ? WHERE id = ?`,
       [ev.peer.displayName ?? null, ev.peer.username ?? null, ev.peer.phone ?? null, ident?.customer?.id ?? null, ident?.contact?.id ?? null, ev.reference ?? null, now, Math.max(at, Number(c.last_message_at)), chatId], tx);
-      if (owner && !c.responsible) {
-        // A personal account's chat found in the queue (stored before chats there were personal): his now.
+      if (owner && (!c.responsible || (!e.employees.get(c.responsible) && e.employees.get(owner)))) {
+        // A personal account's chat with nobody (stored in the queue before chats there were personal), or
+        // handed to a colleague who has left since: back to the account's owner.
         await e.db.exec(`UPDATE chats SET status = 'in_work', responsible = ?, closed_at = NULL WHERE id = ?`, [owner, chatId], tx);
-        out.push(['chat.assigned', `chat.personal:${chatId}:${ev.externalId}`, { reason: 'personal_account', responsible: owner, previous: null }]);
+        out.push(['chat.assigned', `chat.personal:${chatId}:${ev.externalId}`, { reason: 'personal_account', responsible: owner, previous: c.responsible }]);
       } else if (owner) {
         // Personal: reopened to its owner (whatever TELEFONIST_CHAT_REOPEN says), kept with him when away.
         if (c.status === 'closed' && !fromEmployee) {

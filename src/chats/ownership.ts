@@ -117,9 +117,19 @@ export async function reassignOrphans(e: ChatEngine): Promise<number> {
   let n = 0;
   for (const r of rows) {
     if (e.employees.get(r.responsible)) continue;
-    // A chat on an employee's own account never goes to the queue: his private chats stay out of
-    // colleagues' sight even after he left (supervisors still see it).
-    if (isPersonal(e, r.account_id, r.messenger)) continue;
+    // A chat on an employee's own account never goes to the queue: handed to a colleague who left, it
+    // returns to the account's owner; the owner himself gone, it stays (supervisors still see it).
+    if (isPersonal(e, r.account_id, r.messenger)) {
+      const owner = e.adapters.get(r.account_id)?.owner;
+      if (!owner || !e.employees.get(owner)) continue;
+      const moved = await e.db.exec(`UPDATE chats SET responsible = ?, updated_at = ? WHERE id = ? AND responsible = ?`, [owner, Date.now(), r.id, r.responsible]);
+      if (!moved) continue;
+      n++;
+      await e.db.exec('DELETE FROM chat_observers WHERE chat_id = ? AND employee = ?', [r.id, owner]);
+      const chat = (await row(e, r.id))!;
+      await publish(e, 'chat.assigned', `chat.owner_left:${r.id}:${r.responsible}`, chat, { reason: 'owner_left', responsible: owner, previous: r.responsible });
+      continue;
+    }
     const changed = await e.db.exec(`UPDATE chats SET status = 'queue', responsible = NULL, updated_at = ? WHERE id = ? AND responsible = ?`, [Date.now(), r.id, r.responsible]);
     if (!changed) continue;
     n++;
