@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { CountryCode } from 'libphonenumber-js';
 import { EslEvent, header } from '../esl/event';
 import { Principal } from '../auth/tokens';
-import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory/phone';
 import { CallState, LegState } from '../calls/types';
 import { EXTENSION_RE, uuidBroadcastAttXfer, uuidKill, uuidSetvarMulti, uuidTransfer, valid } from '../calls/commands';
-import { ActionError, Actor, actorOf, Control } from './control';
-import { BlindWatch, blindStep, blindWatch } from './blind-watch';
+import { ActionError, actorOf, Control } from './control';
+import { blindStep, blindWatch } from './blind-watch';
+import { BRIDGE_WAIT_MS, dialOf, Live, Transfer, TransferOptions, TransferRequest, TransferState } from './transfer-model';
+
+export { TRANSFER_STATES } from './transfer-model';
+export type { Transfer, TransferOptions, TransferRequest, TransferState } from './transfer-model';
 
 /**
  * Transfers as a resource (the model of Wazo calld's /transfers; ../shared/notes/call-control.md).
@@ -48,65 +50,6 @@ import { BlindWatch, blindStep, blindWatch } from './blind-watch';
  * the journal and resynced); after an ESL reconnect each is checked against the live legs.
  */
 
-export const TRANSFER_STATES = ['starting', 'ringback', 'answered', 'completed', 'cancelled', 'abandoned', 'failed'] as const;
-export type TransferState = (typeof TRANSFER_STATES)[number];
-const FINAL: ReadonlySet<TransferState> = new Set(['completed', 'cancelled', 'abandoned', 'failed']);
-
-export interface TransferRequest {
-  callId: string;
-  initiator: string;
-  target: string;
-  flow: 'attended' | 'blind';
-  timeoutSeconds: number;
-}
-
-export interface Transfer {
-  id: string;
-  callId: string;
-  flow: 'attended' | 'blind';
-  initiator: string;
-  /** As asked (extension or number) and as dialled. */
-  target: string;
-  dial: string;
-  state: TransferState;
-  /** Completed as blind (the flow, or completion while the colleague still rang). */
-  blind: boolean;
-  /** Why it ended when not completed (who hung up, FreeSWITCH's cause). */
-  cause: string | null;
-  transferredLeg: string;
-  initiatorLeg: string;
-  targetLeg: string | null;
-  timeoutSeconds: number;
-  createdAt: string;
-  updatedAt: string;
-  by: Actor;
-}
-
-interface Live {
-  t: Transfer;
-  timer?: NodeJS.Timeout;
-  /** Legs we hang up ourselves: their CHANNEL_HANGUP is no news. */
-  killing: Set<string>;
-  /** The operator's leg is gone (our uuid_kill or their own hang-up): att_xfer is to bridge customer↔colleague. */
-  completing?: boolean;
-  /** Completing as blind (the colleague still rang): att_xfer's return is expected. */
-  blinding?: boolean;
-  /** Handed over blind (uuid_transfer sent): what the dialplan's new leg does decides. */
-  blind?: BlindWatch;
-  /** Waiters for the end of the transfer (complete waits for the bridge). */
-  waiters: Array<() => void>;
-  done?: boolean;
-}
-
-/** How long complete waits for att_xfer's bridge after the operator's leg went (capture 05b: ~60 ms). */
-const BRIDGE_WAIT_MS = 5000;
-
-export interface TransferOptions {
-  region: CountryCode;
-  format: DialFormat;
-  context: string;
-}
-
 export class Transfers {
   private byId = new Map<string, Live>();
   private byCall = new Map<string, string>();
@@ -137,7 +80,7 @@ export class Transfers {
     if (p.role === 'operator' && req.initiator !== p.employee) {
       throw new ActionError(403, 'forbidden', `an operator transfers only as their own extension ${p.employee}`, 'initiator');
     }
-    const dial = this.dialOf(req.target);
+    const dial = dialOf(req.target, this.opts);
     if (req.flow === 'attended' && !EXTENSION_RE.test(dial)) {
       throw new ActionError(400, 'invalid_parameter', 'an attended transfer goes to an extension; use flow "blind" for an outside number', 'target');
     }
@@ -457,18 +400,5 @@ export class Transfers {
     // The operator's phone still rings: the leg whose bridge rings it (the caller).
     const anchor = this.control.leg(call.anchorLeg) ?? this.control.leg(call.firstLeg);
     return anchor && anchor.uuid !== agent.uuid ? anchor : undefined;
-  }
-
-  /** An extension as it is; a number in any notation normalised and put in the dial format. */
-  private dialOf(target: string): string {
-    if (typeof target !== 'string') throw new ActionError(400, 'invalid_parameter', 'target must be an extension or a phone number', 'target');
-    if (EXTENSION_RE.test(target)) return target;
-    if (!/^[+0-9 ()-]{7,32}$/.test(target)) throw new ActionError(400, 'invalid_parameter', 'target must be an extension (2 to 6 digits) or a phone number', 'target');
-    try {
-      return valid.dial('target', dialNumber(normalizePhone(target, this.opts.region).e164, this.opts.format));
-    } catch (e) {
-      if (e instanceof PhoneError) throw new ActionError(400, 'invalid_phone', `target: ${e.message}`, 'target');
-      throw e;
-    }
   }
 }
