@@ -78,6 +78,7 @@ describe('panel live screens in Chromium', () => {
     operator = (await signedIn(browser, proxy.url, 'anna', 'anna-secret-1')).page;
     await operator.goto('/employees');
     await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+    await operator.locator('tr[data-row-key="1003"]').waitFor({ timeout: 15_000 }); // the list is in (the banner's screenshot shows it)
   }, 120_000);
 
   afterAll(async () => {
@@ -93,14 +94,17 @@ describe('panel live screens in Chromium', () => {
     await banner.waitFor({ timeout: 10_000 });
     expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toContain(CUSTOMER);
     expect(await banner.innerText()).toMatch(/Входящий звонок/);
+    // Its last interactions: the chat Anna had with the customer (no earlier calls yet).
+    await banner.locator(`[data-testid="live-history-chat"][data-chat-id="${chatId}"]`).waitFor({ timeout: 5_000 });
+    await operator.waitForTimeout(400); // the history list's loading veil fades
     await screenshot(operator, join(SHOTS, 'banner.png'));
     await played;
     await settle(stack);
     const card = operator.locator('[data-testid="live-card-name"]');
     await card.waitFor({ timeout: 10_000 });
     expect(await card.innerText()).toContain(CUSTOMER);
-    // The card's history has the customer's chat too, linked to the chat screen.
-    const chatRow = operator.locator(`[data-testid="live-card-chat"][data-chat-id="${chatId}"]`);
+    // The card's history has the customer's chat beside the calls, linked to the chat screen.
+    const chatRow = operator.locator(`.live-customer-card [data-testid="live-history-chat"][data-chat-id="${chatId}"]`);
     await chatRow.waitFor({ timeout: 10_000 });
     expect(await chatRow.innerText()).toMatch(/Чат/);
     expect(await chatRow.locator('a').getAttribute('href')).toBe(`/chats?chat=${chatId}`);

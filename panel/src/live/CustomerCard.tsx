@@ -1,63 +1,10 @@
-import { Descriptions, Drawer, List, Spin, Typography } from 'antd';
-import { MessageOutlined } from '@ant-design/icons';
+import { Descriptions, Drawer, Spin, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link } from '../router';
 import { callsStore, useLiveCalls } from './calls';
-import { useLiveRefresh } from './events';
-import { formatPhone, formatTime } from './format';
-import { liveApi, LiveApiError } from './http';
-import { HistoryList } from './IncomingBanners';
-
-/** A chat as GET /chats lists it (the fields the card shows). */
-interface ChatRow {
-  id: string;
-  messenger: string;
-  peerName: string | null;
-  status: string;
-  responsible: string | null;
-  lastMessageAt: string;
-}
-
-/** The customer's chats this user may see (GET /chats?customerId=…: the chat rules are the server's). */
-function ChatHistory({ customerId, limit }: { customerId: string; limit: number }) {
-  const { t } = useTranslation();
-  const [state, setState] = useState<{ items: ChatRow[]; loading: boolean; error: string | null }>({ items: [], loading: true, error: null });
-  const [tick, setTick] = useState(0);
-  useLiveRefresh(() => setTick((n) => n + 1), (e) => e.type.startsWith('chat.') && (!e.data?.customerId || e.data.customerId === customerId));
-  useEffect(() => {
-    let alive = true;
-    liveApi<{ items: ChatRow[] }>(`/chats?customerId=${encodeURIComponent(customerId)}&limit=${limit}`).then(
-      (b) => alive && setState({ items: b.items, loading: false, error: null }),
-      (e) => alive && setState({ items: [], loading: false, error: e instanceof LiveApiError ? `${e.status} · ${e.message}` : String(e) }),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [customerId, limit, tick]);
-  if (state.error) return <Typography.Text type="secondary" data-testid="live-card-chats-error">{t('live.card.chatsError', { error: state.error })}</Typography.Text>;
-  return (
-    <List
-      size="small"
-      loading={state.loading}
-      locale={{ emptyText: t('live.card.noChats') }}
-      dataSource={state.items}
-      data-testid="live-card-chats"
-      renderItem={(c) => (
-        <List.Item style={{ padding: '2px 0' }} data-testid="live-card-chat" data-chat-id={c.id}>
-          <Link to={`/chats?chat=${encodeURIComponent(c.id)}`} style={{ fontSize: 12 }}>
-            <MessageOutlined /> {t('live.card.chat')} · {t(`chats.messenger.${c.messenger}`, { defaultValue: c.messenger })}
-          </Link>
-          <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-            {' '}· {formatTime(c.lastMessageAt)} · {t(`chats.status.${c.status}`, { defaultValue: c.status })}
-            {c.responsible ? ` · ${c.responsible}` : ''}
-            {c.peerName ? ` · ${c.peerName}` : ''}
-          </Typography.Text>
-        </List.Item>
-      )}
-    />
-  );
-}
+import { formatPhone } from './format';
+import { liveApi } from './http';
+import { HistoryList } from './CustomerHistory';
 
 /** The customer card answering opens: who it is, their phones, the history of calls and chats. */
 export function CustomerCard() {
@@ -113,8 +60,6 @@ export function CustomerCard() {
             </Descriptions>
             <Typography.Title level={5}>{t('live.card.history')}</Typography.Title>
             <HistoryList customerId={customerId} limit={20} live />
-            <Typography.Title level={5}>{t('live.card.chats')}</Typography.Title>
-            <ChatHistory customerId={customerId} limit={20} />
           </Spin>
         ) : (
           <>

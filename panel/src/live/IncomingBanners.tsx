@@ -4,55 +4,9 @@ import { useTranslation } from 'react-i18next';
 import { bindNumber, createCustomer } from './actions';
 import { bannerPainted } from './bench';
 import { callsStore, LiveCall, useLiveCalls } from './calls';
-import { isCallEvent, useLiveRefresh } from './events';
-import { formatDuration, formatPhone, formatTime } from './format';
+import { HistoryList } from './CustomerHistory';
+import { formatPhone } from './format';
 import { liveApi, LiveApiError } from './http';
-
-/** The customer's last interactions (GET /customers/{id}/history); `live`: fetched again after calls' events. */
-export function useHistory(customerId: string | null | undefined, limit: number, live = false): { items: any[]; loading: boolean } {
-  const [state, setState] = useState<{ items: any[]; loading: boolean }>({ items: [], loading: !!customerId });
-  const [tick, setTick] = useState(0);
-  useLiveRefresh(() => live && setTick((n) => n + 1), (e) => live && isCallEvent(e));
-  useEffect(() => {
-    if (!customerId) {
-      setState({ items: [], loading: false });
-      return;
-    }
-    let alive = true;
-    setState((s) => ({ ...s, loading: s.items.length === 0 }));
-    liveApi<{ items: any[] }>(`/customers/${encodeURIComponent(customerId)}/history?limit=${limit}`).then(
-      (b) => alive && setState({ items: b.items, loading: false }),
-      () => alive && setState({ items: [], loading: false }),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [customerId, limit, tick]);
-  return state;
-}
-
-export function HistoryList({ customerId, limit, excludeCallId, live }: { customerId: string; limit: number; excludeCallId?: string; live?: boolean }) {
-  const { t } = useTranslation();
-  const { items, loading } = useHistory(customerId, limit + 1, live);
-  const rows = items.filter((x) => x.id !== excludeCallId).slice(0, limit);
-  return (
-    <List
-      size="small"
-      loading={loading}
-      locale={{ emptyText: t('live.banner.noHistory') }}
-      dataSource={rows}
-      renderItem={(c: any) => (
-        <List.Item style={{ padding: '2px 0' }}>
-          <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-            {formatTime(c.startedAt)} · {c.direction === 'inbound' ? '←' : '→'} {t(`status.${c.status}`, { defaultValue: c.status })}
-            {c.talkSeconds ? ` · ${formatDuration(c.talkSeconds * 1000)}` : ''}
-            {c.employees?.length ? ` · ${c.employees.join(', ')}` : ''}
-          </Typography.Text>
-        </List.Item>
-      )}
-    />
-  );
-}
 
 function CreateCustomer({ call, onClose }: { call: LiveCall; onClose: () => void }) {
   const { t } = useTranslation();
