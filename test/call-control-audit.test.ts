@@ -152,6 +152,16 @@ describe('call control: final states, blind transfers, click-to-call audit', () 
     expect((await api(stack, `/calls/${c.callId}`)).body.legs.find((l: any) => l.uuid === c.customer)).toMatchObject({ hangupCause: 'USER_BUSY' });
   });
 
+  test('a blind transfer to a phone that is not registered (no channel at all) ends failed USER_NOT_REGISTERED', async () => {
+    stack.sim.actions.phone('1004', 'unregistered');
+    const c = await liveCall(stack);
+    const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1004', flow: 'blind' }));
+    expect(r.status).toBe(201);
+    await waitFor(async () => (await api(stack, `/transfers/${r.body.id}`)).body.state === 'failed', 'transfer failed');
+    expect((await api(stack, `/transfers/${r.body.id}`)).body).toMatchObject({ state: 'failed', cause: 'USER_NOT_REGISTERED', targetLeg: null });
+    await quiet(stack);
+  });
+
   test('a blind transfer whose target does not answer stays ringback; the customer hanging up meanwhile → abandoned', async () => {
     const c = await liveCall(stack);
     const r = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1003', flow: 'blind' }));
