@@ -15,7 +15,10 @@ export type { PhoneMode, SimCore, SimLeg } from './sim-replay';
  *  uuid_hold [off] <uuid>                       +OK Success                14: HOLD / UNHOLD, hold music on the partner
  *  uuid_transfer <uuid> <dest> XML <ctx>        +OK                        12: partner released (NORMAL_CLEARING, or
  *                                                                          ORIGINATOR_CANCEL if it still rang), the leg
- *                                                                          re-routed, a new leg rings, answers, bridges
+ *                                                                          re-routed, a new leg rings, answers, bridges;
+ *                                                                          11: to a busy phone that leg ends USER_BUSY
+ *                                                                          and the caller with it; not registered: the
+ *                                                                          caller ends USER_NOT_REGISTERED (no leg)
  *  uuid_bridge <a> <b>                          +OK <b>                    05: a's old partner unheld and hung up, a↔b
  *  uuid_broadcast <op> att_xfer::{vars}user/<ext> aleg
  *                                               +OK Message sent           05b: att_xfer on <op>, the consult leg rings,
