@@ -295,7 +295,7 @@ describe.each(DB_KINDS)('chats with a Telegram bot (%s)', (kind) => {
   test('GET /messengers: the bot\'s username from getMe and the deep link start', async () => {
     const items = (await api(stack, '/messengers')).body.items;
     expect(items).toEqual(expect.arrayContaining([
-      { accountId: 'main', kind: 'telegram', username: 'tf_test_bot', startLink: 'https://t.me/tf_test_bot?start=' },
+      { accountId: 'main', kind: 'telegram', owner: null, username: 'tf_test_bot', startLink: 'https://t.me/tf_test_bot?start=' },
       expect.objectContaining({ accountId: 'checker', kind: 'fake', startLink: null }),
     ]));
   });

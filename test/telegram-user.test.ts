@@ -318,6 +318,36 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
     expect(none.body.error).toMatchObject({ code: 'not_registered', field: 'phone' });
   });
 
+  test('a colleague (or a supervisor, or 1C without an employee) neither starts chats from his account nor checks numbers through it', async () => {
+    const imported = () => tg.contacts.get(ivan.id)?.size ?? 0;
+    const before = { sent: tg.sent.length, contacts: imported() };
+    for (const token of [op1003, sup1002]) {
+      const start = await api(stack, '/chats/start', send('POST', { accountId, phone: '+79035556677', text: 'от чужого имени' }, token));
+      expect(start.status).toBe(403);
+      expect(start.body.error).toMatchObject({ code: 'personal_account', field: 'accountId' });
+      const named = await api(stack, `/chats/reachability?phone=%2B79035556677&accountId=${encodeURIComponent(accountId)}`, { token });
+      expect(named.status).toBe(403);
+      expect(named.body.error).toMatchObject({ code: 'personal_account', field: 'accountId' });
+      // Asked without accounts: his account is simply not among the answers.
+      const all = await api(stack, '/chats/reachability?phone=%2B79035556677', { token });
+      expect(all.status).toBe(200);
+      expect(all.body.items.map((i: any) => i.accountId)).not.toContain(accountId);
+    }
+    const integration = await api(stack, '/chats/start', send('POST', { accountId, phone: '+79035556677', text: 'x', employee: '1003' }));
+    expect(integration.status).toBe(403);
+    expect((await api(stack, '/chats/reachability?phone=%2B79035556677')).body.items.map((i: any) => i.accountId)).not.toContain(accountId);
+    // Nothing went out and no contact was imported on his Telegram.
+    expect(tg.sent.length).toBe(before.sent);
+    expect(imported()).toBe(before.contacts);
+    // The accounts a colleague may write from do not include his; 1C sees it with its owner.
+    expect((await api(stack, '/messengers', { token: op1003 })).body.items.map((i: any) => i.accountId)).not.toContain(accountId);
+    expect((await api(stack, '/messengers', { token: op1001 })).body.items).toContainEqual(expect.objectContaining({ accountId, owner: '1001' }));
+    expect((await api(stack, '/messengers')).body.items).toContainEqual(expect.objectContaining({ accountId, owner: '1001' }));
+    // He himself checks and starts as before.
+    const mine = await api(stack, '/chats/reachability?phone=%2B79035556677', { token: op1001 });
+    expect(mine.body.items).toEqual([expect.objectContaining({ accountId, reachable: 'yes' })]);
+  });
+
   test('disconnect: the account leaves the engine; what still waited for it fails at once, with the reason in the chat', async () => {
     // Telegram's flood control holds a reply in the queue…
     tg.floodWaitSeconds = 60;

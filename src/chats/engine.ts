@@ -182,12 +182,13 @@ export class ChatEngine extends EventEmitter {
    * Whether a phone can be written to on each account, without writing (the panel's "start a chat" shows the
    * answers side by side before anyone sends): `yes` / `no` / `unknown` from the adapter (a gateway's number
    * check, a Telegram user account's contact resolve; a bot or WhatsApp Cloud cannot check: `unknown`), whether
-   * the account can write first, and whether an active chat with that phone already exists there.
+   * the account can write first, and whether an active chat with that phone already exists there. An
+   * employee's own account only for him (403 `personal_account`; left out when no account is named).
    */
-  reachability(phone: string, accountIds?: string[]): Promise<Array<{
+  reachability(viewer: Viewer, phone: string, accountIds?: string[]): Promise<Array<{
     accountId: string; kind: string; reachable: 'yes' | 'no' | 'unknown'; canWriteFirst: boolean; reason: string | null; activeChatId: string | null;
   }>> {
-    return sending.reachability(this, phone, accountIds);
+    return sending.reachability(this, viewer, phone, accountIds);
   }
 
   /**

@@ -8,11 +8,11 @@ import type { ReachabilityResult } from '../messengers/adapter';
 import type { ChatEngine } from './engine';
 import { safeFileName } from './files';
 import { Placeholder, placeholdersOf, renderTemplate } from './templates';
-import { ACTIVE, Actor, ChatError, ChatRow, ChatView, MessageRow, MessageView, messageView, SendInput, StartInput } from './types';
+import { ACTIVE, Actor, ChatError, ChatRow, ChatView, MessageRow, MessageView, messageView, SendInput, StartInput, Viewer } from './types';
 import { publish } from './events';
 import { claimOnReply, tryClaim } from './ownership';
 import { row } from './views';
-import { mayWrite } from './visibility';
+import { mayUseAccount, mayWrite } from './visibility';
 
 /** The text to send and, from a template, the values its placeholders got (adapters with their own templates use them). */
 async function render(e: ChatEngine, chat: ChatView, a: Actor, input: SendInput): Promise<{ text: string | undefined; vars?: Record<string, string> }> {
@@ -97,14 +97,16 @@ export async function send(e: ChatEngine, chatId: string, a: Actor, input: SendI
  * check, a Telegram user account's contact resolve; a bot or WhatsApp Cloud cannot check: `unknown`), whether
  * the account can write first, and whether an active chat with that phone already exists there.
  */
-export async function reachability(e: ChatEngine, phone: string, accountIds?: string[]): Promise<Array<{
+export async function reachability(e: ChatEngine, v: Viewer, phone: string, accountIds?: string[]): Promise<Array<{
   accountId: string; kind: string; reachable: 'yes' | 'no' | 'unknown'; canWriteFirst: boolean; reason: string | null; activeChatId: string | null;
 }>> {
-  const ids = accountIds?.length ? accountIds : [...e.adapters.keys()];
+  // Without a list: every account the viewer may use (a colleague's own Telegram is not among them).
+  const ids = accountIds?.length ? accountIds : [...e.adapters.keys()].filter((id) => mayUseAccount(v, e.adapters.get(id)!));
   const out = [];
   for (const id of ids) {
     const adapter = e.adapters.get(id);
     if (!adapter) throw new ChatError(400, 'invalid_account', `no messenger account ${id}`, 'accountId');
+    if (!mayUseAccount(v, adapter)) throw personalAccount(id);
     const active = await e.db.query<{ id: string }>(`SELECT id FROM chats WHERE account_id = ? AND phone = ? AND status IN ${ACTIVE} LIMIT 1`, [id, phone]);
     const r: ReachabilityResult = await adapter.checkPhone(phone)
       .catch((err) => ({ reachable: 'unknown' as const, reason: `the check failed: ${(err as Error).message}`, canWriteFirst: false }));
@@ -120,6 +122,11 @@ export async function reachability(e: ChatEngine, phone: string, accountIds?: st
   return out;
 }
 
+/** 403 for a colleague's own account (mayUseAccount). */
+function personalAccount(accountId: string): ChatError {
+  return new ChatError(403, 'personal_account', `messenger account ${accountId} is an employee's own: only he starts chats and checks numbers through it`, 'accountId');
+}
+
 /**
  * Starts (or continues) a chat with a phone: the adapter's reachability first. `no` is a 422
  * (not_registered); an adapter that cannot write first (a bot) answers 422 (cannot_write_first) unless
@@ -128,6 +135,7 @@ export async function reachability(e: ChatEngine, phone: string, accountIds?: st
 export async function startByPhone(e: ChatEngine, a: Actor, input: StartInput): Promise<{ chat: ChatView; message: MessageView | null; continued: boolean; reachability: ReachabilityResult }> {
   const adapter = e.adapters.get(input.accountId);
   if (!adapter) throw new ChatError(400, 'invalid_account', `no messenger account ${input.accountId}`, 'accountId');
+  if (!mayUseAccount(a, adapter)) throw personalAccount(input.accountId);
   const existing = await e.db.query<ChatRow>(`SELECT * FROM chats WHERE account_id = ? AND phone = ? ORDER BY (CASE WHEN status IN ${ACTIVE} THEN 0 ELSE 1 END), last_message_at DESC LIMIT 1`,
     [input.accountId, input.phone]);
   let reach: ReachabilityResult;

@@ -28,6 +28,17 @@ export function mayWrite(a: Actor, chat: ChatView): boolean {
   return employeeMaySeeChat(a.employee, a.supervisor, chat);
 }
 
+/**
+ * Whether a request may start chats from an account or check numbers through it: a company account
+ * (a bot, WhatsApp) anyone with chat rights; an employee's own account (MessengerAdapter.owner, his
+ * Telegram) only that employee — a colleague or a supervisor would write, or import a contact, as him.
+ * `viewer` without an employee (admin, integration) never uses a personal account.
+ */
+export function mayUseAccount(v: Viewer, account: { owner?: string }): boolean {
+  if (!account.owner) return true;
+  return !!v.employee && v.employee === account.owner;
+}
+
 /** The employees an event about the chat goes to. */
 export function audience(employees: Employees, chat: { status: string; responsible: string | null; observers: string[] }): string[] {
   return chatAudience(chat, employees.list().map((e) => e.extension), employees.supervisors());

@@ -6,6 +6,7 @@ import { AuthThrottle } from '../auth/throttle';
 import { employeeScope, ForbiddenError } from '../auth/scope';
 import { Actor, ChatEngine, ChatError, ChatStatus, Viewer } from '../chats/engine';
 import { FileRejected } from '../chats/files';
+import { mayUseAccount } from '../chats/visibility';
 import { PLACEHOLDERS } from '../chats/templates';
 import { normalizePhone } from '../directory/phone';
 import { EMPLOYEE_EXTENSION_RE } from '../employees/employee-input';
@@ -157,7 +158,7 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
   r.get('/chats/reachability', all, chatRoute(async (req, res) => {
     const query = req.query as Record<string, unknown>;
     for (const k of Object.keys(query)) {
-      if (k !== 'phone' && k !== 'accountId') throw new ApiError(400, 'unknown_parameter', `unknown parameter ${k} (known: phone, accountId)`, k);
+      if (k !== 'phone' && k !== 'accountId' && k !== 'employee') throw new ApiError(400, 'unknown_parameter', `unknown parameter ${k} (known: phone, accountId, employee)`, k);
     }
     const raw = typeof query.phone === 'string' ? query.phone : undefined;
     if (!raw) throw new ApiError(400, 'invalid_parameter', 'phone is required', 'phone');
@@ -166,7 +167,7 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
     if (ids && (ids.length > 20 || ids.some((i) => !/^[0-9A-Za-z_.:-]{1,100}$/.test(i)))) {
       throw new ApiError(400, 'invalid_parameter', 'accountId: up to 20 account ids (letters, digits, _.:-)', 'accountId');
     }
-    res.json({ phone: phoneOf(raw, region), items: await engine.reachability(phoneOf(raw, region), ids) });
+    res.json({ phone: phoneOf(raw, region), items: await engine.reachability(viewerOf(req, engine, single(query, 'employee')), phoneOf(raw, region), ids) });
   }));
 
   r.get('/chats/:id', all, chatRoute(async (req, res) => {
@@ -269,11 +270,15 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
     res.status(204).end();
   }));
 
-  r.get('/messengers', all, chatRoute(async (_req, res) => {
+  r.get('/messengers', all, chatRoute(async (req, res) => {
+    // An employee sees the accounts he may write from (a colleague's own Telegram is not among them);
+    // admin and integration see every account, personal ones with their owner.
+    const viewer = viewerOf(req, engine, undefined);
     res.json({
-      items: [...engine.adapters.values()].map((a) => ({
+      items: [...engine.adapters.values()].filter((a) => 'all' in viewer || mayUseAccount(viewer, a)).map((a) => ({
         accountId: a.accountId,
         kind: a.kind,
+        owner: a.owner ?? null,
         username: a instanceof TelegramBotAdapter ? a.username : null,
         startLink: a instanceof TelegramBotAdapter && a.username ? `https://t.me/${a.username}?start=` : null,
       })),

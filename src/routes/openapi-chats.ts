@@ -178,11 +178,12 @@ export const chatPaths = {
   '/chats/reachability': {
     get: {
       summary: 'Whether a phone can be written to on each messenger account, without writing anything',
-      description: 'Per account: `reachable` yes / no / unknown (a gateway\'s number check or a Telegram user account\'s resolve answer; a bot or WhatsApp Cloud cannot check: unknown), `canWriteFirst`, the plain `reason`, and `activeChatId` when a chat with that phone is already active there. `accountId` (comma-separated or repeated) limits the accounts.',
+      description: 'Per account: `reachable` yes / no / unknown (a gateway\'s number check or a Telegram user account\'s resolve answer; a bot or WhatsApp Cloud cannot check: unknown), `canWriteFirst`, the plain `reason`, and `activeChatId` when a chat with that phone is already active there. `accountId` (comma-separated or repeated) limits the accounts. An employee\'s own account (his Telegram) is checked only for him: left out of the list for anyone else, 403 `personal_account` when named.',
       security,
       parameters: [
         { name: 'phone', in: 'query', required: true, schema: { type: 'string' }, description: 'Any human notation; normalised to E.164.' },
         { name: 'accountId', in: 'query', required: false, schema: { type: 'string' } },
+        employeeQuery,
       ],
       responses: {
         '200': ok({
@@ -201,7 +202,7 @@ export const chatPaths = {
             },
           },
         }),
-        ...errors(400, 401),
+        ...errors(400, 401, 403),
       },
     },
   },
@@ -323,8 +324,9 @@ export const chatPaths = {
   '/messengers': {
     get: {
       summary: 'Our messenger accounts (a bot\'s startLink + a 1C reference is a deep link that starts a chat)',
+      description: 'An employee gets the accounts he may write from: company accounts and his own Telegram, not a colleague\'s. Admin and integration tokens get every account; `owner` is the extension of an employee\'s own account (only he starts chats or checks numbers through it).',
       security,
-      responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: { type: 'object', properties: { accountId: { type: 'string' }, kind: { type: 'string' }, username: nullable({ type: 'string' }), startLink: nullable({ type: 'string' }) } } } } }), ...errors(401, 403) },
+      responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: { type: 'object', properties: { accountId: { type: 'string' }, kind: { type: 'string' }, owner: nullable({ type: 'string' }), username: nullable({ type: 'string' }), startLink: nullable({ type: 'string' }) } } } } }), ...errors(401, 403) },
     },
   },
   '/messengers/telegram/{accountId}/webhook': {
