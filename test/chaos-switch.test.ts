@@ -177,13 +177,19 @@ describe('chaos stand-in', () => {
   });
 
   test('the switch keeps its channels while the client is away; show channels after a reconnect lists them; events resume', async () => {
+    // This test's switch runs ×2 (hold at 1.78 s, unhold at 3.3 s): 1.5 s to reconnect after the hold on a loaded machine.
+    await sw.close();
+    sw = new ChaosSwitch({ seed: 7, speed: 2 });
+    await sw.listen(0);
     let c = await open();
     await c.login();
-    const inst = sw.addCall(tpl('14-hold'), Date.now() + 20); // hold at 0.71 s, unhold at 1.32 s, end at 1.72 s (×5)
+    const inst = sw.addCall(tpl('14-hold'), Date.now() + 20);
     const [a, b] = inst.tpl.legs.map((i) => inst.uuids[i]);
-    await until(() => c.events().some((e) => e['Event-Name'] === 'CHANNEL_ANSWER'), 'the answer');
+    await until(() => c.events().some((e) => e['Event-Name'] === 'CHANNEL_ANSWER'), 'the answer', 10_000);
     c.close();
-    await new Promise((r) => setTimeout(r, 600)); // the hold happens while nobody listens
+    // The hold happens while nobody listens: wait on the switch's own table, not a fixed sleep.
+    const held = () => (JSON.parse(sw.showChannels()).rows ?? []).some((r: any) => r.uuid === a && r.callstate === 'HELD');
+    await until(held, 'the hold while away', 10_000);
     expect(sw.liveChannels().sort()).toEqual([a, b].sort());
     c = await open();
     await c.login();
@@ -191,7 +197,7 @@ describe('chaos stand-in', () => {
     expect(rows.map((r: any) => r.uuid).sort()).toEqual([a, b].sort());
     expect(rows.find((r: any) => r.uuid === a).callstate).toBe('HELD');
     expect(JSON.parse((await c.command('api show calls as json')).body!).rows[0]).toMatchObject({ uuid: a, b_uuid: b, callstate: 'HELD' });
-    await until(() => c.events().filter((e) => e['Event-Name'] === 'CHANNEL_DESTROY').length === 2, 'the end of the call');
+    await until(() => c.events().filter((e) => e['Event-Name'] === 'CHANNEL_DESTROY').length === 2, 'the end of the call', 10_000);
     const names = c.events().map((e) => e['Event-Name']);
     expect(names).toContain('CHANNEL_UNHOLD');
     expect(names).not.toContain('CHANNEL_HOLD');

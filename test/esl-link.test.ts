@@ -239,13 +239,14 @@ describe('ESL link watch against real TCP peers', () => {
     fs.onReady = (p) => {
       timer = setInterval(() => p.socket.write(HEARTBEAT), 25);
     };
-    const c = open({ idleProbeMs: 300, probeTimeoutMs: 1000 });
+    // 25 ms heartbeats against a 1 s idle window: a stalled event loop on a loaded machine cannot open a 1 s gap.
+    const c = open({ idleProbeMs: 1000, probeTimeoutMs: 1000 });
     const events: string[] = [];
     c.on('event', (e) => events.push(e.name));
     c.start();
     try {
       await waitFor(() => c.state === 'ready', 'ready');
-      await sleep(600);
+      await sleep(2000);
       expect(fs.current.commands.filter((x) => x === 'api status')).toEqual([]);
       expect(c.stats.probes).toBe(0);
       expect(c.stats.heartbeats).toBeGreaterThan(5);
