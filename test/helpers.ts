@@ -1,6 +1,8 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { loadConfig } from '../src/config';
@@ -241,4 +243,70 @@ export async function webhookReceiver(answer: (n: number) => number = () => 200)
       server.close(() => r());
     }),
   };
+}
+
+/** `npm start` as its own process (see startServerProcess): kill it for real, read its output. */
+export interface ServerProcess {
+  proc: ChildProcess;
+  base: string;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** A crash: SIGKILL, no shutdown code runs; resolves when the process is gone. */
+  crash(): Promise<void>;
+  /** SIGTERM (a clean stop); resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Node arguments that run a TypeScript file in this very process under tsx's loader (what `tsx file.ts`
+ * runs in the child it spawns): a signal sent to the spawned process reaches the program itself, and a
+ * SIGKILL leaves no orphan behind.
+ */
+export function tsxNodeArgs(script: string): string[] {
+  const tsx = join(__dirname, '..', 'node_modules', 'tsx', 'dist');
+  return ['--require', join(tsx, 'preflight.cjs'), '--import', pathToFileURL(join(tsx, 'loader.mjs')).href, script];
+}
+
+/**
+ * Runs the server (src/main.ts under tsx, as `npm start` does) as a child process with `env` on top of a
+ * test base (free port, 127.0.0.1, the test admin token, info log), in `cwd` (a temp dir, so no `.env` of
+ * the checkout is read); resolves once it listens and has resynced with its FreeSWITCH (/health).
+ */
+export async function startServerProcess(env: Record<string, string>, cwd: string, timeoutMs = 60_000): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, tsxNodeArgs(join(__dirname, '..', 'src', 'main.ts')), {
+    cwd,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TELEFONIST_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (out += String(d)));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+  const server: ServerProcess = {
+    proc,
+    base: '',
+    output: () => out,
+    async crash() {
+      if (!gone()) proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (!gone()) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+  try {
+    await waitFor(() => gone() || /API listening \{"url":"http:\/\/127\.0\.0\.1:\d+\/api\/v1"/.test(out), 'the server to listen', timeoutMs);
+    if (gone()) throw new Error(`the server exited: ${out}`);
+    server.base = out.match(/API listening \{"url":"(http:\/\/127\.0\.0\.1:\d+\/api\/v1)"/)![1];
+    await waitFor(async () => {
+      const h = (await (await fetch(`${server.base}/health`)).json()) as { freeswitch?: { lastResyncAt?: string | null } };
+      return !!h.freeswitch?.lastResyncAt;
+    }, 'the server\'s first resync', timeoutMs);
+  } catch (e) {
+    await server.crash();
+    throw e;
+  }
+  return server;
 }

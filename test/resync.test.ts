@@ -3,9 +3,13 @@
  * than the events that race it; a crash leaves calls that changed while the server was down; FreeSWITCH's
  * clock is not ours. Every value is checked against what FreeSWITCH's CDR says.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { header } from '../src/esl/event';
+import { FreeSwitchSimulator } from '../src/esl/simulator';
 import { FixtureEvent, loadFixtureEvents } from '../src/esl/fixtures';
-import { ADMIN_TOKEN, api, DB_KINDS, settle, SseClient, Stack, startStack, waitFor } from './helpers';
+import { ADMIN_TOKEN, api, DB_KINDS, ServerProcess, settle, SseClient, Stack, startServerProcess, startStack, waitFor } from './helpers';
 
 const C09 = { a: '0d9a032a-f54b-494d-870b-f513566b0ed8', b: '8008fec4-35f7-4fa8-b987-12cb9c1a729c' };
 const C12 = { a: '990229cc-ae55-43ca-b7de-2ca610cb45bb', e1001: 'a37c4993-11ce-4956-b491-a31deef4122e' };
@@ -77,6 +81,76 @@ describe.each(DB_KINDS)('resync and restarts (%s)', (kind) => {
     expect(done.recordings[0].stoppedAt).not.toBeNull();
     expect((await api(stack, '/calls')).body.items).toHaveLength(2);
     sse.close();
+  });
+});
+
+describe('a real crash: the server process is SIGKILLed (sqlite)', () => {
+  let sim: FreeSwitchSimulator;
+  let dir: string;
+  let server: ServerProcess | null = null;
+  beforeEach(async () => {
+    sim = new FreeSwitchSimulator('ClueCon');
+    await sim.listen(0);
+    dir = mkdtempSync(join(tmpdir(), 'telefonist-crash-'));
+  });
+  afterEach(async () => {
+    await server?.crash();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('item 6: kill -9 mid-call; one call ends and another is answered while down; after the restart both end right', async () => {
+    const env = { DATABASE_URL: `file:${join(dir, 'journal.db')}`, FREESWITCH_ESL_HOST: '127.0.0.1', FREESWITCH_ESL_PORT: String(sim.port), FREESWITCH_ESL_PASSWORD: 'ClueCon' };
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const e12 = loadFixtureEvents('12_did_blind_transfer');
+    const bridged09 = upTo(e09, 'CHANNEL_BRIDGE');
+    const bridged12 = upTo(e12, 'CHANNEL_BRIDGE');
+    server = await startServerProcess(env, dir);
+    let stack = { base: server.base } as Stack;
+    const call = async (id: string) => (await api(stack, `/calls/${id}`)).body;
+
+    await sim.play(e09.slice(0, bridged09));
+    // In the journal (GET reads the database): live and answered when the process dies.
+    await waitFor(async () => (await call(C09.a))?.status === 'active', 'call 09 active in the journal');
+    await server.crash();
+    expect(server.proc.signalCode).toBe('SIGKILL');
+    await waitFor(() => sim.connectedClients === 0, 'the dead server\'s socket closed');
+
+    await sim.play(e09.slice(bridged09)); // call 09 ends while nobody listens
+    await sim.play(e12.slice(0, bridged12)); // call 12 comes in on the DID and 1001 answers it
+    server = await startServerProcess(env, dir);
+    stack = { base: server.base } as Stack;
+    await waitFor(async () => (await call(C09.a))?.status === 'answered', 'call 09 ended by the resync');
+    await waitFor(async () => (await call(C12.a))?.status === 'active', 'call 12 found live by the resync');
+
+    // Call 09 ended unseen: the end is a guess, so it says so. It ends at the last moment the journal knew it
+    // alive (its bridge), never at the restart and never after FreeSWITCH's own end; talk time no longer than
+    // the CDR's, from the true answer.
+    const ended = await call(C09.a);
+    const cdr09 = cdrOf(e09, C09.a);
+    const bridgeAt = Math.floor(Number(header(e09[bridged09 - 1].event, 'Event-Date-Timestamp')) / 1000);
+    expect(ended).toMatchObject({ status: 'answered', hangupCause: 'LOST_DURING_DISCONNECT', uncertain: true });
+    const answer09 = cdrOf(e09, C09.b).answer; // 1001 picking up is the answer
+    expect(Math.abs(t(ended.answeredAt)! - answer09)).toBeLessThan(50);
+    expect(t(ended.endedAt)).toBeGreaterThanOrEqual(bridgeAt);
+    expect(t(ended.endedAt)).toBeLessThanOrEqual(cdr09.end);
+    expect(ended.talkSeconds * 1000).toBeGreaterThanOrEqual(bridgeAt - answer09 - 100);
+    expect(ended.talkSeconds * 1000).toBeLessThanOrEqual(cdr09.end - answer09 + 100);
+
+    // Call 12 is seen to its end after the restart: FreeSWITCH's cause and the CDR's talk time.
+    await sim.play(e12.slice(bridged12));
+    await waitFor(async () => (await call(C12.a))?.status === 'answered', 'call 12 ended');
+    const done = await call(C12.a);
+    const cdr12 = cdrOf(e12, C12.a);
+    const answer12 = cdrOf(e12, C12.e1001).answer;
+    expect(done).toMatchObject({ status: 'answered', hangupCause: 'NORMAL_CLEARING', direction: 'inbound', destinationNumber: '74950000000' });
+    expect(Math.abs(t(done.startedAt)! - cdr12.start)).toBeLessThan(5);
+    expect(Math.abs(t(done.answeredAt)! - answer12)).toBeLessThan(50);
+    expect(Math.abs(t(done.endedAt)! - cdr12.end)).toBeLessThan(50);
+    expect(Math.abs(done.talkSeconds * 1000 - (cdr12.end - answer12))).toBeLessThan(150);
+    expect(done.transferRoute).toEqual([expect.objectContaining({ type: 'blind', to: { number: '1002' } })]); // the real one, no phantom
+    expect((await api(stack, '/calls')).body.items.map((c: any) => c.id).sort()).toEqual([C09.a, C12.a].sort());
+    expect(await server.stop()).toBe(0);
   });
 });
 
