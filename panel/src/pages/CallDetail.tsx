@@ -31,14 +31,21 @@ export default function CallDetail({ params }: { params: Record<string, string> 
   const [error, setError] = useState<ApiError | Error | null>(null);
   // Bumped on every reload: the transcript and summary cards fetch again with it.
   const [version, setVersion] = useState(0);
+  const shown = useRef(false);
   const reload = useCallback(() => {
-    api.calls.get(id).then((c) => {
-      setCall(c);
-      setError(null);
-      setVersion((v) => v + 1);
-    }, setError);
+    api.calls.get(id).then(
+      (c) => {
+        shown.current = true;
+        setCall(c);
+        setError(null);
+        setVersion((v) => v + 1);
+      },
+      // A live reload that fails (a restart, a lost network) keeps the call on screen; the next event retries.
+      (e) => !shown.current && setError(e),
+    );
   }, [id]);
   useEffect(() => {
+    shown.current = false;
     setCall(null);
     setError(null);
     reload();
