@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { header } from '../src/esl/event';
 import { FIXTURES_DIR, loadFixtureEvents } from '../src/esl/fixtures';
-import { ADMIN_TOKEN, api, DB_KINDS, playAndSettle, SseClient, Stack, startStack } from './helpers';
+import { ADMIN_TOKEN, api, DB_KINDS, playAndSettle, SseClient, Stack, startStack, waitFor } from './helpers';
 
 interface Cdr {
   start: number;
@@ -117,8 +117,17 @@ describe.each(DB_KINDS)('captures 09–17 against FreeSWITCH\'s CDR (%s)', (kind
     expect(Math.abs(t(c.answeredAt)! - carrier.answer!)).toBeLessThan(50);
     expect(Math.abs(c.talkSeconds - carrier.billsec)).toBeLessThan(0.11);
     expect(c.timeline[0]).toMatchObject({ kind: 'ringing', destination: '+79161234567', clickToCall: true });
+    // The employee's phone rings first, as its own entry: on the employee's leg, named, at the leg's CDR start.
+    const employeeRinging = c.timeline.filter((x: any) => x.leg === uuids.pbx1001 && (x.kind === 'ringing' || x.kind === 'leg_ringing'));
+    expect(employeeRinging).toEqual([c.timeline[0]]);
+    expect(employeeRinging[0].party).toMatchObject({ leg: uuids.pbx1001, employee: '1001' });
+    expect(Math.abs(t(employeeRinging[0].at)! - cdr('13_click_to_call_to_customer', uuids.pbx1001).start)).toBeLessThan(50);
     const employeePickedUp = c.timeline.find((x: any) => x.kind === 'answered' && x.leg === uuids.pbx1001);
     expect(t(employeePickedUp.at)).toBeLessThan(t(c.answeredAt)!);
+    // The customer's ringing is another entry, after the employee picked up (the dialplan dials then).
+    const customerRinging = c.timeline.filter((x: any) => x.leg === uuids.pbxCarrier && x.kind === 'leg_ringing');
+    expect(customerRinging).toHaveLength(1);
+    expect(t(customerRinging[0].at)).toBeGreaterThanOrEqual(t(employeePickedUp.at)!);
     expect(eventsOf(uuids.pbx1001)).toEqual(['call.ringing', 'call.answered', 'call.ended']);
     const first = sse.events.find((e) => e.data.callId === uuids.pbx1001)!;
     expect(first.data.data).toMatchObject({ direction: 'outbound', number: '+79161234567' });
@@ -174,6 +183,39 @@ describe.each(DB_KINDS)('captures 09–17 against FreeSWITCH\'s CDR (%s)', (kind
       expect(e).toBeGreaterThanOrEqual(s);
       if (i.answeredAt) expect(t(i.answeredAt)!).toBeGreaterThanOrEqual(s);
       if (i.answeredAt) expect(e).toBeGreaterThanOrEqual(t(i.answeredAt)!);
+    }
+  });
+});
+
+describe('discarded recordings and transcription (sqlite)', () => {
+  // Transcription on (an engine nobody answers: only whether a job exists matters here).
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('sqlite', {
+      env: { TRANSCRIPTION_ENGINE: 'openai', TRANSCRIPTION_URL: 'http://127.0.0.1:9/v1' },
+      start: { transcription: { baseDelayMs: 60_000, scanEveryMs: 100, maxAttempts: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('10, 11, 16: no transcription job for a recording FreeSWITCH discarded; 09\'s kept recording gets one', async () => {
+    const discarded = ['10_did_inbound_caller_hung_up_ringing', '11_did_inbound_busy', '16_no_answer_timeout'];
+    for (const capture of discarded) await playAndSettle(stack, capture);
+    // 09 last: once its job exists, the transcriber has looked at every call committed before it.
+    await playAndSettle(stack, '09_did_inbound_answered');
+    const kept = truth('09_did_inbound_answered').uuids.pbxA;
+    let transcript: any;
+    await waitFor(async () => (transcript = (await api(stack, `/calls/${kept}/transcript`)).body).items.length === 1, 'the job of 09\'s recording');
+    expect(transcript.status).not.toBe('none');
+    for (const capture of discarded) {
+      const id = truth(capture).uuids.pbxA;
+      expect((await api(stack, `/calls/${id}/transcript`)).body).toMatchObject({ callId: id, status: 'none', items: [] });
+      // Nor on demand: there is no recording to transcribe.
+      const rerun = await api(stack, `/calls/${id}/transcript`, { method: 'POST' });
+      expect(rerun.status).toBe(409);
+      expect(rerun.body.error.code).toBe('no_recording');
     }
   });
 });
