@@ -5,6 +5,7 @@
  * captured sofia::register bytes), their expiry, `show registrations as json` after a reconnect, and calls
  * replayed from real captures; `employee.presence` on SSE and long-poll; names on calls, events and transcripts.
  */
+import { loadFixtureEvents } from '../src/esl/fixtures';
 import { encodeJsonEventBody } from '../src/esl/event';
 import { eventFrame } from '../src/esl/sim-protocol';
 import { registrationEvent } from '../src/esl/sim-registrations';
@@ -238,6 +239,31 @@ describe.each(DB_KINDS)('employees and presence (%s)', (kind) => {
     await settled();
     const sup = (await presenceEvents(supAfter, '1002')).map((e: any) => e.data.reason);
     expect(sup).toContain('supervising');
+  });
+
+  test('an operator sees a colleague busy but not the ids of calls he is not on; he sees his own; admin sees all', async () => {
+    reg('1001', 'desk@1001');
+    await waitFor(async () => (await api(stack, '/employees/1001')).body.presence === 'online', '1001 online');
+    // 09 up to the bridge: a customer talks to 1001.
+    const events09 = loadFixtureEvents('09_did_inbound_answered');
+    await stack.sim.play('09_did_inbound_answered', { rewrite: true, limit: events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1 });
+    await waitFor(async () => (await api(stack, '/employees/1001')).body.reason === 'talking', '1001 talking');
+    const callId = (await api(stack, '/employees/1001')).body.callIds[0];
+    expect(callId).toMatch(/^[0-9a-f-]{36}$/);
+    const as = async (ext: string) => (await send(stack, '/tokens', { name: `op ${ext}`, role: 'operator', employee: ext })).body.token as string;
+    const [own, colleague] = [await as('1001'), await as('1002')];
+    const seenBy = async (token?: string) => {
+      const list = (await api(stack, '/employees', { token })).body.items.find((e: any) => e.extension === '1001');
+      const one = (await api(stack, '/employees/1001', { token })).body;
+      expect(one.callIds).toEqual(list.callIds);
+      return one;
+    };
+    expect(await seenBy(colleague)).toMatchObject({ presence: 'busy', reason: 'talking', callIds: [] });
+    expect(await seenBy(own)).toMatchObject({ presence: 'busy', callIds: [callId] });
+    expect(await seenBy()).toMatchObject({ presence: 'busy', callIds: [callId] });
+    expect((await api(stack, `/calls/${callId}/hangup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(200);
+    await waitFor(async () => (await api(stack, '/employees/1001')).body.presence !== 'busy', '1001 free again');
+    await settled();
   });
 
   test('after a reconnect, show registrations as json corrects presence; a restart publishes nothing that did not change', async () => {

@@ -1,3 +1,5 @@
+import type { Principal } from '../auth/tokens';
+import { maySeeCall } from '../auth/scope';
 import { SqlValue } from '../db/database';
 import { EslEvent } from '../esl/event';
 import { JournalBatch } from '../calls/types';
@@ -211,22 +213,35 @@ export function employeeListing(
   employees: Employees,
   presence: Presence,
   filter: { presence?: PresenceState; group?: string } = {},
+  viewer?: Principal,
 ): { items: EmployeeWithPresence[]; unconfigured: Array<{ extension: string } & PresenceView> } {
+  const seen = callsVisible(presence, viewer);
   const items: EmployeeWithPresence[] = [];
   for (const e of employees.list()) {
     if (filter.group && !e.groups.includes(filter.group)) continue;
-    const p = presence.get(e.extension);
+    const p = seen(presence.get(e.extension));
     if (filter.presence && p.presence !== filter.presence) continue;
     items.push({ ...employees.view(e.extension)!, ...p });
   }
   const unconfigured = filter.group
     ? []
-    : presence.extensions().filter((x) => !employees.get(x)).map((x) => ({ extension: x, ...presence.get(x) })).filter((p) => !filter.presence || p.presence === filter.presence);
+    : presence.extensions().filter((x) => !employees.get(x)).map((x) => ({ extension: x, ...seen(presence.get(x)) })).filter((p) => !filter.presence || p.presence === filter.presence);
   return { items, unconfigured };
 }
 
 /** One employee with presence, or undefined for an extension no employee record names. */
-export function employeeWithPresence(employees: Employees, presence: Presence, extension: string): EmployeeWithPresence | undefined {
+export function employeeWithPresence(employees: Employees, presence: Presence, extension: string, viewer?: Principal): EmployeeWithPresence | undefined {
   const v = employees.view(extension);
-  return v && { ...v, ...presence.get(extension) };
+  return v && { ...v, ...callsVisible(presence, viewer)(presence.get(extension)) };
+}
+
+/**
+ * A presence's `callIds` as the viewer may see them, by the one scope rule (src/auth/scope.ts maySeeCall):
+ * an operator sees the ids of live calls he is on himself (a colleague's busy state and reason stay
+ * visible: he needs them to choose whom to transfer to), every other role all of them.
+ */
+function callsVisible(presence: Presence, viewer: Principal | undefined): (p: PresenceView) => PresenceView {
+  if (!viewer || maySeeCall(viewer, [])) return (p) => p;
+  const own = new Set(viewer.employee ? presence.get(viewer.employee).callIds : []);
+  return (p) => ({ ...p, callIds: p.callIds.filter((id) => own.has(id)) });
 }

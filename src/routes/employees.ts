@@ -71,7 +71,7 @@ export function employeesRouter(tokens: TokenService, employees: Employees, pres
       if (p !== undefined && !PRESENCES.includes(p as PresenceState)) throw bad('presence', `presence must be one of ${PRESENCES.join(', ')}`);
       const group = single(query, 'group');
       if (group !== undefined && !REF_RE.test(group)) throw bad('group', 'group must be a 1C reference (GUID)');
-      res.json(employeeListing(employees, presence, { presence: p as PresenceState | undefined, group }));
+      res.json(employeeListing(employees, presence, { presence: p as PresenceState | undefined, group }, req.principal));
     }),
   );
 
@@ -80,7 +80,7 @@ export function employeesRouter(tokens: TokenService, employees: Employees, pres
     all,
     route(async (req, res) => {
       const ext = extParam(req.params.extension);
-      const e = employeeWithPresence(employees, presence, ext);
+      const e = employeeWithPresence(employees, presence, ext, req.principal);
       if (!e) throw new ApiError(404, 'not_found', `no employee with extension ${ext}`, 'extension');
       res.json(e);
     }),
@@ -93,7 +93,7 @@ export function employeesRouter(tokens: TokenService, employees: Employees, pres
       const ext = extParam(req.params.extension);
       const body = jsonBody(req, employeeFieldsSchema);
       const out = await employees.put(prepareEmployee(ext, body));
-      res.status(out.created ? 201 : 200).json(employeeWithPresence(employees, presence, ext));
+      res.status(out.created ? 201 : 200).json(employeeWithPresence(employees, presence, ext, req.principal));
     }),
   );
 
