@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TelegramClientError, TelegramUserClient, TelegramUserClientOptions, TgMessage, TgUser } from '../src/messengers/telegram-user-client';
+import { TelegramClientError, TelegramUserClient, TelegramUserClientOptions, TgCatchUp, TgMessage, TgReadOutbox, TgUser } from '../src/messengers/telegram-user-client';
 
 interface FakeUser {
   id: string;
@@ -34,6 +34,12 @@ export class FakeTelegram {
   readonly created: TelegramUserClientOptions[] = [];
   /** When set, every send answers FLOOD_WAIT with these seconds (Telegram's flood control). */
   floodWaitSeconds = 0;
+  /** Each account's private-chat history as Telegram keeps it (what a catch-up finds): user id → messages. */
+  readonly history = new Map<string, TgMessage[]>();
+  /** Read receipts: account user id → peer id → the highest of the account's messages the peer read. */
+  readonly readUpTo = new Map<string, Map<string, number>>();
+  /** Every `messagesSince` asked: the account and the cursor it gave. */
+  readonly catchUps: Array<{ user: string; afterId: number | null }> = [];
   private nextId = 1000;
   private msgId = 1;
 
@@ -63,18 +69,56 @@ export class FakeTelegram {
     return [...this.clients].reverse().find((c) => c.connected && this.authorized.get(c.session) === userId);
   }
 
-  /** A customer writes to our employee's account. */
+  /** Keeps a message in the account's history (Telegram's side: it is there whether we listen or not). */
+  record(owner: string, m: TgMessage): void {
+    if (!this.history.has(owner)) this.history.set(owner, []);
+    this.history.get(owner)!.push({ ...m });
+  }
+
+  /**
+   * A customer writes to our employee's account: kept in the history, and an update on the account's
+   * connected client, if any (none while the server is down: only a catch-up finds it then).
+   */
   customerWrites(from: FakeUser, to: FakeUser, text: string): number {
     const id = this.newMessageId();
-    this.clientOf(to.id)!.emit({ id, peerId: from.id, outgoing: false, text, date: Math.floor(Date.now() / 1000), peer: toTg(from) });
+    const m: TgMessage = { id, peerId: from.id, outgoing: false, text, date: Math.floor(Date.now() / 1000), peer: toTg(from) };
+    this.record(to.id, m);
+    this.clientOf(to.id)?.emit(m);
     return id;
   }
 
   /** The employee types in his phone's Telegram app: an outgoing update on our session. */
   employeeTypesOnPhone(owner: FakeUser, to: FakeUser, text: string): number {
     const id = this.newMessageId();
-    this.clientOf(owner.id)!.emit({ id, peerId: to.id, outgoing: true, text, date: Math.floor(Date.now() / 1000), peer: toTg(to) });
+    const m: TgMessage = { id, peerId: to.id, outgoing: true, text, date: Math.floor(Date.now() / 1000), peer: toTg(to) };
+    this.record(owner.id, m);
+    this.clientOf(owner.id)?.emit(m);
     return id;
+  }
+
+  /** The customer edits a message he wrote to the account. */
+  customerEdits(from: FakeUser, to: FakeUser, id: number, text: string): void {
+    const m = this.history.get(to.id)?.find((x) => x.id === id && x.peerId === from.id);
+    if (!m) throw new Error(`no message ${id}`);
+    m.text = text;
+    this.clientOf(to.id)?.handlers.edit.forEach((h) => h({ ...m, date: Math.floor(Date.now() / 1000) }));
+  }
+
+  /** The customer deletes a message (for both sides): Telegram names only the id. */
+  customerDeletes(from: FakeUser, to: FakeUser, id: number): void {
+    const h = this.history.get(to.id) ?? [];
+    const i = h.findIndex((x) => x.id === id && x.peerId === from.id);
+    if (i >= 0) h.splice(i, 1);
+    this.clientOf(to.id)?.handlers.delete.forEach((f) => f([id]));
+  }
+
+  /** The customer opens the chat: everything the account sent him so far is read. */
+  customerReads(reader: FakeUser, owner: FakeUser): number {
+    const maxId = Math.max(0, ...(this.history.get(owner.id) ?? []).filter((m) => m.outgoing && m.peerId === reader.id).map((m) => m.id));
+    if (!this.readUpTo.has(owner.id)) this.readUpTo.set(owner.id, new Map());
+    this.readUpTo.get(owner.id)!.set(reader.id, maxId);
+    this.clientOf(owner.id)?.handlers.read.forEach((f) => f({ peerId: reader.id, maxId }));
+    return maxId;
   }
 }
 
@@ -84,7 +128,13 @@ function toTg(u: FakeUser, contact = false): TgUser {
 
 export class FakeUserClient implements TelegramUserClient {
   connected = false;
-  private handlers: Array<(m: TgMessage) => void> = [];
+  readonly handlers = {
+    message: [] as Array<(m: TgMessage) => void>,
+    edit: [] as Array<(m: TgMessage) => void>,
+    delete: [] as Array<(ids: number[]) => void>,
+    read: [] as Array<(r: TgReadOutbox) => void>,
+    reconnect: [] as Array<() => void>,
+  };
   private pendingUser: FakeUser | undefined;
 
   constructor(
@@ -169,6 +219,7 @@ export class FakeUserClient implements TelegramUserClient {
     if (this.tg.floodWaitSeconds) throw new TelegramClientError('FLOOD_WAIT', `A wait of ${this.tg.floodWaitSeconds} seconds is required`, this.tg.floodWaitSeconds);
     const id = this.tg.newMessageId();
     this.tg.sent.push({ from: me, to: userId, id, text });
+    this.tg.record(me, { id, peerId: userId, outgoing: true, text, date: Math.floor(Date.now() / 1000) });
     // Telegram echoes nothing for our own sends in practice; the fake does, to prove the adapter ignores it.
     this.emit({ id, peerId: userId, outgoing: true, text, date: Math.floor(Date.now() / 1000) });
     return { id };
@@ -178,6 +229,7 @@ export class FakeUserClient implements TelegramUserClient {
     const me = this.me();
     const id = this.tg.newMessageId();
     this.tg.sent.push({ from: me, to: userId, id, file });
+    this.tg.record(me, { id, peerId: userId, outgoing: true, text: file.caption ?? '', date: Math.floor(Date.now() / 1000), file: { ref: `${userId}:${id}`, fileName: file.fileName, mimeType: file.mimeType, size: file.bytes.length } });
     return { id };
   }
 
@@ -186,11 +238,52 @@ export class FakeUserClient implements TelegramUserClient {
   }
 
   onNewMessage(handler: (m: TgMessage) => void): void {
-    this.handlers.push(handler);
+    this.handlers.message.push(handler);
+  }
+
+  onEdit(handler: (m: TgMessage) => void): void {
+    this.handlers.edit.push(handler);
+  }
+
+  onDelete(handler: (ids: number[]) => void): void {
+    this.handlers.delete.push(handler);
+  }
+
+  onReadOutbox(handler: (r: TgReadOutbox) => void): void {
+    this.handlers.read.push(handler);
+  }
+
+  onReconnect(handler: () => void): void {
+    this.handlers.reconnect.push(handler);
+  }
+
+  /** The connection drops (updates meanwhile are lost to us) … */
+  dropConnection(): void {
+    this.connected = false;
+  }
+
+  /** … and comes back: the client says so (a catch-up is the caller's business). */
+  reconnected(): void {
+    this.connected = true;
+    for (const h of this.handlers.reconnect) h();
+  }
+
+  async messagesSince(afterId: number | null): Promise<TgCatchUp> {
+    const me = this.me();
+    this.tg.catchUps.push({ user: me, afterId });
+    const history = this.tg.history.get(me) ?? [];
+    const lastId = Math.max(0, ...history.map((m) => m.id));
+    if (afterId === null) return { messages: [], reads: [], lastId };
+    const messages = history
+      .filter((m) => m.id > afterId)
+      .map((m) => ({ ...m, peer: m.peer ?? toTg(this.tg.users.find((u) => u.id === m.peerId)!) }))
+      .sort((a, b) => a.id - b.id);
+    const reads = [...(this.tg.readUpTo.get(me) ?? new Map<string, number>()).entries()].map(([peerId, maxId]) => ({ peerId, maxId }));
+    return { messages, reads, lastId };
   }
 
   emit(m: TgMessage): void {
-    for (const h of this.handlers) h(m);
+    for (const h of this.handlers.message) h(m);
   }
 
   getSessionString(): string {

@@ -38,10 +38,16 @@ describe.each(DB_KINDS)('Telegram user accounts (%s)', (kind) => {
   const log = new CapturingLogger();
   const registered = new Map<string, MessengerAdapter>();
   const inbound: InboundEvent[] = [];
+  /** How many next sink calls fail (the database briefly refusing). */
+  let sinkFailures = 0;
   const registry = {
     add: async (a: MessengerAdapter) => {
       registered.set(a.accountId, a);
       await a.start(async (e) => {
+        if (sinkFailures > 0) {
+          sinkFailures--;
+          throw new Error('SQLITE_BUSY: database is locked');
+        }
         inbound.push(e);
       });
     },
@@ -160,6 +166,19 @@ describe.each(DB_KINDS)('Telegram user accounts (%s)', (kind) => {
     expect((inbound[0] as any).employee).toBeUndefined();
     // A send to a peer Telegram does not know fails for good (not retried).
     await expect(adapter.send({ accountId: adapter.accountId, peerId: '424242', text: 'x' })).rejects.toMatchObject({ retryable: false });
+  });
+
+  test('a save that fails (the database briefly refusing) is retried and stored once; the cursor passes it only then', async () => {
+    const n = inbound.length;
+    sinkFailures = 1;
+    const id = tg.customerWrites(customer, ivan, 'Повторите, пожалуйста');
+    await waitFor(() => inbound.length > n, 'stored after a retry');
+    expect(sinkFailures).toBe(0);
+    expect(inbound.slice(n)).toEqual([expect.objectContaining({ kind: 'message', externalId: String(id), text: 'Повторите, пожалуйста' })]);
+    expect(log.lines.some((l) => /not stored yet/.test(l) && /SQLITE_BUSY/.test(l))).toBe(true);
+    await waitFor(async () => Number((await stack.app.db.query<{ c: number }>('SELECT last_message_id AS c FROM telegram_accounts WHERE id = ?', [ivanAccount.id]))[0].c) === id, 'the cursor');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(inbound.length).toBe(n + 1);
   });
 
   test('restart: accounts reconnect from their stored sessions', async () => {
@@ -346,6 +365,86 @@ describe.each(DB_KINDS)('Telegram user accounts in the chat engine (%s)', (kind)
     // He himself checks and starts as before.
     const mine = await api(stack, '/chats/reachability?phone=%2B79035556677', { token: op1001 });
     expect(mine.body.items).toEqual([expect.objectContaining({ accountId, reachable: 'yes' })]);
+  });
+
+  const messagesOf = async (id: string) => (await api(stack, `/chats/${id}/messages`, { token: op1001 })).body.items;
+  const storedCount = async () => Number((await stack.app.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages WHERE account_id = ?', [accountId]))[0].n);
+
+  test('the customer edits and deletes a message and reads our reply: the message changes and events say so', async () => {
+    const id = (await chatOf(customer.id))!;
+    const cursor = (await api(stack, '/events?wait=0')).body.cursor;
+    const typo = tg.customerWrites(customer, ivan, 'Счёт на 100 руб.');
+    await waitFor(async () => (await messagesOf(id)).some((m: any) => m.externalId === String(typo)), 'stored');
+    tg.customerEdits(customer, ivan, typo, 'Счёт на 1000 руб.');
+    await waitFor(async () => (await messagesOf(id)).find((m: any) => m.externalId === String(typo)).text === 'Счёт на 1000 руб.', 'edited');
+    expect((await messagesOf(id)).find((m: any) => m.externalId === String(typo)).editedAt).not.toBeNull();
+    const reply = await api(stack, `/chats/${id}/messages`, send('POST', { text: 'Проверю и отвечу' }, op1001));
+    expect(reply.status).toBe(202);
+    const stateOf = async () => (await messagesOf(id)).find((m: any) => m.id === reply.body.id);
+    await waitFor(async () => (await stateOf()).state === 'sent', 'sent');
+    tg.customerReads(customer, ivan);
+    await waitFor(async () => (await stateOf()).state === 'read', 'read');
+    tg.customerDeletes(customer, ivan, typo);
+    await waitFor(async () => !!(await messagesOf(id)).find((m: any) => m.externalId === String(typo)).deletedAt, 'deleted');
+    expect((await messagesOf(id)).find((m: any) => m.externalId === String(typo)).text).toBeNull();
+    const events = (await api(stack, `/events?after=${cursor}&wait=0&limit=500`, { token: op1001 })).body.events;
+    const changes = events.filter((e: any) => e.data.chatId === id || e.data.chat?.id === id || e.data.id === id).map((e: any) => [e.type, e.data.change ?? e.data.message?.state]);
+    expect(changes).toEqual(expect.arrayContaining([['chat.message_updated', 'edit'], ['chat.delivery', 'read'], ['chat.message_updated', 'delete']]));
+    // Nothing of this reaches a colleague.
+    expect((await api(stack, `/events?after=${cursor}&wait=0&limit=500`, { token: op1003 })).body.events.filter((e: any) => e.type.startsWith('chat.'))).toEqual([]);
+    // What the employee edits on his phone changes his stored reply too.
+    const fromPhone = tg.employeeTypesOnPhone(ivan, customer, 'Завтра в 10');
+    await waitFor(async () => (await messagesOf(id)).some((m: any) => m.externalId === String(fromPhone)), 'his phone message');
+    tg.clientOf(ivan.id)!.handlers.edit.forEach((h) => h({ id: fromPhone, peerId: customer.id, outgoing: true, text: 'Завтра в 11', date: Math.floor(Date.now() / 1000) }));
+    await waitFor(async () => (await messagesOf(id)).find((m: any) => m.externalId === String(fromPhone)).text === 'Завтра в 11', 'his edit');
+  });
+
+  test('messages that came while the server was down are stored once after the restart; restarts (even from an old cursor) store nothing twice', async () => {
+    const id = (await chatOf(customer.id))!;
+    const late = tg.addUser({ phone: '+79035550001', firstName: 'Поздний', code: '55555' });
+    await stack.down();
+    const a = tg.customerWrites(customer, ivan, 'Вы тут? (сервер лежит)');
+    const b = tg.employeeTypesOnPhone(ivan, customer, 'Да, отвечаю с телефона');
+    const c = tg.customerWrites(late, ivan, 'Здравствуйте, я новый клиент');
+    tg.customerReads(customer, ivan);
+    const catchUps = tg.catchUps.length;
+    await stack.up();
+    await stack.app.telegramAccounts.ready;
+    await waitFor(async () => !!(await chatOf(late.id)) && (await messagesOf(id)).some((m: any) => m.externalId === String(b)), 'caught up');
+    expect(tg.catchUps.slice(catchUps)).toEqual([{ user: ivan.id, afterId: expect.any(Number) }]);
+    const msgs = await messagesOf(id);
+    expect(msgs.filter((m: any) => [String(a), String(b)].includes(m.externalId)).map((m: any) => [m.direction, m.author, m.text])).toEqual([
+      ['in', null, 'Вы тут? (сервер лежит)'],
+      ['out', '1001', 'Да, отвечаю с телефона'],
+    ]);
+    // Our reply was read while we were away: the dialog's read receipt says so.
+    expect(msgs.filter((m: any) => m.direction === 'out' && m.author === '1001' && m.externalId !== String(b)).map((m: any) => m.state)).not.toContain('sent');
+    expect((await messagesOf((await chatOf(late.id))!)).map((m: any) => m.text)).toEqual(['Здравствуйте, я новый клиент']);
+    await waitFor(async () => Number((await stack.app.db.query<{ c: number }>('SELECT last_message_id AS c FROM telegram_accounts WHERE id = ?', [accountId.replace('telegram-user:', '')]))[0].c) === c, 'the cursor');
+    const stored = await storedCount();
+    // Restarted again: nothing new. Then from a cursor far behind (the whole history again): nothing twice.
+    await stack.restart();
+    await stack.app.telegramAccounts.ready;
+    expect(tg.catchUps.at(-1)).toEqual({ user: ivan.id, afterId: c });
+    await stack.app.db.exec('UPDATE telegram_accounts SET last_message_id = 0');
+    await stack.restart();
+    await stack.app.telegramAccounts.ready;
+    expect(tg.catchUps.at(-1)).toEqual({ user: ivan.id, afterId: 0 });
+    await waitFor(async () => stack.app.chats.stats.duplicates > 0, 'the overlap recognised');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await storedCount()).toBe(stored);
+    // The live updates still arrive after all that.
+    const d = tg.customerWrites(customer, ivan, 'Отлично, спасибо');
+    await waitFor(async () => (await messagesOf(id)).some((m: any) => m.externalId === String(d)), 'live again');
+  });
+
+  test('a lost connection: what came meanwhile is fetched when it is back', async () => {
+    const id = (await chatOf(customer.id))!;
+    const client = tg.clientOf(ivan.id)!;
+    client.dropConnection();
+    const lost = tg.customerWrites(customer, ivan, 'Связь пропала?');
+    client.reconnected();
+    await waitFor(async () => (await messagesOf(id)).some((m: any) => m.externalId === String(lost)), 'caught up on reconnect');
   });
 
   test('disconnect: the account leaves the engine; what still waited for it fails at once, with the reason in the chat', async () => {

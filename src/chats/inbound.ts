@@ -54,9 +54,13 @@ export function createInbound(e: ChatEngine, isOnline: (extension: string) => bo
 /** An edit, a deletion or a delivery update of a stored message (unknown messages are ignored). */
 async function inboundChange(e: ChatEngine, ev: Exclude<InboundEvent, InboundMessage>): Promise<void> {
   const peerId = ev.peerId;
-  const dir = ev.kind === 'delivery' ? 'out' : 'in';
-  const rows = await e.db.query<MessageRow>('SELECT * FROM chat_messages WHERE account_id = ? AND peer_id = ? AND direction = ? AND external_id = ?',
-    [ev.accountId, peerId, dir, ev.externalId]);
+  // Delivery states are about our messages; edits and deletions about the customer's, or (a personal
+  // account) about what the employee sent, edited or deleted on his own phone: the customer's first.
+  const rows = ev.kind === 'delivery'
+    ? await e.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE account_id = ? AND peer_id = ? AND direction = 'out' AND external_id = ?`,
+      [ev.accountId, peerId, ev.externalId])
+    : await e.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE account_id = ? AND peer_id = ? AND direction IN ('in', 'out') AND external_id = ?
+        ORDER BY (CASE WHEN direction = 'in' THEN 0 ELSE 1 END) LIMIT 1`, [ev.accountId, peerId, ev.externalId]);
   if (!rows.length) return;
   const m = rows[0];
   const at = (ev.at ?? new Date()).getTime();

@@ -5,7 +5,7 @@ import { Db } from '../db/database';
 import { SecretBox } from '../events/secret-box';
 import { MessengerAdapter } from './adapter';
 import { TelegramClientError, TelegramUserClient, TelegramUserClientFactory, TgUser } from './telegram-user-client';
-import { TelegramUserAdapter } from './telegram-user';
+import { TelegramUserAdapter, TelegramUserStore } from './telegram-user';
 
 /** Where connected accounts' adapters go: the chat engine's registry (a local map until it is wired). */
 export interface AdapterRegistry {
@@ -59,6 +59,7 @@ interface Row {
   state: string;
   session: string | null;
   created_at: number | bigint;
+  last_message_id: number | bigint | string | null;
 }
 
 const LOGIN_TTL_MS = 10 * 60_000;
@@ -87,6 +88,8 @@ export class TelegramAccounts extends EventEmitter {
       registry?: AdapterRegistry;
       /** Which private chats the accounts take in (TelegramUserAdapter's intake); default all. */
       intake?: 'all' | 'known';
+      /** How a failed save is retried (TelegramUserAdapterOptions.retry); tests shorten it. */
+      retry?: { firstMs?: number; maxMs?: number; attempts?: number };
     },
   ) {
     super();
@@ -252,7 +255,9 @@ export class TelegramAccounts extends EventEmitter {
         [id, p.employee, user.phone ?? p.phone, user.id, user.username ?? null, name, 'connected', sealed, BigInt(now), BigInt(now)],
       );
     }
-    await this.attach(id, p.employee, p.client, user.id, 'connected');
+    const adapter = await this.attach(id, p.employee, p.client, user.id, 'connected', cursorOf(existing));
+    // A new account starts its cursor at its newest message; one connected again catches up from its own.
+    await adapter.catchUp().catch((e) => this.emit('error', 'Telegram account catch-up failed (the next reconnect tries again)', { account: id, error: describe(e) }));
     const [row] = await this.db.query<Row>('SELECT * FROM telegram_accounts WHERE id = ?', [id]);
     return this.view(row);
   }
@@ -265,40 +270,75 @@ export class TelegramAccounts extends EventEmitter {
       return;
     }
     const client = this.newClient(session);
-    const adapter = await this.attach(r.id, r.employee, client, r.tg_user_id, 'offline');
+    const adapter = await this.attach(r.id, r.employee, client, r.tg_user_id, 'offline', cursorOf(r));
     try {
       await client.connect();
       await client.getMe();
       const l = this.live.get(r.id);
       if (l && l.adapter === adapter) l.state = 'connected';
     } catch (e) {
-      const err = e instanceof TelegramClientError ? e : undefined;
-      if (err && ['AUTH_KEY_UNREGISTERED', 'SESSION_REVOKED', 'USER_DEACTIVATED', 'USER_DEACTIVATED_BAN', 'SESSION_EXPIRED'].includes(err.code)) {
-        this.emit('error', 'a Telegram session was ended on Telegram\'s side: the employee must connect the account again', { account: r.id, code: err.code });
-        this.live.delete(r.id);
-        await adapter.stop();
-        await this.opts.registry?.remove(accountIdOf(r.id));
-        await client.disconnect().catch(() => undefined);
-        await this.markRevoked(r.id);
-        return;
-      }
-      // Network: the client keeps reconnecting; the account stays offline until then.
-      this.emit('error', 'Telegram account not reachable yet, retrying', { account: r.id, error: describe(e) });
+      await this.connectFailed(r, client, adapter, e);
+      return;
     }
+    // What came while the server was down (or the account offline).
+    await adapter.catchUp().catch((e) => this.emit('error', 'Telegram account catch-up failed (the next reconnect tries again)', { account: r.id, error: describe(e) }));
   }
 
-  private async attach(id: string, employee: string, client: TelegramUserClient, selfId: string, state: TelegramAccountView['state']): Promise<TelegramUserAdapter> {
+  private async connectFailed(r: Row, client: TelegramUserClient, adapter: TelegramUserAdapter, e: unknown): Promise<void> {
+    const err = e instanceof TelegramClientError ? e : undefined;
+    if (err && ['AUTH_KEY_UNREGISTERED', 'SESSION_REVOKED', 'USER_DEACTIVATED', 'USER_DEACTIVATED_BAN', 'SESSION_EXPIRED'].includes(err.code)) {
+      this.emit('error', 'a Telegram session was ended on Telegram\'s side: the employee must connect the account again', { account: r.id, code: err.code });
+      this.live.delete(r.id);
+      await adapter.stop();
+      await this.opts.registry?.remove(accountIdOf(r.id));
+      await client.disconnect().catch(() => undefined);
+      await this.markRevoked(r.id);
+      return;
+    }
+    // Network: the client keeps reconnecting; the account stays offline until then.
+    this.emit('error', 'Telegram account not reachable yet, retrying', { account: r.id, error: describe(e) });
+  }
+
+  private async attach(id: string, employee: string, client: TelegramUserClient, selfId: string, state: TelegramAccountView['state'], cursor: number | null): Promise<TelegramUserAdapter> {
     const adapter = new TelegramUserAdapter({
       accountId: accountIdOf(id),
       employee,
       client,
       selfId,
       intake: this.opts.intake,
-      onError: (e) => this.emit('error', 'Telegram user-account inbound message not stored', { account: id, error: describe(e) }),
+      cursor,
+      store: this.store(id),
+      retry: this.opts.retry,
+      onError: (e) => this.emit('error', 'Telegram user-account inbound event not stored yet (retried)', { account: id, error: describe(e) }),
     });
     this.live.set(id, { client, adapter, state });
     await this.opts.registry?.add(adapter);
     return adapter;
+  }
+
+  /** The adapter's storage: the catch-up cursor on the account's row; stored messages by id for deletions and read receipts. */
+  private store(id: string): TelegramUserStore {
+    const accountId = accountIdOf(id);
+    return {
+      saveCursor: async (cursor) => {
+        await this.db.exec('UPDATE telegram_accounts SET last_message_id = ? WHERE id = ? AND (last_message_id IS NULL OR last_message_id < ?)', [cursor, id, cursor]);
+      },
+      peersOf: async (externalIds) => {
+        if (!externalIds.length) return [];
+        const rows = await this.db.query<{ external_id: string; peer_id: string }>(
+          `SELECT external_id, peer_id FROM chat_messages WHERE account_id = ? AND external_id IN (${externalIds.map(() => '?').join(',')})`,
+          [accountId, ...externalIds],
+        );
+        return rows.map((r) => ({ externalId: r.external_id, peerId: r.peer_id }));
+      },
+      unreadOutgoing: async (peerId, maxId) => {
+        const rows = await this.db.query<{ external_id: string | null }>(
+          "SELECT external_id FROM chat_messages WHERE account_id = ? AND peer_id = ? AND direction = 'out' AND state IN ('sent', 'delivered') AND external_id IS NOT NULL",
+          [accountId, peerId],
+        );
+        return rows.map((r) => r.external_id!).filter((x) => /^[0-9]+$/.test(x) && Number(x) <= maxId);
+      },
+    };
   }
 
   private async markRevoked(id: string): Promise<void> {
@@ -339,6 +379,10 @@ export class TelegramAccounts extends EventEmitter {
 
 export const NOT_CONFIGURED =
   'Подключение аккаунтов Telegram не настроено: задайте TELEGRAM_API_ID и TELEGRAM_API_HASH (https://my.telegram.org → API development tools) и перезапустите сервер.';
+
+function cursorOf(r: Row | undefined): number | null {
+  return r?.last_message_id === null || r?.last_message_id === undefined ? null : Number(r.last_message_id);
+}
 
 function newId(): string {
   return randomBytes(9).toString('base64url');

@@ -44,6 +44,22 @@ export interface TgMessage {
   peer?: TgUser;
 }
 
+/** The peer read our outgoing messages up to `maxId` (updateReadHistoryOutbox, or a dialog's read_outbox_max_id). */
+export interface TgReadOutbox {
+  peerId: string;
+  maxId: number;
+}
+
+/** What `messagesSince` found: messages after the cursor, oldest first, and how far each peer has read ours. */
+export interface TgCatchUp {
+  /** Private-chat messages (both directions) with ids above the cursor, ascending by id. */
+  messages: TgMessage[];
+  /** Read receipts as the dialogs state them now (what was read while we were away). */
+  reads: TgReadOutbox[];
+  /** The newest message id the account has seen in private chats (0 when it has none): the cursor to start from. */
+  lastId: number;
+}
+
 /**
  * An MTProto failure, with Telegram's error name (`PHONE_CODE_INVALID`, `SESSION_PASSWORD_NEEDED`,
  * `FLOOD_WAIT`, `PASSWORD_HASH_INVALID`, `AUTH_KEY_UNREGISTERED` …) and, for flood waits, the seconds to wait.
@@ -89,6 +105,23 @@ export interface TelegramUserClient {
   downloadFile(ref: string): Promise<Buffer>;
   /** Every new message in private chats, incoming and outgoing (what the owner types on his phone). */
   onNewMessage(handler: (m: TgMessage) => void): void;
+  /** An edited message in a private chat (updateEditMessage): the message as it is now, `date` the edit's time. */
+  onEdit(handler: (m: TgMessage) => void): void;
+  /**
+   * Deleted messages (updateDeleteMessages). Telegram names only the ids, not the chat: in private chats
+   * message ids are unique within the account, so the caller finds the chat from what it stored.
+   */
+  onDelete(handler: (ids: number[]) => void): void;
+  /** The peer read our messages up to an id (updateReadHistoryOutbox). */
+  onReadOutbox(handler: (r: TgReadOutbox) => void): void;
+  /** The connection came back after it was lost (updates in between may be missing): time to catch up. */
+  onReconnect(handler: () => void): void;
+  /**
+   * Catch-up after downtime: the private-chat messages with an id above `afterId` (message ids are one
+   * sequence per user account) and each dialog's read receipt. `afterId` null: nothing is fetched, only
+   * `lastId` (where a newly connected account starts).
+   */
+  messagesSince(afterId: number | null): Promise<TgCatchUp>;
   /** The session as a string (an authorisation key: a secret, store it encrypted, never log it). */
   getSessionString(): string;
   /** Ends the authorisation on Telegram's side (the session string stops working). */

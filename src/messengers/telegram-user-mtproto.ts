@@ -1,12 +1,15 @@
 import bigInt from 'big-integer';
 import { Api, TelegramClient, utils } from 'teleproto';
 import { StringSession } from 'teleproto/sessions';
-import { NewMessage, NewMessageEvent } from 'teleproto/events';
+import { NewMessage, NewMessageEvent, Raw } from 'teleproto/events';
+import { EditedMessage, EditedMessageEvent } from 'teleproto/events/EditedMessage';
+import { DeletedMessage, DeletedMessageEvent } from 'teleproto/events/DeletedMessage';
+import { UpdateConnectionState } from 'teleproto/network';
 import { computeCheck } from 'teleproto/Password';
 import { CustomFile } from 'teleproto/client/uploads';
 import { LogLevel } from 'teleproto/extensions/Logger';
 import { FloodWaitError, RPCError } from 'teleproto/errors';
-import { TelegramClientError, TelegramUserClient, TelegramUserClientOptions, TgMessage, TgUser } from './telegram-user-client';
+import { TelegramClientError, TelegramUserClient, TelegramUserClientOptions, TgCatchUp, TgMessage, TgReadOutbox, TgUser } from './telegram-user-client';
 
 /**
  * The real TelegramUserClient: MTProto through teleproto (GramJS's maintained continuation). Not covered
@@ -146,26 +149,83 @@ export class MtprotoUserClient implements TelegramUserClient {
 
   onNewMessage(handler: (m: TgMessage) => void): void {
     this.client.addEventHandler(async (ev: NewMessageEvent) => {
-      const m = ev.message;
-      if (!ev.isPrivate || !(m.peerId instanceof Api.PeerUser)) return;
-      const peerId = m.peerId.userId.toString();
-      let peer: TgUser | undefined;
-      try {
-        const e = m.out ? await this.client.getEntity(m.peerId) : await m.getSender();
-        if (e instanceof Api.User) peer = toUser(e);
-      } catch {
-        // the peer stays unnamed
-      }
-      handler({
-        id: m.id,
-        peerId,
-        outgoing: !!m.out,
-        text: m.message ?? '',
-        date: m.date,
-        file: m.media && !(m.media instanceof Api.MessageMediaEmpty) ? { ref: `${peerId}:${m.id}`, ...fileInfo(m) } : undefined,
-        peer,
-      });
+      const m = await this.fromEvent(ev);
+      if (m) handler(m);
     }, new NewMessage({}));
+  }
+
+  onEdit(handler: (m: TgMessage) => void): void {
+    // updateEditMessage (private chats and basic groups; channels' edits are filtered out as not private)
+    this.client.addEventHandler(async (ev: EditedMessageEvent) => {
+      const m = await this.fromEvent(ev);
+      if (m) handler({ ...m, date: ev.message.editDate ?? m.date });
+    }, new EditedMessage({}));
+  }
+
+  onDelete(handler: (ids: number[]) => void): void {
+    // updateDeleteMessages names ids only (private chats, basic groups); a channel's deletion carries its peer.
+    this.client.addEventHandler((ev: DeletedMessageEvent) => {
+      if (!ev.peer && ev.deletedIds.length) handler(ev.deletedIds);
+    }, new DeletedMessage({}));
+  }
+
+  onReadOutbox(handler: (r: TgReadOutbox) => void): void {
+    this.client.addEventHandler((u: Api.TypeUpdate) => {
+      if (u instanceof Api.UpdateReadHistoryOutbox && u.peer instanceof Api.PeerUser) handler({ peerId: u.peer.userId.toString(), maxId: u.maxId });
+    }, new Raw({ types: [Api.UpdateReadHistoryOutbox] }));
+  }
+
+  onReconnect(handler: () => void): void {
+    // teleproto reports its connection state as UpdateConnectionState (and `connected` again after each
+    // ping): only a return after `disconnected` / `broken` is a reconnect.
+    let last = UpdateConnectionState.connected;
+    this.client.addEventHandler((u: unknown) => {
+      if (!(u instanceof UpdateConnectionState)) return;
+      if (u.state === UpdateConnectionState.connected && last !== UpdateConnectionState.connected) handler();
+      last = u.state;
+    }, new Raw({ types: [UpdateConnectionState] }));
+  }
+
+  /**
+   * teleproto's catchUp() is a stub (no updates.getDifference), so: messages.getDialogs (the 200 most recent,
+   * which also fills the entity cache), and for each private dialog whose top message is above the cursor,
+   * messages.getHistory from the cursor up (oldest first, at most 1000 per dialog).
+   */
+  messagesSince(afterId: number | null): Promise<TgCatchUp> {
+    return wrap(async () => {
+      const dialogs = await this.client.getDialogs({ limit: 200 });
+      let lastId = 0;
+      const messages: TgMessage[] = [];
+      const reads: TgReadOutbox[] = [];
+      for (const d of dialogs) {
+        if (!d.message) continue;
+        lastId = Math.max(lastId, d.message.id);
+        if (!d.isUser || !(d.entity instanceof Api.User)) continue;
+        const peerId = d.entity.id.toString();
+        reads.push({ peerId, maxId: d.dialog.readOutboxMaxId });
+        if (afterId === null || d.message.id <= afterId) continue;
+        const peer = toUser(d.entity);
+        const history = await this.client.getMessages(d.entity, { minId: afterId, reverse: true, limit: 1000 });
+        for (const m of history) if (m instanceof Api.Message && m.id > afterId) messages.push(toTg(m, peerId, peer));
+      }
+      messages.sort((a, b) => a.id - b.id);
+      return { messages, reads: afterId === null ? [] : reads, lastId };
+    });
+  }
+
+  /** A private chat's message from an update, with its peer as far as we can name it. */
+  private async fromEvent(ev: NewMessageEvent): Promise<TgMessage | undefined> {
+    const m = ev.message;
+    if (!ev.isPrivate || !(m.peerId instanceof Api.PeerUser)) return undefined;
+    const peerId = m.peerId.userId.toString();
+    let peer: TgUser | undefined;
+    try {
+      const e = m.out ? await this.client.getEntity(m.peerId) : await m.getSender();
+      if (e instanceof Api.User) peer = toUser(e);
+    } catch {
+      // the peer stays unnamed
+    }
+    return toTg(m, peerId, peer);
   }
 
   getSessionString(): string {
@@ -202,6 +262,18 @@ function toUser(u: Api.TypeUser): TgUser {
     lastName: u.lastName ?? undefined,
     username: u.username ?? undefined,
     contact: !!u.contact,
+  };
+}
+
+function toTg(m: Api.Message, peerId: string, peer?: TgUser): TgMessage {
+  return {
+    id: m.id,
+    peerId,
+    outgoing: !!m.out,
+    text: m.message ?? '',
+    date: m.date,
+    file: m.media && !(m.media instanceof Api.MessageMediaEmpty) ? { ref: `${peerId}:${m.id}`, ...fileInfo(m) } : undefined,
+    peer,
   };
 }
 

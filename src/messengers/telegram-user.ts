@@ -9,7 +9,7 @@ import {
   ReachabilityResult,
   SendResult,
 } from './adapter';
-import { TelegramClientError, TelegramUserClient, TgMessage, TgUser } from './telegram-user-client';
+import { TelegramClientError, TelegramUserClient, TgMessage, TgReadOutbox, TgUser } from './telegram-user-client';
 
 /** Telegram errors after which a retry cannot help (the message goes to `failed`). */
 const PERMANENT = new Set([
@@ -42,6 +42,22 @@ export interface TelegramUserAdapterOptions {
   limits?: Partial<RateLimits>;
   /** Errors the adapter cannot hand to anyone (a failed sink call): logged by the owner. */
   onError?: (e: unknown) => void;
+  /** What the adapter needs from storage (the account's row, the stored messages); see TelegramUserStore. */
+  store?: TelegramUserStore;
+  /** The stored cursor (`telegram_accounts.last_message_id`): null for an account that never had one. */
+  cursor?: number | null;
+  /** A failed save is retried: the first wait, doubling up to `maxMs`, `attempts` in all (then the next catch-up retries it). */
+  retry?: { firstMs?: number; maxMs?: number; attempts?: number };
+}
+
+/** Storage as the adapter needs it (telegram-accounts.ts implements it on the database). */
+export interface TelegramUserStore {
+  /** Keeps the cursor: every private-chat message with an id up to it was stored. Only ever moves forward. */
+  saveCursor(id: number): Promise<void>;
+  /** The peers of stored messages by their ids (Telegram names only the ids of deleted messages). */
+  peersOf(externalIds: string[]): Promise<Array<{ externalId: string; peerId: string }>>;
+  /** Our stored outgoing messages to a peer not yet `read`, with ids up to `maxId`. */
+  unreadOutgoing(peerId: string, maxId: number): Promise<string[]>;
 }
 
 /**
@@ -69,10 +85,27 @@ export class TelegramUserAdapter implements MessengerAdapter {
   private readonly client: TelegramUserClient;
   private readonly selfId?: string;
   private readonly onError: (e: unknown) => void;
+  private readonly store?: TelegramUserStore;
+  private readonly retry: { firstMs: number; maxMs: number; attempts: number };
   private handlerAttached = false;
   /** Sends in flight: an outgoing update may arrive before the send's own answer names its id. */
   private sending = 0;
-  private held: TgMessage[] = [];
+  private waiters: Array<() => void> = [];
+  /**
+   * The catch-up cursor: every message with an id up to it was stored (or needed no storing). Message ids
+   * are one increasing sequence per user account, so it is the lowest id not yet stored, minus one.
+   */
+  private cursor: number | null;
+  private highest = 0;
+  /** Messages received but not stored yet (in flight, waiting for a retry, or given up until the next catch-up). */
+  private readonly unsettled = new Set<number>();
+  private readonly active = new Set<number>();
+  /** Recent messages' peers, for deletions and read receipts before the store is asked. */
+  private readonly recent = new Map<number, { peerId: string; outgoing: boolean }>();
+  private catching: Promise<void> | null = null;
+  private catchUpWanted = false;
+  private cursorWrite: Promise<void> = Promise.resolve();
+  private savedCursor: number | null;
 
   constructor(opts: TelegramUserAdapterOptions) {
     this.accountId = opts.accountId;
@@ -83,33 +116,129 @@ export class TelegramUserAdapter implements MessengerAdapter {
     this.selfId = opts.selfId;
     this.limits = { perSecond: 1, perPeerIntervalMs: 1000, ...opts.limits };
     this.onError = opts.onError ?? (() => undefined);
+    this.store = opts.store;
+    this.cursor = opts.cursor ?? null;
+    this.savedCursor = this.cursor;
+    this.retry = { firstMs: 1000, maxMs: 60_000, attempts: 10, ...opts.retry };
   }
 
   async start(sink: InboundSink): Promise<void> {
     this.sink = sink;
     if (!this.handlerAttached) {
       this.handlerAttached = true;
-      this.client.onNewMessage((m) => {
-        this.deliver(m).catch((e) => this.onError(e));
-      });
+      this.client.onNewMessage((m) => void this.receive(m));
+      this.client.onEdit((m) => void this.edited(m));
+      this.client.onDelete((ids) => void this.deleted(ids));
+      this.client.onReadOutbox((r) => void this.readOutbox(r));
+      this.client.onReconnect(() => void this.catchUp().catch((e) => this.onError(e)));
     }
+    if (this.catchUpWanted) void this.catchUp().catch((e) => this.onError(e));
   }
 
   async stop(): Promise<void> {
     this.sink = null;
   }
 
-  /** What a message from the update loop becomes for the engine (also used by tests through the fake client). */
-  private async deliver(m: TgMessage): Promise<void> {
-    const sink = this.sink;
-    if (!sink) return;
-    if (this.selfId && m.peerId === this.selfId) return; // Saved Messages: not a chat with a customer
-    if (m.outgoing && this.sending > 0) {
-      // Decided once the sends in flight know their ids.
-      this.held.push(m);
+  /**
+   * Fetches what came while we were not listening (the server down, the connection lost) through the client
+   * and feeds it through the same inbound path: the engine deduplicates by message id, so an overlap with
+   * live updates is harmless. A fresh account (no cursor yet) only sets its cursor to the newest id.
+   * Concurrent calls share one run; called before the engine started the adapter, it runs on `start`.
+   */
+  catchUp(): Promise<void> {
+    if (!this.sink) {
+      this.catchUpWanted = true;
+      return Promise.resolve();
+    }
+    this.catchUpWanted = false;
+    if (!this.catching) {
+      this.catching = this.runCatchUp().finally(() => {
+        this.catching = null;
+      });
+    }
+    return this.catching;
+  }
+
+  private async runCatchUp(): Promise<void> {
+    const after = this.cursor;
+    const r = await this.client.messagesSince(after);
+    if (after === null) {
+      this.highest = Math.max(this.highest, r.lastId);
+      this.advance();
       return;
     }
-    if (m.outgoing && this.sentIds.has(m.id)) return; // our own send, echoed
+    await Promise.all(r.messages.filter((m) => m.id > after && !this.active.has(m.id)).map((m) => this.receive(m)));
+    for (const read of r.reads) await this.readOutbox(read);
+  }
+
+  /** The cursor after a message settled: below the lowest unsettled id, else the highest settled. */
+  private advance(): void {
+    let next = this.highest;
+    for (const id of this.unsettled) next = Math.min(next, id - 1);
+    if (this.cursor !== null && next <= this.cursor) return;
+    if (this.cursor === null && next < 0) return;
+    this.cursor = next;
+    if (!this.store || !this.sink) return;
+    const store = this.store;
+    this.cursorWrite = this.cursorWrite.then(async () => {
+      const c = this.cursor!;
+      if (this.savedCursor !== null && c <= this.savedCursor) return;
+      await store.saveCursor(c).then(() => {
+        this.savedCursor = c;
+      }, (e) => this.onError(e)); // the next message saves it again; a lower stored cursor only means overlap
+    });
+  }
+
+  /** A message from the update loop or a catch-up: stored through the sink, a failure retried with a growing wait. */
+  private async receive(m: TgMessage): Promise<void> {
+    if (this.active.has(m.id)) return;
+    this.remember(m);
+    this.unsettled.add(m.id);
+    this.active.add(m.id);
+    try {
+      const stored = await this.withRetry(() => this.deliver(m));
+      if (stored) {
+        this.unsettled.delete(m.id);
+        this.highest = Math.max(this.highest, m.id);
+        this.advance();
+      }
+    } finally {
+      this.active.delete(m.id);
+    }
+  }
+
+  /**
+   * Runs `fn` until it succeeds: waits `firstMs`, doubling up to `maxMs`, `attempts` tries in all. false when
+   * it gave up or the adapter stopped (the message stays below the cursor: the next catch-up brings it again).
+   */
+  private async withRetry(fn: () => Promise<boolean>): Promise<boolean> {
+    let wait = this.retry.firstMs;
+    for (let attempt = 1; ; attempt++) {
+      if (!this.sink) return false;
+      try {
+        return await fn();
+      } catch (e) {
+        this.onError(e);
+        if (attempt >= this.retry.attempts) return false;
+      }
+      await new Promise((r) => setTimeout(r, wait).unref());
+      wait = Math.min(wait * 2, this.retry.maxMs);
+    }
+  }
+
+  private remember(m: TgMessage): void {
+    this.recent.set(m.id, { peerId: m.peerId, outgoing: m.outgoing });
+    if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value as number);
+  }
+
+  /** What a message from the update loop becomes for the engine: true once stored (or needing no storing). */
+  private async deliver(m: TgMessage): Promise<boolean> {
+    if (this.selfId && m.peerId === this.selfId) return true; // Saved Messages: not a chat with a customer
+    // Decided once the sends in flight know their ids.
+    while (m.outgoing && this.sending > 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (m.outgoing && this.sentIds.has(m.id)) return true; // our own send, echoed
+    const sink = this.sink;
+    if (!sink) return false;
     const files: InboundFileRef[] | undefined = m.file
       ? [{ ref: m.file.ref, fileName: m.file.fileName, mimeType: m.file.mimeType, size: m.file.size }]
       : undefined;
@@ -130,6 +259,52 @@ export class TelegramUserAdapter implements MessengerAdapter {
       direction: m.outgoing ? 'employee' : 'customer',
       ...(m.outgoing ? { employee: this.employee } : {}),
     });
+    return true;
+  }
+
+  /** An edit (the customer's, or the employee's on his phone): the stored message's text changes. */
+  private async edited(m: TgMessage): Promise<void> {
+    if (this.selfId && m.peerId === this.selfId) return;
+    this.remember(m);
+    await this.withRetry(async () => {
+      const sink = this.sink;
+      if (!sink) return false;
+      await sink({ kind: 'edit', accountId: this.accountId, peerId: m.peerId, externalId: String(m.id), text: m.text, at: new Date(m.date * 1000) });
+      return true;
+    });
+  }
+
+  /** Deleted messages: Telegram names ids only; their chats come from what we remember or stored. */
+  private async deleted(ids: number[]): Promise<void> {
+    const at = new Date();
+    await this.withRetry(async () => {
+      const sink = this.sink;
+      if (!sink) return false;
+      const peers = new Map<string, string>();
+      const unknown: string[] = [];
+      for (const id of ids) {
+        const r = this.recent.get(id);
+        if (r) peers.set(String(id), r.peerId);
+        else unknown.push(String(id));
+      }
+      if (unknown.length && this.store) for (const p of await this.store.peersOf(unknown)) peers.set(p.externalId, p.peerId);
+      for (const [externalId, peerId] of peers) await sink({ kind: 'delete', accountId: this.accountId, peerId, externalId, at });
+      return true;
+    });
+  }
+
+  /** The peer read our messages up to `maxId`: each stored outgoing message up to it becomes `read`. */
+  private async readOutbox(r: TgReadOutbox): Promise<void> {
+    const at = new Date();
+    await this.withRetry(async () => {
+      const sink = this.sink;
+      if (!sink) return false;
+      const ids = new Set<string>();
+      if (this.store) for (const id of await this.store.unreadOutgoing(r.peerId, r.maxId)) ids.add(id);
+      else for (const [id, m] of this.recent) if (m.outgoing && m.peerId === r.peerId && id <= r.maxId) ids.add(String(id));
+      for (const externalId of ids) await sink({ kind: 'delivery', accountId: this.accountId, peerId: r.peerId, externalId, state: 'read', at });
+      return true;
+    });
   }
 
   async send(message: OutboundMessage): Promise<SendResult> {
@@ -147,16 +322,18 @@ export class TelegramUserAdapter implements MessengerAdapter {
         ? await this.client.sendFile(peerId, { ...message.file, caption: message.text })
         : await this.client.sendMessage(peerId, message.text ?? '');
       this.sentIds.add(sent.id);
+      this.recent.set(sent.id, { peerId, outgoing: true });
+      if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value as number);
       if (this.sentIds.size > 10_000) this.sentIds.delete(this.sentIds.values().next().value as number);
       return { externalId: String(sent.id) };
     } catch (e) {
       throw toMessengerError(e);
     } finally {
       this.sending--;
-      if (this.sending === 0 && this.held.length) {
-        const held = this.held;
-        this.held = [];
-        for (const m of held) this.deliver(m).catch((e) => this.onError(e));
+      if (this.sending === 0 && this.waiters.length) {
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const w of waiters) w();
       }
     }
   }
