@@ -193,6 +193,132 @@ describe('panel live screens in Chromium', () => {
     await supervisor.locator('[data-testid="live-supervision"]').waitFor({ state: 'detached', timeout: 10_000 });
   });
 
+  test('the active call window by keyboard: recording shown, H holds, H resumes, T opens the transfer; a blind transfer rings the colleague and completes when he answers', async () => {
+    await operator.goto('/employees');
+    await operator.locator('[data-testid="live-link"][data-status="online"]').waitFor({ timeout: 15_000 });
+    const c = await liveCallTalking();
+    const win = operator.locator(`[data-testid="live-active-call"][data-call-id="${c.callId}"]`);
+    await win.waitFor({ timeout: 10_000 });
+    // Capture 09 records the call (RECORD_START before the bridge): the window says so.
+    await win.locator('[data-testid="live-recording"]').filter({ hasText: 'Идёт запись' }).waitFor({ timeout: 10_000 });
+    // H (a person at the keyboard, no field focused): the operator's leg is held.
+    await operator.locator('.live-customer-card .ant-drawer-close').click().catch(() => undefined);
+    await operator.locator('body').click({ position: { x: 5, y: 5 } }).catch(() => undefined);
+    let n = stack.sim.commands.length;
+    await operator.keyboard.press('h');
+    await win.locator('[data-testid="live-resume"]').waitFor({ timeout: 10_000 });
+    expect(await win.getAttribute('data-held')).toBe('true');
+    expect(await win.innerText()).toContain('на удержании');
+    await waitFor(async () => stack.sim.commands.slice(n).some((x) => x.includes('uuid_hold')), 'uuid_hold on the socket');
+    expect(stack.sim.commands.slice(n).filter((x) => x.includes('uuid_hold'))).toEqual([`api uuid_hold ${c.agent}`]);
+    // H again: resumed.
+    n = stack.sim.commands.length;
+    await operator.keyboard.press('h');
+    await win.locator('[data-testid="live-hold"]').waitFor({ timeout: 10_000 });
+    expect(await win.getAttribute('data-held')).toBe('false');
+    expect(await win.innerText()).not.toContain('на удержании');
+    await waitFor(async () => stack.sim.commands.slice(n).some((x) => x.includes('uuid_hold')), 'uuid_hold off on the socket');
+    expect(stack.sim.commands.slice(n).filter((x) => x.includes('uuid_hold'))).toEqual([`api uuid_hold off ${c.agent}`]);
+    // T: the transfer dialog with the colleagues; "Перевести сразу" next to Сидоров Олег (1003) sends the customer on.
+    await operator.keyboard.press('t');
+    const dialog = operator.locator('.ant-modal').filter({ hasText: 'Перевод звонка' });
+    await dialog.waitFor({ timeout: 10_000 });
+    const row = dialog.locator('.ant-list-item').filter({ hasText: 'Сидоров Олег' });
+    await row.waitFor();
+    n = stack.sim.commands.length;
+    await row.getByRole('button', { name: 'Перевести сразу' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    await waitFor(async () => stack.sim.commands.slice(n).some((x) => x.startsWith('api uuid_transfer')), 'uuid_transfer on the socket');
+    expect(stack.sim.commands.slice(n).filter((x) => /uuid_transfer|uuid_setvar_multi/.test(x))).toEqual([
+      `api uuid_setvar_multi ${c.callId} recording_follow_transfer=true;recording_follow_attxfer=true`,
+      `api uuid_transfer ${c.callId} 1003 XML default`,
+    ]);
+    // The colleague's phone rings (answered by hand): the transfer stays ringback and the operator sees it.
+    await stack.sim.actions.idle();
+    await settle(stack);
+    const ringing = stack.sim.actions.legsOf('1003').find((l) => l.originator === c.callId && !l.answeredUs)!;
+    expect(ringing).toBeTruthy();
+    const transfers = () => api(stack, `/calls/${c.callId}`).then((r) => (r.body.timeline as any[]).filter((t) => t.kind === 'action' && t.transfer).map((t) => t.transfer.state));
+    expect(await transfers()).toEqual(['starting', 'ringback']);
+    // The operator's own leg is gone, the window stays (no hold, transfer or hang-up left to press) and follows the transfer.
+    const followed = operator.locator(`[data-testid="live-active-call"][data-call-id="${c.callId}"][data-followed="true"]`);
+    await followed.locator('[data-testid="live-transfer-state"][data-state="ringback"]').waitFor({ timeout: 10_000 });
+    expect(await followed.innerText()).toContain('Перевод 1003: звонит коллеге');
+    expect(await followed.locator('[data-testid="live-hold"], [data-testid="live-resume"], [data-testid="live-transfer"], [data-testid="live-hangup"]').count()).toBe(0);
+    await screenshot(operator, join(SHOTS, 'blind-transfer.png'));
+    stack.sim.actions.answer(ringing.uuid);
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await waitFor(async () => (await transfers()).at(-1) === 'completed', 'transfer completed');
+    await followed.locator('[data-testid="live-transfer-state"][data-state="completed"]').waitFor({ timeout: 10_000 });
+    expect(await followed.innerText()).toContain('Перевод 1003: переведён');
+    // Done: the window goes by itself a few seconds later.
+    await followed.waitFor({ state: 'detached', timeout: 10_000 });
+    await stack.sim.actions.hangup(c.callId);
+    await stack.sim.actions.idle();
+    await settle(stack);
+  });
+
+  test('a blind transfer to a busy colleague: the window ends "не удался" with the cause, the operator closes it', async () => {
+    stack.sim.actions.phone('1002', 'busy');
+    try {
+      const c = await liveCallTalking();
+      const win = operator.locator(`[data-testid="live-active-call"][data-call-id="${c.callId}"]`);
+      await win.locator('[data-testid="live-transfer"]').click();
+      const dialog = operator.locator('.ant-modal').filter({ hasText: 'Перевод звонка' });
+      const n = stack.sim.commands.length;
+      await dialog.locator('.ant-list-item').filter({ hasText: 'Петров Пётр' }).getByRole('button', { name: 'Перевести сразу' }).click();
+      await waitFor(async () => stack.sim.commands.slice(n).includes(`api uuid_transfer ${c.callId} 1002 XML default`), 'uuid_transfer on the socket');
+      await stack.sim.actions.idle();
+      await settle(stack);
+      const failed = win.locator('[data-testid="live-transfer-state"][data-state="failed"]');
+      await failed.waitFor({ timeout: 10_000 });
+      expect(await failed.innerText()).toContain('Перевод 1002: не удался');
+      expect(await failed.locator('[data-testid="live-transfer-cause"]').innerText()).toContain('USER_BUSY');
+      expect(await win.getAttribute('data-followed')).toBe('true');
+      await win.locator('[data-testid="live-active-close"]').click();
+      await win.waitFor({ state: 'detached', timeout: 5_000 });
+    } finally {
+      stack.sim.actions.phone('1002', 'auto');
+    }
+  });
+
+  test('a second call rings while the operator talks: its banner (with the DID called) comes beside the call window; hang-up from the window kills the call', async () => {
+    const c = await liveCallTalking();
+    const win = operator.locator(`[data-testid="live-active-call"][data-call-id="${c.callId}"]`);
+    await win.waitFor({ timeout: 10_000 });
+    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
+    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await settle(stack);
+    const second = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${second}"]`);
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(1);
+    expect(await win.count()).toBe(1);
+    expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toContain(CUSTOMER);
+    // The DID the customer dialled (capture 09: 74950000000), whole (not cut off by the card's width).
+    const did = banner.locator('[data-testid="live-banner-did"]');
+    expect(await did.innerText()).toBe('на номер +7 495 000-00-00');
+    expect(await did.evaluate((el: any) => [...el.querySelectorAll('*'), el].every((x: any) => x.scrollWidth <= x.clientWidth + 1))).toBe(true);
+    await screenshot(operator, join(SHOTS, 'second-call.png'));
+    // The operator ends the first call from its window: uuid_kill of its legs; the window goes, the banner stays.
+    const n = stack.sim.commands.length;
+    await win.locator('[data-testid="live-hangup"]').click();
+    await waitFor(async () => stack.sim.commands.slice(n).some((x) => x.startsWith('api uuid_kill')), 'uuid_kill on the socket');
+    await stack.sim.actions.idle();
+    await settle(stack);
+    const kills = stack.sim.commands.slice(n).filter((x) => x.startsWith('api uuid_kill'));
+    expect(kills).toEqual(expect.arrayContaining([`api uuid_kill ${c.agent}`]));
+    await win.waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await api(stack, `/calls/${c.callId}`)).body.endedAt).toBeTruthy();
+    await banner.waitFor();
+    await stack.sim.actions.hangup(second);
+    await stack.sim.actions.idle();
+    await settle(stack);
+    await banner.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   test('two calls ringing at once each get their banner; both go when the callers hang up', async () => {
     const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
     const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));

@@ -279,6 +279,37 @@ describe('web panel in Chromium (sqlite)', () => {
     }
   });
 
+  test('a recording the user may not hear: the call detail shows the 403 state ("Вам нельзя слушать эту запись"), no player', async () => {
+    // A shift supervisor opens a call she was not on; her supervisor right is taken while the page asks
+    // whether she may hear the recording (the request held in the browser until then): the server says 403.
+    const put = (body: unknown) => api(stack, '/employees/1006', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put({ name: 'Нина Сменная', rights: ['supervisor'], login: 'nina', password: 'пароль-нины-7' })).status).toBe(201);
+    const { context: ctx, page: nina } = await signedIn(browser, origin, 'nina', 'пароль-нины-7');
+    try {
+      let held: (() => Promise<void>) | null = null;
+      await nina.route(`**/api/v1/calls/${recordedCall}/recordings/0`, (route) => {
+        held = () => route.continue();
+      });
+      const answers: number[] = [];
+      nina.on('response', (r) => r.url().includes(`/calls/${recordedCall}/recordings/0`) && answers.push(r.status()));
+      await nina.goto(`${origin}/calls/${recordedCall}`);
+      await nina.getByTestId('recordings').waitFor();
+      await waitFor(async () => held !== null, 'the player asks for the recording');
+      expect((await put({ name: 'Нина Сменная', rights: [] })).status).toBe(200);
+      await held!();
+      const forbidden = nina.getByTestId('recording-forbidden');
+      await forbidden.waitFor();
+      expect(await forbidden.innerText()).toContain('403 · Вам нельзя слушать эту запись');
+      expect(answers).toEqual([403]);
+      expect(await nina.locator('audio').count()).toBe(0);
+      expect(await nina.getByTestId('download').count()).toBe(0);
+      // The rest of the detail stays as it was read.
+      expect(await nina.getByTestId('call-detail').count()).toBe(1);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('an unknown caller → create customer from the call → the journal shows the call linked', async () => {
     await page.goto(`${origin}/calls/${recordedCall}`);
     await page.getByTestId('create-customer').click();
@@ -301,15 +332,12 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.locator('body').press('d');
     const input = page.getByTestId('dial-number');
     await input.waitFor();
-    // Pasted as people copy it: with the clipboard's text/plain.
+    // Pasted as people copy it: the number on the system clipboard, Ctrl+V into the focused field.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await page.evaluate((text) => (globalThis as any).navigator.clipboard.writeText(text), '8 (916) 123-45-67');
     await input.focus();
-    await input.evaluate((el: any) => {
-      const g = globalThis as any;
-      const data = new g.DataTransfer();
-      data.setData('text/plain', '8 (916) 123-45-67');
-      el.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-    });
-    if ((await input.inputValue()) === '') await input.fill('8 (916) 123-45-67'); // Chromium does not insert synthetic pastes
+    await page.keyboard.press('Control+V');
+    expect(await input.inputValue()).toBe('8 (916) 123-45-67');
     expect(await page.getByTestId('dial-employee').inputValue()).toBe('1000');
     await page.getByTestId('dial-submit').click();
     await page.getByTestId('dial-result').waitFor();

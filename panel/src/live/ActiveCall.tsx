@@ -41,31 +41,64 @@ function useRecording(callId: string): boolean | null {
 }
 
 const LIVE_TRANSFER = new Set(['starting', 'ringback', 'answered']);
+/** How long a blind transfer that reached the colleague stays on screen after "переведён". */
+const COMPLETED_SHOWN_MS = 5000;
 
-function CallWindow({ call, me, transferOpen, setTransferOpen }: { call: LiveCall; me: string; transferOpen: boolean; setTransferOpen: (v: boolean) => void }) {
+/**
+ * A call I answered and sent on blind: my leg is gone at once, but the transfer is not done until the
+ * colleague answers (ringback → completed, or failed / abandoned with a cause). Its window stays, without
+ * the call's buttons, until the transfer ends (completed: a few seconds; otherwise until closed).
+ */
+function followedTransfer(c: LiveCall): boolean {
+  const tr = c.transfer;
+  if (!tr || !tr.blind || c.answeredAt === null) return false;
+  if (c.state === 'gone') return true;
+  // The customer hung up meanwhile: the transfer's end (abandoned, failed) is still worth showing.
+  return c.state === 'ended' && !LIVE_TRANSFER.has(tr.state);
+}
+
+function CallWindow({ call, me, transferOpen, setTransferOpen, onClose }: { call: LiveCall; me: string; transferOpen: boolean; setTransferOpen: (v: boolean) => void; onClose: () => void }) {
   const { t } = useTranslation();
   const now = useNow();
   const recording = useRecording(call.callId);
   const who = call.contact?.name || call.customer?.name || formatPhone(call.numberE164 ?? call.number) || call.callerName || call.did || '';
   const tr = call.transfer;
   const talking = call.state === 'answered';
+  const followed = followedTransfer(call);
+  const completed = followed && tr?.state === 'completed';
+  useEffect(() => {
+    if (!completed) return;
+    const id = setTimeout(onClose, COMPLETED_SHOWN_MS);
+    return () => clearTimeout(id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [completed]);
   return (
     <Card
       size="small"
       data-testid="live-active-call"
       data-call-id={call.callId}
-      style={{ width: 'min(340px, calc(100vw - 32px))', boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: `4px solid ${call.held ? '#faad14' : '#52c41a'}` }}
+      data-held={call.held && !followed ? 'true' : 'false'}
+      data-followed={followed ? 'true' : undefined}
+      style={{ width: 'min(340px, calc(100vw - 32px))', boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: `4px solid ${followed ? (tr?.state === 'completed' || LIVE_TRANSFER.has(tr?.state ?? '') ? '#1677ff' : '#ff4d4f') : call.held ? '#faad14' : '#52c41a'}` }}
       title={
-        <Space>
-          <span>{talking ? t('live.active.title') : t('live.active.calling')}</span>
-          <Typography.Text code data-testid="live-timer">
-            {formatDuration(now - (call.answeredAt ?? call.ringingAt))}
-          </Typography.Text>
-          {call.held && <Tag color="orange">{t('live.active.held')}</Tag>}
-        </Space>
+        followed ? (
+          <span>{t('live.active.handedOver')}</span>
+        ) : (
+          <Space>
+            <span>{talking ? t('live.active.title') : t('live.active.calling')}</span>
+            <Typography.Text code data-testid="live-timer">
+              {formatDuration(now - (call.answeredAt ?? call.ringingAt))}
+            </Typography.Text>
+            {call.held && <Tag color="orange">{t('live.active.held')}</Tag>}
+          </Space>
+        )
       }
       extra={
-        recording === null ? null : recording ? (
+        followed ? (
+          <Button size="small" type="text" onClick={onClose} data-testid="live-active-close">
+            ×
+          </Button>
+        ) : recording === null ? null : recording ? (
           <Tag color="red" data-testid="live-recording">
             ● {t('live.active.recording')}
           </Tag>
@@ -81,7 +114,13 @@ function CallWindow({ call, me, transferOpen, setTransferOpen }: { call: LiveCal
       {tr && (
         <div style={{ marginTop: 8 }} data-testid="live-transfer-state" data-state={tr.state}>
           <Typography.Text>{t('live.active.transferState', { target: tr.target, state: t(`live.transferState.${tr.state}`) })}</Typography.Text>
-          {LIVE_TRANSFER.has(tr.state) && tr.flow === 'attended' && (
+          {tr.cause && tr.state !== 'completed' && (
+            <Typography.Text type="secondary" data-testid="live-transfer-cause">
+              {' '}
+              ({tr.cause})
+            </Typography.Text>
+          )}
+          {!followed && LIVE_TRANSFER.has(tr.state) && tr.flow === 'attended' && (
             <Space style={{ marginTop: 4 }}>
               <Button size="small" type="primary" onClick={() => completeTransfer(tr)} data-testid="live-transfer-complete">
                 {t('live.active.complete')}
@@ -93,36 +132,39 @@ function CallWindow({ call, me, transferOpen, setTransferOpen }: { call: LiveCal
           )}
         </div>
       )}
-      <Space wrap style={{ marginTop: 8 }}>
-        {talking && !(tr && LIVE_TRANSFER.has(tr.state)) &&
-          (call.held ? (
-            <Button size="small" onClick={() => hold(call.callId, me, false)} data-testid="live-resume">
-              {t('live.active.resume')}
+      {!followed && (
+        <Space wrap style={{ marginTop: 8 }}>
+          {talking && !(tr && LIVE_TRANSFER.has(tr.state)) &&
+            (call.held ? (
+              <Button size="small" onClick={() => hold(call.callId, me, false)} data-testid="live-resume">
+                {t('live.active.resume')}
+              </Button>
+            ) : (
+              <Button size="small" onClick={() => hold(call.callId, me, true)} data-testid="live-hold">
+                {t('live.active.hold')}
+              </Button>
+            ))}
+          {talking && !(tr && LIVE_TRANSFER.has(tr.state)) && (
+            <Button size="small" onClick={() => setTransferOpen(true)} data-testid="live-transfer">
+              {t('live.active.transfer')}
             </Button>
-          ) : (
-            <Button size="small" onClick={() => hold(call.callId, me, true)} data-testid="live-hold">
-              {t('live.active.hold')}
-            </Button>
-          ))}
-        {talking && !(tr && LIVE_TRANSFER.has(tr.state)) && (
-          <Button size="small" onClick={() => setTransferOpen(true)} data-testid="live-transfer">
-            {t('live.active.transfer')}
+          )}
+          <Button size="small" danger onClick={() => hangup(call.callId)} data-testid="live-hangup">
+            {t('live.active.hangup')}
           </Button>
-        )}
-        <Button size="small" danger onClick={() => hangup(call.callId)} data-testid="live-hangup">
-          {t('live.active.hangup')}
-        </Button>
-      </Space>
-      {transferOpen && <TransferDialog call={call} me={me} onClose={() => setTransferOpen(false)} />}
+        </Space>
+      )}
+      {transferOpen && !followed && <TransferDialog call={call} me={me} onClose={() => setTransferOpen(false)} />}
     </Card>
   );
 }
 
-/** The active call window(s): my answered calls, and calls I placed that still ring. */
+/** The active call window(s): my answered calls, calls I placed that still ring, and calls I sent on blind until the transfer ends. */
 export function ActiveCalls({ me }: { me: string }) {
   const { calls } = useLiveCalls();
   const [transferFor, setTransferFor] = useState<string | null>(null);
-  const active = calls.filter((c) => c.state === 'answered' || (c.state === 'ringing' && c.role === 'caller'));
+  const [closed, setClosed] = useState<ReadonlySet<string>>(new Set());
+  const active = calls.filter((c) => c.state === 'answered' || (c.state === 'ringing' && c.role === 'caller') || (followedTransfer(c) && !closed.has(c.callId)));
   // Shortcuts on the newest answered call: h hold / resume, t transfer (р / е on a Russian layout).
   const current = active.find((c) => c.state === 'answered' && !(c.transfer && LIVE_TRANSFER.has(c.transfer.state)));
   const toggleHold = () => current && void hold(current.callId, me, !current.held);
@@ -132,7 +174,14 @@ export function ActiveCalls({ me }: { me: string }) {
   return (
     <div style={{ display: 'flex', flexDirection: 'column', gap: 8 }}>
       {active.map((c) => (
-        <CallWindow key={c.callId} call={c} me={me} transferOpen={transferFor === c.callId} setTransferOpen={(v) => setTransferFor(v ? c.callId : null)} />
+        <CallWindow
+          key={c.callId}
+          call={c}
+          me={me}
+          transferOpen={transferFor === c.callId}
+          setTransferOpen={(v) => setTransferFor(v ? c.callId : null)}
+          onClose={() => setClosed((s) => new Set(s).add(c.callId))}
+        />
       ))}
     </div>
   );

@@ -190,18 +190,21 @@ function Banner({ call }: { call: LiveCall }) {
       data-testid="live-banner"
       data-call-id={call.callId}
       style={{ width: 'min(340px, calc(100vw - 32px))', boxShadow: '0 6px 16px rgba(0,0,0,.18)', borderLeft: '4px solid #1677ff' }}
-      title={
-        <Space>
-          <Tag color="blue">{t('live.banner.incoming')}</Tag>
-          {call.did && <Typography.Text type="secondary">{t('live.banner.did', { did: formatPhone(call.did) })}</Typography.Text>}
-        </Space>
-      }
+      title={<Tag color="blue">{t('live.banner.incoming')}</Tag>}
       extra={
         <Button size="small" type="text" onClick={() => callsStore.dismiss(call.callId)}>
           ×
         </Button>
       }
     >
+      {/* The DID called, on its own line: in the card's title it was cut to "+7 495 000-00…" at 340 px. */}
+      {call.did && (
+        <div data-testid="live-banner-did">
+          <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+            {t('live.banner.did', { did: formatPhone(call.did) })}
+          </Typography.Text>
+        </div>
+      )}
       {call.customer ? (
         <>
           <Typography.Title level={5} style={{ margin: 0 }} data-testid="live-banner-name">
