@@ -28,7 +28,8 @@ const providers = [
 for (const p of providers) {
   const dir = join(root, 'prisma/migrations', p.dir);
   mkdirSync(dir, { recursive: true });
-  const n = readdirSync(dir).filter((f) => f.endsWith('.sql')).length + 1;
+  // The next number after the highest one (not the count: a number may be missing, as 0013 is).
+  const n = Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => parseInt(f, 10) || 0)) + 1;
   const args = ['prisma', 'migrate', 'diff', '--script', '--to-schema-datamodel', join(root, p.schema)];
   let tmp: string | undefined;
   if (existsSync(p.from)) {

@@ -219,9 +219,17 @@ describe('ESL link watch against real TCP peers', () => {
     const c = open({ idleProbeMs: 80, probeTimeoutMs: 2000 });
     let disconnects = 0;
     c.on('disconnected', () => disconnects++);
+    const answered: number[] = [];
+    c.on('probeAnswered', (sentAt: number) => answered.push(sentAt));
     c.start();
     await waitFor(() => c.state === 'ready', 'ready');
+    const readyAt = Date.now();
     await sleep(1000);
+    // Each answered probe tells the call tracker when it was sent (our clock): FreeSWITCH was alive after it.
+    expect(answered.length).toBeGreaterThanOrEqual(3);
+    expect(answered).toEqual([...answered].sort((a, b) => a - b));
+    expect(answered[0]).toBeGreaterThanOrEqual(readyAt - 5);
+    expect(answered[answered.length - 1]).toBeLessThanOrEqual(Date.now());
     const probes = fs.current.commands.filter((x) => x === 'api status').length;
     expect(probes).toBeGreaterThanOrEqual(4);
     expect(c.stats.probes - probes).toBeLessThanOrEqual(1); // one may still be on its way
@@ -243,6 +251,8 @@ describe('ESL link watch against real TCP peers', () => {
     const c = open({ idleProbeMs: 1000, probeTimeoutMs: 1000 });
     const events: string[] = [];
     c.on('event', (e) => events.push(e.name));
+    const beats: number[] = [];
+    c.on('heartbeat', (fsMs: number) => beats.push(fsMs));
     c.start();
     try {
       await waitFor(() => c.state === 'ready', 'ready');
@@ -253,6 +263,9 @@ describe('ESL link watch against real TCP peers', () => {
       expect(c.stats.lastHeartbeatAt).toBeGreaterThan(0);
       expect(events).toEqual([]);
       expect(c.stats.events).toBe(0);
+      // ...but each is told, at its Event-Date-Timestamp in ms (FreeSWITCH's clock): the link's proof of life.
+      expect(beats.length).toBe(c.stats.heartbeats);
+      expect(new Set(beats)).toEqual(new Set([1795476497160]));
     } finally {
       clearInterval(timer);
     }

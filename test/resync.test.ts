@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { header } from '../src/esl/event';
 import { FreeSwitchSimulator } from '../src/esl/simulator';
 import { FixtureEvent, loadFixtureEvents } from '../src/esl/fixtures';
+import { heartbeatEvent } from '../src/esl/sim-heartbeat';
+import Database from 'better-sqlite3';
 import { ADMIN_TOKEN, api, DB_KINDS, ServerProcess, settle, SseClient, Stack, startServerProcess, startStack, waitFor } from './helpers';
 
 const C09 = { a: '0d9a032a-f54b-494d-870b-f513566b0ed8', b: '8008fec4-35f7-4fa8-b987-12cb9c1a729c' };
@@ -28,6 +30,14 @@ function cdrOf(events: FixtureEvent[], uuid: string): Record<string, number> {
   const ms = (k: string) => Math.floor(Number(header(ev, k)) / 1000);
   return { start: ms('variable_start_uepoch'), answer: ms('variable_answer_uepoch'), end: ms('variable_end_uepoch') };
 }
+
+const tsOf = (fe: FixtureEvent) => Math.floor(Number(header(fe.event, 'Event-Date-Timestamp')) / 1000);
+
+/**
+ * Capture 09's call talks 5.04 s after its bridge (52.423 → 59.463) and says nothing meanwhile: HEARTBEATs
+ * (capture 09's own bytes, re-timed) at bridge + 1.5 s, 3 s and 4.5 s keep the link alive over the quiet call.
+ */
+const BEATS_AFTER_BRIDGE = [1_500, 3_000, 4_500];
 
 async function reconnect(stack: Stack, before = stack.app.calls.stats.resyncs): Promise<void> {
   stack.sim.dropClients();
@@ -84,6 +94,77 @@ describe.each(DB_KINDS)('resync and restarts (%s)', (kind) => {
   });
 });
 
+describe.each(DB_KINDS)('the link known alive until its last frame (%s)', (kind) => {
+  let stack: Stack;
+  beforeEach(async () => {
+    stack = await startStack(kind);
+  });
+  afterEach(async () => {
+    await stack?.stop();
+  });
+
+  test('item 6: the link drops during a quiet bridged call; it ends while away: its end is the last heartbeat, not its bridge', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const bridged = upTo(e09, 'CHANNEL_BRIDGE');
+    const bridgeAt = tsOf(e09[bridged - 1]);
+    const cdr = cdrOf(e09, C09.a);
+    const answer = cdrOf(e09, C09.b).answer;
+    await stack.sim.play(e09.slice(0, bridged));
+    const esl = stack.app.calls.esl;
+    const beats = BEATS_AFTER_BRIDGE.map((d) => bridgeAt + d);
+    for (const at of beats) stack.sim.emitEvent(heartbeatEvent(at));
+    await waitFor(() => esl.stats.heartbeats >= beats.length, 'the heartbeats');
+    await settle(stack);
+    expect(stack.app.calls.tracker.aliveMark).toBe(beats[beats.length - 1]);
+
+    stack.sim.dropClients();
+    await waitFor(() => esl.state !== 'ready', 'disconnect');
+    const before = stack.app.calls.stats.resyncs;
+    await stack.sim.play(e09.slice(bridged)); // the call ends while nobody listens
+    await waitFor(() => stack.app.calls.stats.resyncs > before, 'resync after reconnect', 15_000);
+    await settle(stack);
+
+    const c = (await api(stack, `/calls/${C09.a}`)).body;
+    expect(c).toMatchObject({ status: 'answered', hangupCause: 'LOST_DURING_DISCONNECT', uncertain: true });
+    expect(t(c.endedAt)).toBe(beats[beats.length - 1]); // the last moment known alive: the last heartbeat
+    expect(t(c.endedAt)).toBeGreaterThan(bridgeAt);
+    expect(t(c.endedAt)).toBeLessThanOrEqual(cdr.end);
+    expect(Math.abs(t(c.answeredAt)! - answer)).toBeLessThan(50);
+    // Talk 4.5 s of the CDR's 5.04 s (it was ≈ 0 s when the bridge was the last moment known alive).
+    expect(c.talkSeconds * 1000).toBeGreaterThanOrEqual(beats[beats.length - 1] - answer - 100);
+    expect(c.talkSeconds * 1000).toBeLessThanOrEqual(cdr.end - answer + 100);
+  });
+
+  test('item 6: a heartbeat after a reconnect, before the resync, says nothing about the calls that ended while away', async () => {
+    const e09 = loadFixtureEvents('09_did_inbound_answered');
+    const bridged = upTo(e09, 'CHANNEL_BRIDGE');
+    const bridgeAt = tsOf(e09[bridged - 1]);
+    const cdr = cdrOf(e09, C09.a);
+    await stack.sim.play(e09.slice(0, bridged));
+    stack.sim.emitEvent(heartbeatEvent(bridgeAt + 1_000));
+    await waitFor(() => stack.app.calls.esl.stats.heartbeats >= 1, 'the heartbeat');
+    await settle(stack);
+    stack.sim.dropClients();
+    await waitFor(() => stack.app.calls.esl.state !== 'ready', 'disconnect');
+    await stack.sim.play(e09.slice(bridged)); // ends while away
+    // The first snapshot is refused; a heartbeat long after the call's end arrives on the new link meanwhile.
+    let refusals = 1;
+    stack.sim.apiHandlers.set('show', (a) => {
+      if (refusals-- > 0) {
+        setImmediate(() => stack.sim.emitEvent(heartbeatEvent(cdr.end + 20_000)));
+        return '-ERR not now\n';
+      }
+      return a === 'channels as json' ? '{"row_count": 0}\n' : '{"row_count": 0}\n';
+    });
+    const before = stack.app.calls.stats.resyncs;
+    await waitFor(() => stack.app.calls.stats.resyncs > before, 'retried resync', 15_000);
+    await settle(stack);
+    const c = (await api(stack, `/calls/${C09.a}`)).body;
+    expect(c).toMatchObject({ status: 'answered', hangupCause: 'LOST_DURING_DISCONNECT', uncertain: true });
+    expect(t(c.endedAt)).toBe(bridgeAt + 1_000);
+  });
+});
+
 describe('a real crash: the server process is SIGKILLed (sqlite)', () => {
   let sim: FreeSwitchSimulator;
   let dir: string;
@@ -112,6 +193,22 @@ describe('a real crash: the server process is SIGKILLed (sqlite)', () => {
     await sim.play(e09.slice(0, bridged09));
     // In the journal (GET reads the database): live and answered when the process dies.
     await waitFor(async () => (await call(C09.a))?.status === 'active', 'call 09 active in the journal');
+    // Heartbeats flow over the quiet call: the first is persisted at once, the next ones within 15 s are not.
+    const bridgeAt = Math.floor(Number(header(e09[bridged09 - 1].event, 'Event-Date-Timestamp')) / 1000);
+    const beats = BEATS_AFTER_BRIDGE.map((d) => bridgeAt + d);
+    sim.emitEvent(heartbeatEvent(beats[0]));
+    const persisted = () => {
+      const db = new Database(join(dir, 'journal.db'), { readonly: true });
+      try {
+        return (db.prepare("SELECT at FROM journal_marks WHERE name = 'freeswitch_alive'").get() as { at: number } | undefined)?.at;
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor(() => persisted() === beats[0], 'the first heartbeat persisted');
+    for (const at of beats.slice(1)) sim.emitEvent(heartbeatEvent(at));
+    await new Promise((r) => setTimeout(r, 300));
+    const mark = persisted()!;
     await server.crash();
     expect(server.proc.signalCode).toBe('SIGKILL');
     await waitFor(() => sim.connectedClients === 0, 'the dead server\'s socket closed');
@@ -124,17 +221,17 @@ describe('a real crash: the server process is SIGKILLed (sqlite)', () => {
     await waitFor(async () => (await call(C12.a))?.status === 'active', 'call 12 found live by the resync');
 
     // Call 09 ended unseen: the end is a guess, so it says so. It ends at the last moment the journal knew it
-    // alive (its bridge), never at the restart and never after FreeSWITCH's own end; talk time no longer than
-    // the CDR's, from the true answer.
+    // alive (the last persisted heartbeat mark, after its bridge), never at the restart and never after
+    // FreeSWITCH's own end; talk time no longer than the CDR's, from the true answer.
     const ended = await call(C09.a);
     const cdr09 = cdrOf(e09, C09.a);
-    const bridgeAt = Math.floor(Number(header(e09[bridged09 - 1].event, 'Event-Date-Timestamp')) / 1000);
     expect(ended).toMatchObject({ status: 'answered', hangupCause: 'LOST_DURING_DISCONNECT', uncertain: true });
     const answer09 = cdrOf(e09, C09.b).answer; // 1001 picking up is the answer
     expect(Math.abs(t(ended.answeredAt)! - answer09)).toBeLessThan(50);
-    expect(t(ended.endedAt)).toBeGreaterThanOrEqual(bridgeAt);
+    expect(mark).toBeGreaterThan(bridgeAt);
+    expect(t(ended.endedAt)).toBeGreaterThanOrEqual(mark);
     expect(t(ended.endedAt)).toBeLessThanOrEqual(cdr09.end);
-    expect(ended.talkSeconds * 1000).toBeGreaterThanOrEqual(bridgeAt - answer09 - 100);
+    expect(ended.talkSeconds * 1000).toBeGreaterThanOrEqual(mark - answer09 - 100);
     expect(ended.talkSeconds * 1000).toBeLessThanOrEqual(cdr09.end - answer09 + 100);
 
     // Call 12 is seen to its end after the restart: FreeSWITCH's cause and the CDR's talk time.

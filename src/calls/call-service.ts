@@ -71,7 +71,11 @@ export interface CallServiceOptions {
   events?: EventLog;
   /** Employees' full names: call events then carry `employeeNames` {extension: name} beside `callEmployees`. */
   employeeName?: (extension: string) => string | undefined;
+  /** Persist "link known alive until" at most this often, ms of our clock (default 15 s; heartbeats: 20 s). */
+  aliveEveryMs?: number;
 }
+
+const ALIVE_EVERY_MS = 15_000;
 
 /**
  * The call spine: ESL events → call tracker → caller identification → durable journal and event log.
@@ -85,6 +89,9 @@ export class CallService extends EventEmitter {
   private sweepTimer: NodeJS.Timeout | null = null;
   private resyncDelayMs = RESYNC_RETRY_FIRST_MS;
   private resyncing: Promise<void> | null = null;
+  /** The last "link known alive until" handed to the writer (ms, FreeSWITCH clock), and when (our clock). */
+  private alivePersisted = 0;
+  private alivePersistedAt = 0;
 
   constructor(
     readonly esl: EslConnection,
@@ -99,8 +106,16 @@ export class CallService extends EventEmitter {
 
   async start(): Promise<void> {
     const live = await this.reader.liveState();
-    this.tracker.restore(live.calls, live.legs);
+    this.tracker.restore(live.calls, live.legs, live.aliveMark);
     this.esl.on('event', (ev: EslEvent) => this.onEvent(ev));
+    this.esl.on('heartbeat', (fsMs: number) => {
+      this.tracker.observeHeartbeat(fsMs);
+      this.persistAlive();
+    });
+    this.esl.on('probeAnswered', (localMs: number) => {
+      this.tracker.observeProbe(localMs);
+      this.persistAlive();
+    });
     this.esl.on('ready', () => {
       this.resyncDelayMs = RESYNC_RETRY_FIRST_MS;
       void this.resync();
@@ -119,6 +134,24 @@ export class CallService extends EventEmitter {
   onEvent(ev: EslEvent): void {
     this.stats.events++;
     this.handle(this.tracker.apply(ev));
+  }
+
+  /**
+   * On a heartbeat or an answered probe: hands the tracker's "link known alive until" to the journal writer
+   * (one row), at most every `aliveEveryMs`, behind the batches already handed over (a mark is never
+   * committed before a hangup it follows). Nothing while the tracker is out of sync (after a drop or a
+   * restart, until the resync): a restart after a crash then ends vanished calls at the last mark.
+   */
+  private persistAlive(): void {
+    const mark = this.tracker.aliveMark;
+    if (mark === undefined || mark === this.alivePersisted) return;
+    const now = Date.now();
+    if (this.alivePersistedAt && now - this.alivePersistedAt < (this.opts.aliveEveryMs ?? ALIVE_EVERY_MS)) return;
+    this.alivePersisted = mark;
+    this.alivePersistedAt = now;
+    const write = () => void this.writer.markAlive(mark).catch(() => undefined); // the writer retries
+    if (this.chain) this.follow(this.chain.then(write));
+    else write();
   }
 
   /** Resolves when every batch handed over so far has reached the journal writer and the event log. */

@@ -33,6 +33,14 @@ export class FsClock {
     return this.local() + this.offsetMs;
   }
 
+  /**
+   * Our time `localMs` on FreeSWITCH's clock, ms. The offset is the least-delayed (event − arrival), which
+   * is at most the true offset: the result is never later than FreeSWITCH's clock at that moment.
+   */
+  at(localMs: number): number {
+    return localMs + this.offsetMs;
+  }
+
   /** FreeSWITCH minus local, ms (0 before any event). */
   get offset(): number {
     return this.offsetMs;

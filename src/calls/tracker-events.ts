@@ -50,8 +50,6 @@ export class EventTracker extends LegEventTracker {
   protected gone = new Set<string>();
   /** Legs opened before the leg that originated them was known (originator uuid → leg uuid). */
   private orphans = new Map<string, string>();
-  /** Latest event time (FreeSWITCH clock): while the link is up, every live leg is known alive until then. */
-  protected lastEventAt = 0;
 
   /** Applies one event; returns the journal changes it caused (empty when the event changes nothing). */
   apply(ev: EslEvent): JournalBatch {
@@ -61,10 +59,7 @@ export class EventTracker extends LegEventTracker {
       this.remember(eventKey);
     }
     const ts = eventTimestamp(ev);
-    if (ts !== undefined) {
-      this.clock.observe(ts);
-      if (ts > this.lastEventAt) this.lastEventAt = ts;
-    }
+    if (ts !== undefined) this.clock.observe(ts);
     this.dispatch(ev, eventKey ?? `${ev.name}:${header(ev, 'Unique-ID') ?? ''}:${ts ?? this.clock.now()}`);
     return this.flush();
   }

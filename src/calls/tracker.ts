@@ -1,6 +1,7 @@
 import { EslEvent, header } from '../esl/event';
 import { employeeFromChannelRow } from './party';
-import { microsToMs } from './fs-clock';
+import { eventTimestamp, microsToMs } from './fs-clock';
+import { LinkAlive } from './link-alive';
 import { SHORT_EXTENSION_RE } from './tracker-core';
 import { EventTracker } from './tracker-events';
 import { CallState, JournalBatch, LegState } from './types';
@@ -58,18 +59,46 @@ export class CallTracker extends EventTracker {
   private recentOriginateLegs: OriginateLeg[] = [];
   /** Closed calls an originate made: their BACKGROUND_JOB can come after the last CHANNEL_DESTROY (08). */
   private closedOriginated = new Map<string, CallState>();
-  /** Until when (FreeSWITCH clock) the link showed every leg we knew alive: set when the link goes down. */
-  private aliveUntil = 0;
+  /** Until when (ms, FreeSWITCH clock) the link showed every leg we know alive (src/calls/link-alive.ts). */
+  private readonly alive = new LinkAlive();
 
-  /** Restores the journal's live state; legs were alive at least until their last persisted sighting. */
-  override restore(calls: CallState[], legs: LegState[]): void {
+  /**
+   * Restores the journal's live state. Legs were alive at least until their last persisted sighting, and
+   * until `aliveMark`: the journal's last "link known alive until" (ms, FreeSWITCH clock), persisted while
+   * in sync, so after a crash a call that ended while we were down ends no earlier than the last heartbeat.
+   */
+  override restore(calls: CallState[], legs: LegState[], aliveMark?: number): void {
     super.restore(calls, legs);
-    for (const l of legs) this.aliveUntil = Math.max(this.aliveUntil, l.lastSeenAt ?? 0, l.answeredAt ?? 0, l.createdAt);
+    let seen = 0;
+    for (const l of legs) seen = Math.max(seen, l.lastSeenAt ?? 0, l.answeredAt ?? 0, l.createdAt);
+    this.alive.restored(aliveMark, seen, legs.length > 0);
   }
 
-  /** The link to FreeSWITCH dropped: every live leg was alive until the last event we received. */
+  override apply(ev: EslEvent): JournalBatch {
+    const ts = eventTimestamp(ev);
+    if (ts !== undefined) this.alive.saw(ts);
+    return super.apply(ev);
+  }
+
+  /** A HEARTBEAT at `fsMs` (its Event-Date-Timestamp, ms, FreeSWITCH clock): a frame like any event. */
+  observeHeartbeat(fsMs: number): void {
+    this.clock.observe(fsMs);
+    this.alive.saw(fsMs);
+  }
+
+  /** A probe sent at `localMs` (our clock) was answered: alive then, on FreeSWITCH's clock (FsClock.at). */
+  observeProbe(localMs: number): void {
+    this.alive.saw(this.clock.at(localMs));
+  }
+
+  /** "Link known alive until" (ms, FreeSWITCH clock) worth persisting now; undefined while out of sync. */
+  get aliveMark(): number | undefined {
+    return this.alive.mark;
+  }
+
+  /** The link to FreeSWITCH dropped: every live leg was alive until the latest frame of the link. */
   linkDown(): void {
-    this.aliveUntil = Math.max(this.aliveUntil, this.lastEventAt);
+    this.alive.down();
   }
 
   /**
@@ -222,7 +251,7 @@ export class CallTracker extends EventTracker {
       for (const u of call.legs) {
         const leg = this.legs.get(u);
         if (!leg || leg.endedAt || present.has(u) || this.touched.has(u)) continue;
-        leg.endedAt = Math.max(leg.lastSeenAt ?? 0, this.aliveUntil, leg.answeredAt ?? 0, leg.createdAt);
+        leg.endedAt = Math.max(leg.lastSeenAt ?? 0, this.alive.aliveUntil, leg.answeredAt ?? 0, leg.createdAt);
         leg.endedAt = Math.min(leg.endedAt, fsNow);
         leg.hangupCause = leg.hangupCause ?? 'LOST_DURING_DISCONNECT';
         leg.destroyed = true;
@@ -259,7 +288,7 @@ export class CallTracker extends EventTracker {
       this.addTimeline(call.id, `resync:${u}:found`, fsNow, 'resynced', u, { party: this.party(leg) });
       if (!dump && (row.callstate === 'ACTIVE' || row.callstate === 'HELD')) {
         // No dump (it failed): the leg talks, since some time before now; the row has only seconds.
-        this.onAnswer(leg, Math.max(leg.createdAt, Math.min(fsNow, this.aliveUntil || fsNow)), `resync:${u}`);
+        this.onAnswer(leg, Math.max(leg.createdAt, Math.min(fsNow, this.alive.aliveUntil || fsNow)), `resync:${u}`);
       }
     }
     // 2b. A B-leg that an event opened before its A-leg was known (the snapshot names its call): one call.
@@ -277,7 +306,7 @@ export class CallTracker extends EventTracker {
       if (!leg || leg.answeredAt || this.touched.has(row.uuid)) continue;
       if (row.callstate !== 'ACTIVE' && row.callstate !== 'HELD') continue;
       const dumped = microsToMs(header(dumps.get(row.uuid) ?? { name: '', headers: {} }, 'Caller-Channel-Answered-Time'));
-      this.onAnswer(leg, dumped ?? Math.max(leg.createdAt, this.aliveUntil || fsNow), `resync:${row.uuid}`);
+      this.onAnswer(leg, dumped ?? Math.max(leg.createdAt, this.alive.aliveUntil || fsNow), `resync:${row.uuid}`);
       const call = this.callOf(leg);
       call.uncertain = true;
       this.markCall(call);
@@ -301,6 +330,7 @@ export class CallTracker extends EventTracker {
       this.markAnswered(call, Math.max(a.answeredAt ?? 0, b.answeredAt ?? 0) || fsNow);
     }
     this.endSnapshot();
+    this.alive.synced();
     return this.flush();
   }
 

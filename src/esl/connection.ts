@@ -91,7 +91,8 @@ export function assertSafeCommand(cmd: string): void {
  * correlated), reconnect with exponential backoff forever. Emits:
  *  - 'ready' after every (re)connect and subscription (the owner resyncs live state then);
  *  - 'event' (EslEvent) for each event; 'malformed' (Error) for an event it could not decode;
- *  - 'state' (EslState); 'disconnected' (reason); 'authFailed'; 'link' (EslLink) when live/stale/down changes.
+ *  - 'state' (EslState); 'disconnected' (reason); 'authFailed'; 'link' (EslLink) when live/stale/down changes;
+ *  - 'heartbeat' and 'probeAnswered': the link's proofs of life for the call tracker (src/esl/link-watch.ts).
  *
  * The link is watched, because TCP alone says nothing about a peer that went away without a FIN/RST (a
  * half-open connection can look established for hours; keepalive probes take minutes):
@@ -109,6 +110,7 @@ export function assertSafeCommand(cmd: string): void {
  *    each in captures 03, 05b, 06, `Task-Desc: heartbeat`), so we subscribe it and a healthy idle FreeSWITCH
  *    never needs a probe at 30 s. The interval is configurable (`event-heartbeat-interval` in switch.conf.xml)
  *    and the 1.10.12 event carries no interval header, so heartbeats only count as traffic; the probe decides.
+ *    Their times (and answered probes') tell the call tracker until when the link showed every leg alive.
  *  - Timeouts are checked after pending socket input is read (afterIo), so a busy event loop does not drop a
  *    link whose answer is already waiting.
  * All timers are per socket and cleared on close, on every drop and on `close()`.
@@ -384,8 +386,7 @@ export class EslConnection extends EslLinkWatch {
         return;
       }
       if (ev.name === 'HEARTBEAT') {
-        this.stats.heartbeats++;
-        this.stats.lastHeartbeatAt = this.stats.lastFrameAt;
+        this.noteHeartbeat(ev);
         if (this.ownHeartbeat) return;
       }
       this.stats.events++;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { EslFrame } from './frame';
+import { EslEvent, header } from './event';
 import type { EslConnectionOptions, EslState } from './connection';
 
 /**
@@ -31,7 +32,10 @@ export abstract class EslLinkWatch extends EventEmitter {
   protected abstract _state: EslState;
   protected abstract greeted: boolean;
   protected abstract readonly opts: EslConnectionOptions;
-  abstract readonly stats: { lastError: string; lastFrameAt: number; probes: number; probeFailures: number; handshakeTimeouts: number };
+  abstract readonly stats: {
+    lastError: string; lastFrameAt: number; probes: number; probeFailures: number; handshakeTimeouts: number;
+    heartbeats: number; lastHeartbeatAt: number;
+  };
   protected handshakeTimer: NodeJS.Timeout | null = null;
   protected idleTimer: NodeJS.Timeout | null = null;
   /** When the outstanding probe was sent (0: none out). */
@@ -97,6 +101,7 @@ export abstract class EslLinkWatch extends EventEmitter {
       () => {
         if (this.socket !== socket || this.probeSentAt !== sentAt) return;
         this.probeSentAt = 0;
+        this.emit('probeAnswered', sentAt);
         this.updateLink();
         this.armIdle(this.idleProbeMs);
       },
@@ -108,6 +113,19 @@ export abstract class EslLinkWatch extends EventEmitter {
         this.stats.lastError = `link dead: ${e.message} (probe sent after ${quietS} s of silence)`;
       },
     );
+  }
+
+  /**
+   * A HEARTBEAT arrived (FreeSWITCH fires one every 20 s by default). Counted, and emitted as 'heartbeat'
+   * with its Event-Date-Timestamp in ms (FreeSWITCH clock): every event before it on this link has arrived,
+   * so the call tracker knows every leg it has not seen hang up was alive then (src/calls/link-alive.ts).
+   * An answered idle probe is emitted as 'probeAnswered' with the time it was sent (ms, our clock).
+   */
+  protected noteHeartbeat(ev: EslEvent): void {
+    this.stats.heartbeats++;
+    this.stats.lastHeartbeatAt = this.stats.lastFrameAt;
+    const ts = header(ev, 'Event-Date-Timestamp'); // µs
+    if (ts && /^\d+$/.test(ts)) this.emit('heartbeat', Math.floor(Number(ts) / 1000));
   }
 
   protected updateLink(): void {

@@ -2,6 +2,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
 import { DEFAULT_PHONE_REGION, PHONE_QUERY_RE, phoneQueryDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
+import { ALIVE_MARK } from './journal-writer';
 
 export type CallSort = 'startedAt' | '-startedAt' | 'duration' | '-duration' | 'talk' | '-talk';
 
@@ -324,10 +325,16 @@ export class JournalReader {
   }
 
   /** Live (not final) calls with all their legs, for the tracker after a restart. */
-  async liveState(): Promise<{ calls: CallState[]; legs: LegState[] }> {
+  /**
+   * The live calls and legs the journal holds, and `aliveMark`: until when (ms, FreeSWITCH clock) the ESL
+   * link last showed every live leg alive (journal_marks, written by JournalWriter.markAlive).
+   */
+  async liveState(): Promise<{ calls: CallState[]; legs: LegState[]; aliveMark?: number }> {
+    const mark = await this.db.query<{ at: bigint | number }>('SELECT at FROM journal_marks WHERE name = ?', [ALIVE_MARK]);
+    const aliveMark = mark.length ? Number(mark[0].at) : undefined;
     const rows = await this.db.query<{ live_state: string | null }>('SELECT live_state FROM calls WHERE NOT final');
     const calls = rows.filter((r) => r.live_state).map((r) => JSON.parse(r.live_state!) as CallState);
-    if (calls.length === 0) return { calls, legs: [] };
+    if (calls.length === 0) return { calls, legs: [], aliveMark };
     const legs: LegState[] = [];
     for (let i = 0; i < calls.length; i += 500) {
       const ids = calls.slice(i, i + 500).map((c) => c.id);
@@ -337,7 +344,7 @@ export class JournalReader {
       );
       for (const r of lr) if (r.state) legs.push(JSON.parse(r.state) as LegState);
     }
-    return { calls, legs };
+    return { calls, legs, aliveMark };
   }
 
   async countCalls(): Promise<number> {

@@ -13,6 +13,8 @@ interface Pending {
   merges: Array<{ from: string; into: string }>;
   waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
   events: number;
+  /** "FreeSWITCH link known alive until" (ms, FreeSWITCH clock) to persist with this flush. */
+  aliveMark?: number;
 }
 
 function emptyPending(): Pending {
@@ -77,6 +79,21 @@ export class JournalWriter extends EventEmitter {
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
     if (p.events >= this.maxBatches) this.kick(0);
     else this.kick(this.maxDelayMs);
+    return done;
+  }
+
+  /**
+   * Persists "the link showed every live leg alive until `fsMs`" (ms, FreeSWITCH clock; CallTracker's
+   * aliveMark) in journal_marks, in the same transaction as the changes queued before it or a later one:
+   * never ahead of a hangup it follows. One row upsert; the latest mark wins.
+   */
+  markAlive(fsMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('journal writer is closed'));
+    const p = this.pending;
+    p.aliveMark = fsMs;
+    p.events++;
+    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    this.kick(this.maxDelayMs);
     return done;
   }
 
@@ -145,6 +162,7 @@ export class JournalWriter extends EventEmitter {
     merged.merges = [...old.merges, ...cur.merges];
     merged.waiters = [...old.waiters, ...cur.waiters];
     merged.events = old.events + cur.events;
+    merged.aliveMark = cur.aliveMark ?? old.aliveMark;
     this.pending = merged;
   }
 
@@ -171,6 +189,14 @@ export class JournalWriter extends EventEmitter {
       await this.upsertLegs(tx, [...b.legs.values()]);
       await this.insertTimeline(tx, b.timeline);
       await this.upsertRecordings(tx, [...b.recordings.values()]);
+      if (b.aliveMark !== undefined) {
+        await db.exec(
+          `INSERT INTO journal_marks (name, at, updated_at) VALUES ('${ALIVE_MARK}', ?, ?)
+           ON CONFLICT (name) DO UPDATE SET at = excluded.at, updated_at = excluded.updated_at`,
+          [BigInt(b.aliveMark), BigInt(now)],
+          tx,
+        );
+      }
     });
   }
 
@@ -304,6 +330,9 @@ export class JournalWriter extends EventEmitter {
         seconds = COALESCE(excluded.seconds, recordings.seconds), stereo = excluded.stereo`, tx);
   }
 }
+
+/** journal_marks' row of CallTracker's "link known alive until" (migration 0019). */
+export const ALIVE_MARK = 'freeswitch_alive';
 
 function big(v: number | undefined): bigint | null {
   return v === undefined ? null : BigInt(v);
