@@ -6,32 +6,13 @@
  * written to the socket), FreeSWITCH down (503) or refusing (502), and a party hanging up at each step of an
  * attended transfer.
  */
+import { Live, liveCall, RINGING } from './live-call';
 import { api, DbKind, settle, Stack, startStack, waitFor } from './helpers';
-import { loadFixtureEvents } from '../src/esl/fixtures';
 
 const CUSTOMER = '+79161234567';
 const GUID = '8F2A51C0-1B2C-4D3E-8F40-0123456789AB';
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-const CAPTURE = '09_did_inbound_answered';
-const events09 = loadFixtureEvents(CAPTURE);
-/** 09 up to the bridge: the customer talks to 1001. */
-const TALKING = events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1;
-/** 09 up to 1001 ringing: nobody answered yet. */
-const RINGING = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
-
-interface Live { callId: string; customer: string; agent: string }
-
-/** A customer call to DID → 1001, live in the simulator and the journal. */
-async function liveCall(stack: Stack, limit = TALKING): Promise<Live> {
-  const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-  await stack.sim.play(CAPTURE, { rewrite: true, limit });
-  await settle(stack);
-  const agent = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!;
-  const customer = agent.originator!;
-  await waitFor(async () => (await api(stack, `/calls/${customer}`)).status === 200, 'call in the journal');
-  return { callId: customer, customer, agent: agent.uuid };
-}
 
 /** The commands written to the socket since `from` (the simulator records each command's line). */
 const sentSince = (stack: Stack, from: number) => stack.sim.commands.slice(from);

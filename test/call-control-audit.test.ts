@@ -5,27 +5,10 @@
  * transfer / supervision states are published after the call has closed; click-to-call is audited (who
  * asked) on the call's timeline and as `call.action`.
  */
+import { Live, liveCall } from './live-call';
 import { api, settle, Stack, startStack, waitFor } from './helpers';
-import { loadFixtureEvents } from '../src/esl/fixtures';
 
-const CAPTURE = '09_did_inbound_answered';
-const events09 = loadFixtureEvents(CAPTURE);
-/** 09 up to the bridge: the customer talks to 1001. */
-const TALKING = events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1;
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-
-interface Live { callId: string; customer: string; agent: string }
-
-/** A customer call to DID → 1001, live in the simulator and the journal. */
-async function liveCall(stack: Stack, limit = TALKING): Promise<Live> {
-  const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-  await stack.sim.play(CAPTURE, { rewrite: true, limit });
-  await settle(stack);
-  const agent = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!;
-  const customer = agent.originator!;
-  await waitFor(async () => (await api(stack, `/calls/${customer}`)).status === 200, 'call in the journal');
-  return { callId: customer, customer, agent: agent.uuid };
-}
 const quiet = async (stack: Stack) => {
   for (let i = 0; i < 2; i++) {
     await stack.sim.actions.idle();

@@ -7,7 +7,6 @@
  * chat's rights (403); no model → disabled, said plainly. The chain's map-reduce and prompts with
  * LangChain's fake chat model.
  */
-import { createServer, Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { api, DB_KINDS, Stack, startStack, waitFor } from './helpers';
 import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { ChatAnalyzer } from '../src/ai/chat-analyses';
 import { splitText } from '../src/ai/summarizer';
+import { fenced, FakeLlm, startFakeLlm } from './fake-llm';
 
 const SECRET = 'webhook-secret-0123456789';
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from('СЕКРЕТНОЕ-СОДЕРЖИМОЕ-PDF'), Buffer.from(Array.from({ length: 2000 }, (_, i) => i % 251))]);
@@ -27,41 +27,6 @@ const GOOD = {
   sentiment: 'positive',
   answered: 'yes',
 };
-const fenced = (o: unknown) => '```json\n' + JSON.stringify(o) + '\n```';
-
-/** A local OpenAI-compatible server: answers from `answers` (else GOOD); `down` resets connections, `hold` never answers. */
-async function fakeLlm() {
-  const state = { answers: [] as string[], requests: [] as any[], mode: 'up' as 'up' | 'down' | 'hold' };
-  const server: Server = createServer((req, res) => {
-    if (state.mode === 'down') {
-      req.socket.destroy();
-      return;
-    }
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      state.requests.push({ path: req.url, body: JSON.parse(body) });
-      if (state.mode === 'hold') return;
-      const content = state.answers.shift() ?? fenced(GOOD);
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({
-        id: 'chatcmpl-1', object: 'chat.completion', created: 0, model: 'local',
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-      }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    ...state,
-    state,
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,7 +69,7 @@ describe('the chat analysis chain (LangChain fake chat model)', () => {
 describe.each(DB_KINDS)('chat analysis over HTTP (%s)', (kind) => {
   let stack: Stack;
   let fake: FakeBotApi;
-  let llm: Awaited<ReturnType<typeof fakeLlm>>;
+  let llm: FakeLlm;
   let filesDir: string;
   const tokens: Record<string, string> = {};
   let msgId = 100;
@@ -138,7 +103,7 @@ describe.each(DB_KINDS)('chat analysis over HTTP (%s)', (kind) => {
   beforeAll(async () => {
     fake = new FakeBotApi();
     await fake.listen();
-    llm = await fakeLlm();
+    llm = await startFakeLlm(GOOD);
     filesDir = mkdtempSync(join(tmpdir(), 'tf-chat-analysis-'));
     stack = await startStack(kind, {
       env: {

@@ -9,8 +9,6 @@
  * chats-analysis.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +17,7 @@ import { customerUpdate, FakeBotApi } from './fake-telegram-bot';
 import { buildPanel, launchChromium, screenshot, signedIn } from './panel-browser';
 import { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
 import { cloudHook, FakeGateway, FakeGraph, sign } from './fake-whatsapp';
+import { FakeLlm, startFakeLlm } from './fake-llm';
 
 const SECRET = 'webhook-secret-panel-0123456789';
 const WA = { access: 'EAAG-access-token-panel', phoneId: '1098765432', waba: '2034567890', appSecret: 'app-secret-0123456789abcdef', verify: 'verify-token-42-xyz' };
@@ -358,34 +357,6 @@ describe('panel chats in Chromium', () => {
   });
 });
 
-/** A local OpenAI-compatible server (as test/chat-analysis.test.ts fakes it): answers from `answers`, else `good`. */
-async function fakeLlm(good: unknown) {
-  const state = { answers: [] as string[], requests: 0 };
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      state.requests++;
-      const content = state.answers.shift() ?? '```json\n' + JSON.stringify(good) + '\n```';
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({
-        id: 'chatcmpl-1', object: 'chat.completion', created: 0, model: 'local',
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-      }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
 describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () => {
   const GOOD = {
     summary: 'Клиент спросил, когда привезут кресло; оператор ответил, что доставка завтра до 18:00.',
@@ -397,7 +368,7 @@ describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () 
   };
   let stack: Stack;
   let fake: FakeBotApi;
-  let llm: Awaited<ReturnType<typeof fakeLlm>>;
+  let llm: FakeLlm;
   let browser: Browser;
   let anna: Page;
 
@@ -406,7 +377,7 @@ describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () 
     const dir = buildPanel();
     fake = new FakeBotApi();
     await fake.listen();
-    llm = await fakeLlm(GOOD);
+    llm = await startFakeLlm(GOOD);
     stack = await startStack('sqlite', {
       env: {
         TELEFONIST_PANEL_DIR: dir,
@@ -449,7 +420,7 @@ describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () 
     await anna.locator(`[data-testid="chats-window"][data-chat-id="${id}"][data-status="in_work"]`).waitFor({ timeout: 10_000 });
     // Nothing analysed before the close.
     await anna.locator('[data-testid="chat-analysis"][data-status="none"]').waitFor({ timeout: 10_000 });
-    expect(llm.state.requests).toBe(0);
+    expect(llm.state.requests).toHaveLength(0);
 
     await anna.locator('[data-testid="chats-close"]').click();
     await anna.locator('.ant-popconfirm .ant-btn-primary').click();
@@ -464,7 +435,7 @@ describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () 
     expect(await card.innerText()).toContain('Доставка завтра до 18:00');
     expect(await card.locator('[data-testid="chat-analysis-sentiment"]').innerText()).toBe('Клиент доволен');
     expect(await card.locator('[data-testid="chat-analysis-answered"]').innerText()).toBe('Клиент получил ответ');
-    expect(llm.state.requests).toBe(1);
+    expect(llm.state.requests).toHaveLength(1);
     await card.scrollIntoViewIfNeeded();
     await screenshot(anna, join(SHOTS, 'chats-analysis.png'));
 
@@ -474,7 +445,7 @@ describe('panel chat analysis in Chromium (a fake OpenAI-compatible model)', () 
     await card.locator('[data-testid="chat-analysis-answered"][data-answered="partly"]').waitFor({ timeout: 20_000 });
     expect(await card.locator('[data-testid="chat-analysis-answered"]').innerText()).toBe('Ответ получен частично');
     expect(await card.locator('[data-testid="chat-analysis-sentiment"]').innerText()).toBe('Нейтрально');
-    expect(llm.state.requests).toBe(2);
+    expect(llm.state.requests).toHaveLength(2);
 
     // A model that never answers in the format: the failure is shown, the last good analysis stays.
     llm.state.answers.push('Конечно! Всё хорошо.', 'без JSON', '{"summary": ');

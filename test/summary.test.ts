@@ -3,10 +3,10 @@
  * OpenAI-compatible HTTP server — a good answer, malformed answers (rejected, asked again, reported),
  * a model that never answers, and a long transcript that is split and reduced.
  */
-import { createServer, Server } from 'node:http';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
 import { ChatOpenAI } from '@langchain/openai';
 import { splitText, Summarizer, SummaryError } from '../src/ai/summarizer';
+import { FakeLlm, fenced, startFakeLlm } from './fake-llm';
 
 const GOOD = {
   summary: 'Клиент попросил выставить счёт на 10 упаковок; сотрудник пообещал выставить сегодня.',
@@ -17,7 +17,6 @@ const GOOD = {
   sentiment: 'positive',
 };
 const DIALOGUE = '[00:00] 1001: Алло, слушаю.\n[00:01] ООО «Ромашка»: Добрый день, нужен счёт на 10 упаковок.\n[00:04] 1001: Выставлю сегодня.';
-const fenced = (o: unknown) => '```json\n' + JSON.stringify(o) + '\n```';
 
 describe('summary chain with LangChain\'s fake chat model', () => {
   test('a structured answer is parsed and checked', async () => {
@@ -58,64 +57,44 @@ describe('summary chain with LangChain\'s fake chat model', () => {
 });
 
 describe('summary chain over HTTP (OpenAI-compatible endpoint)', () => {
-  let server: Server;
-  let base: string;
-  const answers: string[] = [];
-  const requests: any[] = [];
-  let hold = false;
+  let llm: FakeLlm;
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        requests.push({ path: req.url, auth: req.headers.authorization, body: JSON.parse(body) });
-        if (hold) return; // never answers
-        const content = answers.shift() ?? fenced(GOOD);
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({
-          id: 'chatcmpl-1', object: 'chat.completion', created: 0, model: 'qwen2.5-7b-instruct',
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+    llm = await startFakeLlm(GOOD, 'qwen2.5-7b-instruct');
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await llm.close();
   });
-  const model = () => new ChatOpenAI({ model: 'qwen2.5-7b-instruct', apiKey: 'local-key', configuration: { baseURL: base }, temperature: 0, maxRetries: 0 });
+  const requests = () => llm.state.requests;
+  const model = () => new ChatOpenAI({ model: 'qwen2.5-7b-instruct', apiKey: 'local-key', configuration: { baseURL: llm.url }, temperature: 0, maxRetries: 0 });
 
   test('the Russian prompt goes to /chat/completions and the structured answer comes back', async () => {
-    requests.length = 0;
+    llm.state.requests.length = 0;
     const s = await new Summarizer(model()).summarize(DIALOGUE);
     expect(s).toEqual(GOOD);
-    expect(requests).toHaveLength(1);
-    expect(requests[0].path).toBe('/v1/chat/completions');
-    expect(requests[0].auth).toBe('Bearer local-key');
-    expect(requests[0].body.model).toBe('qwen2.5-7b-instruct');
-    const [system, human] = requests[0].body.messages;
+    expect(requests()).toHaveLength(1);
+    expect(requests()[0].path).toBe('/v1/chat/completions');
+    expect(requests()[0].auth).toBe('Bearer local-key');
+    expect(requests()[0].body.model).toBe('qwen2.5-7b-instruct');
+    const [system, human] = requests()[0].body.messages;
     expect(system.content).toMatch(/резюме на русском языке/);
     expect(human.content).toContain('ООО «Ромашка»');
   });
 
   test('a malformed answer is rejected, retried and reported', async () => {
-    requests.length = 0;
-    answers.push('{"summary": ', fenced({ summary: '' }), '<html>oops</html>');
+    llm.state.requests.length = 0;
+    llm.state.answers.push('{"summary": ', fenced({ summary: '' }), '<html>oops</html>');
     await expect(new Summarizer(model(), { retries: 2 }).summarize(DIALOGUE)).rejects.toThrow(/after 3 tries/);
-    expect(requests).toHaveLength(3);
+    expect(requests()).toHaveLength(3);
   });
 
   test('a model that does not answer times out', async () => {
-    hold = true;
+    llm.state.mode = 'hold';
     try {
       const t0 = Date.now();
       await expect(new Summarizer(model(), { timeoutMs: 300 }).summarize(DIALOGUE)).rejects.toThrow(/did not answer in time/);
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
-      hold = false;
+      llm.state.mode = 'up';
     }
   });
 });

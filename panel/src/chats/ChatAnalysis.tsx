@@ -7,6 +7,7 @@ import { Alert, Button, Card, Space, Spin, Tag, Typography } from 'antd';
 import { RobotOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ApiError, request } from '../api/client';
+import { TitledList } from '../shell/TitledList';
 
 export interface ChatAnalysisAnswer {
   chatId: string;
@@ -81,8 +82,8 @@ export function ChatAnalysisCard({ chatId, chatStatus }: { chatId: string; chatS
           <>
             <Typography.Paragraph data-testid="chat-analysis-summary">{x.summary}</Typography.Paragraph>
             {x.request ? <Typography.Paragraph><b>{t('chats.analysis.request')}:</b> {x.request}</Typography.Paragraph> : null}
-            {x.agreements.length ? <Items title={t('chats.analysis.agreements')} items={x.agreements} /> : null}
-            {x.nextSteps.length ? <Items title={t('chats.analysis.nextSteps')} items={x.nextSteps.map((s) => `${s.who}: ${s.what}${s.due ? ` (${s.due})` : ''}`)} /> : null}
+            {x.agreements.length ? <TitledList title={t('chats.analysis.agreements')} items={x.agreements} /> : null}
+            {x.nextSteps.length ? <TitledList title={t('chats.analysis.nextSteps')} items={x.nextSteps.map((s) => `${s.who}: ${s.what}${s.due ? ` (${s.due})` : ''}`)} /> : null}
             <Space wrap>
               <Tag data-testid="chat-analysis-sentiment" data-sentiment={x.sentiment}>{t(`summary.sentiment.${x.sentiment}`, { defaultValue: x.sentiment })}</Tag>
               <Tag color={ANSWERED_COLOR[x.answered]} data-testid="chat-analysis-answered" data-answered={x.answered}>{t(`chats.analysis.answered.${x.answered}`)}</Tag>
@@ -106,18 +107,5 @@ export function ChatAnalysisCard({ chatId, chatStatus }: { chatId: string; chatS
     >
       {body}
     </Card>
-  );
-}
-
-function Items({ title, items }: { title: string; items: string[] }) {
-  return (
-    <div style={{ marginBottom: 8 }}>
-      <b>{title}</b>
-      <ul style={{ margin: '4px 0', paddingLeft: 20 }}>
-        {items.map((x, i) => (
-          <li key={i}>{x}</li>
-        ))}
-      </ul>
-    </div>
   );
 }

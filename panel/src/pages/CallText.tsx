@@ -8,6 +8,7 @@ import { Alert, Card, Skeleton, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, type CallDetail as Call, type SummaryAnswer, type SummaryBody, type Transcript } from '../api/client';
 import { fmtPhone, fmtSeconds } from '../format';
+import { TitledList } from '../shell/TitledList';
 
 const POLL_MS = 3000;
 /** A call that ended this recently may still get its transcription jobs ('none' for now). */
@@ -99,9 +100,9 @@ export function SummaryCard({ call, version }: { call: Call; version: number }) 
         <div data-testid="summary">
           <Typography.Paragraph>{sum.summary}</Typography.Paragraph>
           {sum.customerWants ? <Typography.Paragraph><b>{t('summary.wants')}:</b> {sum.customerWants}</Typography.Paragraph> : null}
-          {sum.keyPoints?.length ? <List title={t('summary.keyPoints')} items={sum.keyPoints} /> : null}
-          {sum.agreements?.length ? <List title={t('summary.agreements')} items={sum.agreements} /> : null}
-          {sum.nextActions?.length ? <List title={t('summary.nextActions')} items={sum.nextActions.map((a) => `${a.who}: ${a.what}${a.due ? ` (${a.due})` : ''}`)} /> : null}
+          {sum.keyPoints?.length ? <TitledList title={t('summary.keyPoints')} items={sum.keyPoints} /> : null}
+          {sum.agreements?.length ? <TitledList title={t('summary.agreements')} items={sum.agreements} /> : null}
+          {sum.nextActions?.length ? <TitledList title={t('summary.nextActions')} items={sum.nextActions.map((a) => `${a.who}: ${a.what}${a.due ? ` (${a.due})` : ''}`)} /> : null}
           {sum.sentiment ? <Tag>{t(`summary.sentiment.${sum.sentiment}`, { defaultValue: sum.sentiment })}</Tag> : null}
         </div>
       );
@@ -110,18 +111,5 @@ export function SummaryCard({ call, version }: { call: Call; version: number }) 
     <Card size="small" title={t('call.summary')}>
       {body}
     </Card>
-  );
-}
-
-function List({ title, items }: { title: string; items: string[] }) {
-  return (
-    <div style={{ marginBottom: 8 }}>
-      <b>{title}</b>
-      <ul style={{ margin: '4px 0', paddingLeft: 20 }}>
-        {items.map((x, i) => (
-          <li key={i}>{x}</li>
-        ))}
-      </ul>
-    </div>
   );
 }
