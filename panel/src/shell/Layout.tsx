@@ -11,6 +11,7 @@ import { DialerContext, type DialerValue } from './dialer-context';
 import { Dialer } from './Dialer';
 import { BannerSlots } from './Slots';
 import { useShortcuts } from './shortcuts';
+import { LinkIndicator } from '../live/LinkIndicator';
 
 export function Layout() {
   const { t, i18n } = useTranslation();
@@ -74,6 +75,7 @@ export function Layout() {
                 {narrow ? null : t('dial.button')}
               </Button>
             </Tooltip>
+            <LinkIndicator compact={narrow} />
             <Segmented size="small" value={i18n.language} options={[{ label: 'RU', value: 'ru' }, { label: 'EN', value: 'en' }]} onChange={(v) => setLanguage(v as Language)} data-testid="lang" />
             <Dropdown
               menu={{ items: [{ key: 'out', icon: <LogoutOutlined />, label: t('app.signOut'), onClick: signOut }] }}
