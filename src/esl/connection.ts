@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { EslFrame, FrameParser } from './frame';
 import { decodeEvent, EslEvent, isEventFrame } from './event';
 import { afterIo, EslLink, EslLinkWatch } from './link-watch';
+import { assertSafeCommand, commandName, EslCommandError, EslTimeoutError } from './command-errors';
+
+export { assertSafeCommand, EslCommandError, EslTimeoutError } from './command-errors';
 
 export { ESL_LINK_DEFAULTS } from './link-watch';
 export type { EslLink } from './link-watch';
@@ -40,27 +43,6 @@ export interface EslConnectionOptions {
 
 export type EslState = 'disconnected' | 'connecting' | 'authenticating' | 'ready' | 'closed';
 
-export class EslCommandError extends Error {
-  constructor(
-    message: string,
-    readonly reply?: string,
-  ) {
-    super(message);
-    this.name = 'EslCommandError';
-  }
-}
-
-/** A command FreeSWITCH accepted on the socket but never answered within `commandTimeoutMs` (the link is dropped). */
-export class EslTimeoutError extends EslCommandError {
-  constructor(
-    message: string,
-    readonly timeoutMs: number,
-  ) {
-    super(message);
-    this.name = 'EslTimeoutError';
-  }
-}
-
 interface PendingReply {
   kind: 'api' | 'command';
   resolve: (f: EslFrame) => void;
@@ -72,18 +54,6 @@ interface PendingJob {
   resolve: (body: string) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
-}
-
-/** `api status`, `bgapi originate`, `auth` (never its password), `event`: for error messages. */
-function commandName(text: string): string {
-  const [verb, arg] = text.split(/[ \n]/, 2);
-  return (verb === 'api' || verb === 'bgapi') && arg ? `${verb} ${arg}` : verb;
-}
-
-/** FreeSWITCH reads a command up to the blank line: a newline inside an argument would start a new command. */
-export function assertSafeCommand(cmd: string): void {
-  if (/[\r\n\0]/.test(cmd)) throw new EslCommandError('command contains a line break or NUL');
-  if (cmd.length === 0 || cmd.length > 8192) throw new EslCommandError('command is empty or too long');
 }
 
 /**
