@@ -250,8 +250,12 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   // employees' `supervisor` right (themself or a group), unless the start options say otherwise.
   const control = new Control(esl, calls, reader, events);
   clickToCall.audited(new ClickToCallAudit(control));
+  // An extension names someone's phone when it is a configured employee or registered right now (installations
+  // without synced employees keep working); anything else is a typo: 422 `unknown_employee`.
+  const knownExtension = (ext: string) => employees.get(ext) !== undefined || presence.get(ext).registrations > 0;
+  clickToCall.checksEmployees(knownExtension);
   const transfers = new Transfers(control, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
-  const supervisions = new Supervisions(control, opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)));
+  const supervisions = new Supervisions(control, opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)), knownExtension);
   api.use(controlRouter(tokens, control, transfers, supervisions));
   api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));
   api.use(customersRouter(tokens, directory, reader));

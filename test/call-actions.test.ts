@@ -7,7 +7,7 @@
  * attended transfer.
  */
 import { Live, liveCall, RINGING } from './live-call';
-import { api, DbKind, settle, Stack, startStack, waitFor } from './helpers';
+import { api, DbKind, registerPhones, settle, Stack, startStack, waitFor } from './helpers';
 
 const CUSTOMER = '+79161234567';
 const GUID = '8F2A51C0-1B2C-4D3E-8F40-0123456789AB';
@@ -36,6 +36,8 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
   beforeAll(async () => {
     stack = await startStack(kind, { env: { TELEFONIST_CALLER_ID_DEFAULT: '74950000000', TELEFONIST_CALLER_IDS: '1001=+74950001001' } });
     for (const ext of ['1001', '1002', '1009']) stack.sim.actions.phone(ext, 'auto');
+    // Registered phones: click-to-call refuses an extension that is neither an employee nor registered.
+    await registerPhones(stack, '1001', '1002');
     stack.sim.actions.phone('1003', 'manual');
     stack.sim.actions.phone('1005', 'busy');
     expect((await api(stack, '/employees/1009', json({ name: 'Старший смены', rights: ['supervisor'] }, 'PUT'))).status).toBe(201);
@@ -471,6 +473,11 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     const denied = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1008', mode: 'listen' }));
     expect(denied.status).toBe(403);
     expect(denied.body.error).toMatchObject({ code: 'not_a_supervisor', field: 'supervisor' });
+    expect(sentSince(stack, n0)).toEqual([]);
+    // A typo (neither an employee nor a registered phone) is named as one: 422, nothing sent.
+    const typo = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '7777', mode: 'listen' }));
+    expect(typo.status).toBe(422);
+    expect(typo.body.error).toMatchObject({ code: 'unknown_employee', field: 'supervisor' });
     expect(sentSince(stack, n0)).toEqual([]);
     const after = (await api(stack, '/events?wait=0')).body.cursor;
     const r = await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1009', mode: 'whisper' }));

@@ -6,7 +6,7 @@
  * asked) on the call's timeline and as `call.action`.
  */
 import { Live, liveCall } from './live-call';
-import { api, settle, Stack, startStack, waitFor } from './helpers';
+import { api, registerPhones, settle, Stack, startStack, waitFor } from './helpers';
 
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const quiet = async (stack: Stack) => {
@@ -25,6 +25,7 @@ describe('a connected FreeSWITCH that never answers', () => {
   beforeAll(async () => {
     stack = await startStack('sqlite', { start: { esl: { commandTimeoutMs: 400, initialBackoffMs: 50, maxBackoffMs: 200 } } });
     stack.sim.actions.phone('1001', 'auto');
+    await registerPhones(stack, '1001');
   });
   afterAll(async () => {
     await stack?.stop();
@@ -163,6 +164,7 @@ describe('call control: final states, blind transfers, click-to-call audit', () 
   test('click-to-call is audited: who asked is an action on the call\'s timeline and a call.action event (also for an originate that made no channel)', async () => {
     expect((await api(stack, '/employees/1002', json({ name: 'Оператор Два', rights: [] }, 'PUT'))).status).toBeLessThan(300);
     const tok = (await api(stack, '/tokens', json({ name: 'op 1002', role: 'operator', employee: '1002' }))).body.token as string;
+    await registerPhones(stack, '1010'); // not an employee, but its phone is registered: click-to-call accepts it
     const after = await cursor(stack);
     const mine = await api(stack, '/calls', { ...json({ employee: '1002', number: '8 (916) 123-45-67', origin: { kind: 'panel', label: 'Карточка' } }), token: tok });
     expect(mine.status).toBe(202);

@@ -2,6 +2,7 @@
  * Click-to-call from 1C over real HTTP: the exact originate that reaches the FreeSWITCH socket, strict
  * validation of everything that goes into it, and the journal and events of a call that failed to ring.
  */
+import { registrationEvent } from '../src/esl/sim-registrations';
 import { api, DB_KINDS, settle, Stack, startStack, waitFor } from './helpers';
 
 const dial = (stack: Stack, body: unknown) =>
@@ -11,6 +12,10 @@ describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack(kind);
+    // The employees 1C synced: an extension that is neither one of them nor registered is refused (422).
+    for (const ext of ['1001', '1002']) {
+      await api(stack, `/employees/${ext}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `Сотрудник ${ext}` }) });
+    }
     await api(stack, '/directory/sync', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -85,6 +90,27 @@ describe.each(DB_KINDS)('click-to-call (%s)', (kind) => {
     const internal = await dial(stack, { employee: '1002', number: '1003' });
     expect(internal.status).toBe(202);
     expect(stack.sim.commands[stack.sim.commands.length - 1]).toMatch(/origination_caller_id_name='1003',telefonist_click_to_call=true,telefonist_dial=1003}user\/1002 1003 XML default$/);
+  });
+
+  test('an extension that is neither an employee nor registered is a 422 unknown_employee and nothing reaches FreeSWITCH; a registered one is fine', async () => {
+    const before = stack.sim.commands.length;
+    const r = await dial(stack, { employee: '9999', number: '+74951234567' });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'unknown_employee', field: 'employee' });
+    expect(r.body.error.message).toMatch(/9999/);
+    expect(r.body.error.message).toMatch(/не найден/);
+    expect(stack.sim.commands.length).toBe(before);
+    expect(stack.sim.commands.some((c) => c.includes('user/9999'))).toBe(false);
+    // No failed call with employee 9999 in the journal.
+    await settle(stack);
+    expect((await api(stack, '/calls?employee=9999')).body.items).toEqual([]);
+    // Installations without synced employees: a registered phone is someone's, configured or not.
+    await waitFor(() => stack.app.presence.stats.snapshots > 0, 'first registrations snapshot');
+    stack.sim.emitEvent(registrationEvent('register', { ext: '1077', callId: 'desk@1077', expires: 300 }));
+    await waitFor(() => stack.app.presence.get('1077').registrations > 0, '1077 registered');
+    const ok = await dial(stack, { employee: '1077', number: '+74951234567' });
+    expect(ok.status).toBe(202);
+    expect(stack.sim.commands[stack.sim.commands.length - 1]).toMatch(/user\/1077 \+74951234567 XML default$/);
   });
 
   test('FreeSWITCH not connected → 503', async () => {

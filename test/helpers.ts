@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config';
 import { StartOptions, startTelefonist, Telefonist } from '../src/app';
 import { FreeSwitchSimulator, PlayOptions } from '../src/esl/simulator';
+import { registrationEvent } from '../src/esl/sim-registrations';
 import { Logger } from '../src/log';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -112,6 +113,16 @@ export async function startStack(
   };
   stack.base = `http://127.0.0.1:${stack.app.port}/api/v1`;
   return stack;
+}
+
+/**
+ * The phones register (sofia::register), as they would on a real FreeSWITCH: click-to-call refuses an extension
+ * that is neither a configured employee nor registered (422 unknown_employee).
+ */
+export async function registerPhones(stack: Stack, ...exts: string[]): Promise<void> {
+  await waitFor(() => stack.app.presence.stats.snapshots > 0, 'first registrations snapshot');
+  for (const ext of exts) stack.sim.emitEvent(registrationEvent('register', { ext, callId: `desk@${ext}`, expires: 3600 }));
+  await waitFor(() => exts.every((ext) => stack.app.presence.get(ext).registrations > 0), `${exts.join(', ')} registered`);
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {

@@ -2,7 +2,7 @@
  * Tokens bound to an employee: an operator sees only the calls and events of their own extension and
  * dials only from it; supervisors and 1C see everything. Real HTTP over calls replayed on the socket.
  */
-import { api, playAndSettle, SseClient, Stack, startStack, waitFor } from './helpers';
+import { api, playAndSettle, registerPhones, SseClient, Stack, startStack, waitFor } from './helpers';
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -56,6 +56,7 @@ describe('operator scope (sqlite)', () => {
   });
 
   test('click-to-call: an operator dials only from their own phone', async () => {
+    await registerPhones(stack, '1001', '1002');
     const before = stack.sim.commands.length;
     const other = await api(stack, '/calls', { token: op1001, ...json({ employee: '1002', number: '84951234567' }) });
     expect(other.status).toBe(403);

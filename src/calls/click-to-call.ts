@@ -3,6 +3,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { EslCommandError, EslConnection, EslTimeoutError } from '../esl/connection';
 import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory/phone';
 import { Directory } from '../directory/directory';
+import { ApiError } from '../api-error';
 import { ValidationError } from '../validation';
 import { EXTENSION_RE, GUID_RE, ORIGIN_KINDS, OriginKind, originate, safeName, Vars } from './commands';
 
@@ -10,6 +11,18 @@ export { EXTENSION_RE, safeName } from './commands';
 
 /** What a phone number may be written with before it is normalised (the rest is refused, never stripped). */
 export const PHONE_CHARS_RE = /^[+0-9() .-]{2,32}$/;
+
+/** Whether an extension is someone's phone: a configured employee (src/employees) or registered right now (presence). */
+export type KnownExtension = (extension: string) => boolean;
+
+/**
+ * 422 `unknown_employee` on `field`: the extension is neither a configured employee nor registered. A typo in
+ * 1C is refused at once instead of ringing nobody (a failed SUBSCRIBER_ABSENT call in the journal).
+ */
+export function unknownEmployee(field: string, extension: string): ApiError {
+  return new ApiError(422, 'unknown_employee',
+    `extension ${extension} is neither an employee nor registered on FreeSWITCH (добавочный ${extension} не найден: такого сотрудника нет и телефон не зарегистрирован)`, field);
+}
 
 export class FreeSwitchUnavailableError extends Error {}
 export class FreeSwitchRefusedError extends Error {}
@@ -81,6 +94,7 @@ export interface ClickToCallOptions {
  */
 export class ClickToCall {
   private auditor?: ClickToCallAuditor;
+  private known?: KnownExtension;
 
   constructor(
     private readonly esl: EslConnection,
@@ -93,7 +107,12 @@ export class ClickToCall {
     this.auditor = auditor;
   }
 
-  /** Rings the employee, then dials the number. `by`: who asked (audited on the call). Errors: ValidationError (400), FreeSwitch*Error (503 / 502 / 504). */
+  /** Refuses (422 `unknown_employee`) an employee's extension that `known` does not know, before anything is sent. */
+  checksEmployees(known: KnownExtension): void {
+    this.known = known;
+  }
+
+  /** Rings the employee, then dials the number. `by`: who asked (audited on the call). Errors: ValidationError (400), ApiError 422 `unknown_employee`, FreeSwitch*Error (503 / 502 / 504). */
   async dial(req: ClickToCallRequest, by?: ClickToCallActor): Promise<ClickToCallResult> {
     if (!EXTENSION_RE.test(req.employee)) throw new ValidationError('employee', 'employee must be an extension: 2 to 6 digits');
     const origin = req.origin ? checkOrigin(req.origin) : null;
@@ -124,6 +143,8 @@ export class ClickToCall {
     if (!/^\+?[0-9]{2,20}$/.test(dial)) throw new ValidationError('number', 'number cannot be dialled');
     const callerId = e164 ? this.opts.callerIdByEmployee?.get(req.employee) ?? this.opts.callerIdDefault ?? null : null;
     if (this.esl.state !== 'ready') throw new FreeSwitchUnavailableError(`FreeSWITCH is not connected (${this.esl.state})`);
+    // Checked once connected: registrations are only known while the link is up.
+    if (this.known && !this.known(req.employee)) throw unknownEmployee('employee', req.employee);
     const id = randomUUID();
     const vars: Vars = [
       ['origination_uuid', id],

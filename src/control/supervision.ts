@@ -3,6 +3,7 @@ import { EslEvent, header } from '../esl/event';
 import { Principal } from '../auth/tokens';
 import { CallState } from '../calls/types';
 import { EAVESDROP_KEY, eavesdropVars, originate, SUPERVISION_MODES, SupervisionMode, uuidKill, uuidRecvDtmf, valid } from '../calls/commands';
+import { KnownExtension, unknownEmployee } from '../calls/click-to-call';
 import { ActionError, Actor, actorOf, Control } from './control';
 
 /**
@@ -54,6 +55,8 @@ export class Supervisions {
     private readonly control: Control,
     /** Whether an extension holds the supervisor right; absent: the token's role decides (supervisor, admin). */
     private readonly rights?: SupervisorRights,
+    /** Whether the supervisor's extension is someone's phone (an employee or registered); absent: not checked. */
+    private readonly known?: KnownExtension,
   ) {
     control.onEvent((ev) => this.onEvent(ev));
     control.calls.on('resynced', () => {
@@ -77,6 +80,8 @@ export class Supervisions {
     if (p.role === 'operator' && body.supervisor !== p.employee) {
       throw new ActionError(403, 'forbidden', `a token bound to extension ${p.employee} supervises only from it`, 'supervisor');
     }
+    // A typo is named as one (422), not as a missing right: neither an employee nor a registered phone.
+    if (this.known && !this.known(body.supervisor)) throw unknownEmployee('supervisor', body.supervisor);
     if (!(await this.allowed(body.supervisor, p))) {
       throw new ActionError(403, 'not_a_supervisor', `extension ${body.supervisor} does not hold the supervisor right`, 'supervisor');
     }

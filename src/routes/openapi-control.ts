@@ -195,7 +195,7 @@ export const controlPaths = {
     post: {
       summary: 'Listen, whisper (only the employee hears the supervisor) or barge: rings the supervisor\'s phone and joins when they answer '
         + '(`bgapi originate {…eavesdrop_whisper_aleg/bleg…}user/<supervisor> &eavesdrop(<employee leg>)`, capture 06). Only extensions with '
-        + 'the supervisor right (403 `not_a_supervisor`). Audited on the call\'s timeline (`supervision`) and as `supervision.updated`.',
+        + 'the supervisor right (403 `not_a_supervisor`); an extension that is neither an employee nor registered is a 422 `unknown_employee`. Audited on the call\'s timeline (`supervision`) and as `supervision.updated`.',
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body({
@@ -208,7 +208,7 @@ export const controlPaths = {
           employee: { type: 'string', pattern: EXT, description: 'Whom to supervise (default: the employee talking on the call).' },
         },
       }),
-      responses: { '201': { description: 'The supervisor\'s phone rings.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
+      responses: { '201': { description: 'The supervisor\'s phone rings.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 422, 502, 503), ...TIMEOUT_RESPONSE },
     },
   },
   '/calls/{id}/supervision/{sid}': {

@@ -15,6 +15,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Body too large.',
   415: 'Body is not application/json.',
   416: 'The byte range is outside the file (Content-Range: bytes */<size>).',
+  422: '`unknown_employee`: the extension (`field`: employee, supervisor) is neither a configured employee nor registered on FreeSWITCH right now; nothing was sent to FreeSWITCH.',
   429: 'Too many failed authentications from this client: wait `Retry-After` seconds (tokens this client already used keep working).',
   502: 'FreeSWITCH refused the command.',
   503: 'FreeSWITCH is not connected.',

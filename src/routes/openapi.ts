@@ -234,7 +234,7 @@ export function openApiDocument(version: string) {
                   required: ['employee', 'number'],
                   additionalProperties: false,
                   properties: {
-                    employee: { type: 'string', pattern: '^[0-9]{2,6}$', description: 'The employee\'s extension.' },
+                    employee: { type: 'string', pattern: '^[0-9]{2,6}$', description: 'The employee\'s extension: a configured employee or a phone registered right now (else 422 `unknown_employee`).' },
                     number: { type: 'string', pattern: '^[+0-9() .-]{2,32}$', description: 'A phone number in any notation (digits and + ( ) - . space), or another extension; anything else is a 400 `invalid_phone`, never cleaned.' },
                     origin: ORIGIN_SCHEMA,
                   },
@@ -260,7 +260,7 @@ export function openApiDocument(version: string) {
                 },
               },
             },
-            ...errorResponses(400, 401, 403, 415, 502, 503), ...TIMEOUT_RESPONSE,
+            ...errorResponses(400, 401, 403, 415, 422, 502, 503), ...TIMEOUT_RESPONSE,
           },
         },
       },
