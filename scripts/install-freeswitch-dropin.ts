@@ -8,7 +8,7 @@
  * <conf>/.telefonist-backup/<timestamp>/, and --undo restores the newest backup. Messages are in Russian
  * unless --lang en. Exit codes: 0 done, 1 failed, 2 bad arguments.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { applyInstall, DEFAULT_RECORDINGS_DIR, planDiff, planInstall, undoLast } from '../src/freeswitch/dropin';
 import { Lang, Msg, say } from '../src/freeswitch/messages';
 
@@ -17,11 +17,22 @@ const MESSAGES = {
     ru: 'Использование: npm run fs:install -- [--conf /etc/freeswitch] [--env .env] [--dry-run] [--undo] [--force] [--recordings DIR] [--gateway ИМЯ] [--esl-port 8021] [--lang ru|en]',
     en: 'Usage: npm run fs:install -- [--conf /etc/freeswitch] [--env .env] [--dry-run] [--undo] [--force] [--recordings DIR] [--gateway NAME] [--esl-port 8021] [--lang ru|en]',
   },
-  badArg: { ru: 'Неизвестный или неполный параметр: %s', en: 'Unknown or incomplete option: %s' },
-  noConf: {
-    ru: 'Каталог конфигурации FreeSWITCH %s не найден (нет freeswitch.xml). Укажите его: --conf /etc/freeswitch',
-    en: 'FreeSWITCH configuration directory %s not found (no freeswitch.xml). Name it with --conf /etc/freeswitch',
+  badArg: { ru: 'Неизвестный параметр: %s', en: 'Unknown option: %s' },
+  noValue: { ru: '%s: не указано значение (например %s)', en: '%s: the value is missing (e.g. %s)' },
+  badValue: { ru: '%s: ожидается %s, получено "%s"', en: '%s: expected %s, got "%s"' },
+  noConfDir: {
+    ru: 'Папки %s нет: FreeSWITCH не установлен или его конфигурация лежит в другом месте.',
+    en: 'There is no directory %s: FreeSWITCH is not installed or its configuration is elsewhere.',
   },
+  noConfXml: {
+    ru: 'В %s нет freeswitch.xml: это не папка конфигурации FreeSWITCH.',
+    en: 'There is no freeswitch.xml in %s: it is not a FreeSWITCH configuration directory.',
+  },
+  confHint: {
+    ru: 'Укажите её: --conf <папка с freeswitch.xml>; обычно это /etc/freeswitch (пакеты) или /usr/local/freeswitch/conf (сборка из исходников).',
+    en: 'Name it: --conf <directory with freeswitch.xml>; usually /etc/freeswitch (packages) or /usr/local/freeswitch/conf (built from source).',
+  },
+  confFound: { ru: 'freeswitch.xml найден в %s: --conf %s', en: 'freeswitch.xml found in %s: --conf %s' },
   dryRun: { ru: 'Пробный запуск: ничего не записано. Вот что изменится:', en: 'Dry run: nothing written. This is what would change:' },
   nothing: { ru: 'Изменений нет: drop-in уже установлен.', en: 'Nothing to change: the drop-in is already installed.' },
   add: { ru: '  добавить   %s', en: '  add        %s' },
@@ -66,67 +77,98 @@ interface Args {
   lang: Lang;
 }
 
-function parseArgs(argv: string[]): Args | { error: string; lang: Lang } {
+/** The options that take a value: what a good one looks like (checked here, exit 2) and an example. */
+const VALUED: Record<string, { example: string; ok?: (v: string) => boolean; expected?: Msg }> = {
+  '--conf': { example: '--conf /etc/freeswitch' },
+  '--env': { example: '--env .env' },
+  '--recordings': {
+    example: `--recordings ${DEFAULT_RECORDINGS_DIR}`,
+    // As the drop-in's own check (src/freeswitch/dropin.ts checkVars): the path goes into the dialplan.
+    ok: (v) => /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_-]\/*$/.test(v) && !v.includes('..'),
+    expected: {
+      ru: 'абсолютный путь к папке (/…: латинские буквы, цифры, _ . / -, без ..)',
+      en: 'an absolute directory path (/…: Latin letters, digits, _ . / -, no ..)',
+    },
+  },
+  '--gateway': {
+    example: '--gateway carrier',
+    ok: (v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v),
+    expected: { ru: 'имя шлюза sofia (латинские буквы, цифры, _ . -, до 64 символов)', en: 'a sofia gateway name (Latin letters, digits, _ . -, up to 64 characters)' },
+  },
+  '--esl-port': {
+    example: '--esl-port 8021',
+    ok: (v) => /^[0-9]{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
+    expected: { ru: 'номер порта 1–65535', en: 'a port number 1–65535' },
+  },
+  '--lang': { example: '--lang en', ok: (v) => v === 'ru' || v === 'en', expected: { ru: 'ru или en', en: 'ru or en' } },
+};
+
+/** Parses the command line; a problem comes back as the message to print (exit 2). */
+export function parseArgs(argv: string[]): Args | { error: string; lang: Lang } {
   const a: Args = { conf: '/etc/freeswitch', env: '.env', dryRun: false, undo: false, force: false, recordings: DEFAULT_RECORDINGS_DIR, gateway: 'carrier', eslPort: 8021, lang: 'ru' };
   const li = argv.indexOf('--lang');
   if (li >= 0 && argv[li + 1] === 'en') a.lang = 'en';
+  const fail = (key: Key, ...args: string[]) => ({ error: message(a.lang, key, ...args), lang: a.lang });
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const v = argv[i + 1];
-    const takes = (): string | undefined => (v === undefined || v.startsWith('--') ? undefined : (i++, v));
     switch (k) {
       case '--dry-run':
         a.dryRun = true;
-        break;
+        continue;
       case '--undo':
         a.undo = true;
-        break;
+        continue;
       case '--force':
         a.force = true;
-        break;
+        continue;
       case '--no-env':
         a.env = null;
-        break;
-      case '--lang': {
-        const x = takes();
-        if (x !== 'ru' && x !== 'en') return { error: k, lang: a.lang };
-        break;
-      }
-      case '--conf':
-      case '--env':
-      case '--recordings':
-      case '--gateway':
-      case '--esl-port': {
-        const x = takes();
-        if (x === undefined) return { error: k, lang: a.lang };
-        if (k === '--conf') a.conf = x;
-        else if (k === '--env') a.env = x;
-        else if (k === '--recordings') a.recordings = x;
-        else if (k === '--gateway') a.gateway = x;
-        else {
-          a.eslPort = Number(x);
-          if (!Number.isInteger(a.eslPort)) return { error: k, lang: a.lang };
-        }
-        break;
-      }
-      default:
-        return { error: k, lang: a.lang };
+        continue;
     }
+    const spec = Object.hasOwn(VALUED, k) ? VALUED[k] : undefined;
+    if (!spec) return fail('badArg', k);
+    const v = argv[i + 1];
+    if (v === undefined || v === '' || v.startsWith('--')) return fail('noValue', k, spec.example);
+    i++;
+    if (spec.ok && !spec.ok(v)) return fail('badValue', k, spec.expected![a.lang], v);
+    if (k === '--conf') a.conf = v;
+    else if (k === '--env') a.env = v;
+    else if (k === '--recordings') a.recordings = v;
+    else if (k === '--gateway') a.gateway = v;
+    else if (k === '--esl-port') a.eslPort = Number(v);
   }
   return a;
+}
+
+/** Where FreeSWITCH keeps its configuration: packages, then a build from source. */
+const TYPICAL_CONF = ['/etc/freeswitch', '/usr/local/freeswitch/conf'];
+
+/** Why `conf` is not a FreeSWITCH configuration directory (null: it is), with what to do. */
+export function confProblem(conf: string, lang: Lang, typical: readonly string[] = TYPICAL_CONF): string | null {
+  if (existsSync(`${conf}/freeswitch.xml`)) return null;
+  let isDir = false;
+  try {
+    isDir = statSync(conf).isDirectory();
+  } catch {
+    // absent
+  }
+  const lines = [message(lang, isDir ? 'noConfXml' : 'noConfDir', conf), message(lang, 'confHint')];
+  for (const d of typical) if (d !== conf && existsSync(`${d}/freeswitch.xml`)) lines.push(message(lang, 'confFound', d, d));
+  return lines.join('\n');
 }
 
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const parsed = parseArgs(argv);
   if ('error' in parsed) {
-    err(`${message(parsed.lang, 'badArg', parsed.error)}\n${message(parsed.lang, 'usage')}\n`);
+    err(`${parsed.error}\n${message(parsed.lang, 'usage')}\n`);
     return 2;
   }
   const { lang } = parsed;
   const t = (key: Key, ...args: string[]) => message(lang, key, ...args);
   try {
-    if (!existsSync(`${parsed.conf}/freeswitch.xml`)) {
-      err(`${t('noConf', parsed.conf)}\n`);
+    const problem = confProblem(parsed.conf, lang);
+    if (problem) {
+      err(`${problem}\n`);
       return 1;
     }
     if (parsed.undo) {

@@ -8,7 +8,7 @@ import { DROPIN_FILES, DROPIN_SOURCE, planInstall, renderDropinFile } from '../s
 import { unifiedDiff } from '../src/freeswitch/unified-diff';
 import { attachDirectoryWriter, DirectoryEmployee, renderDirectoryXml, writeDirectory } from '../src/freeswitch/directory-writer';
 import { formatReport, REQUIRED_EXTENSIONS, runDoctor } from '../src/freeswitch/doctor';
-import { main as installMain } from '../scripts/install-freeswitch-dropin';
+import { confProblem, main as installMain } from '../scripts/install-freeswitch-dropin';
 import { FreeSwitchSimulator } from '../src/esl/simulator';
 import { loadConfig } from '../src/config';
 
@@ -575,11 +575,55 @@ describe('installer (npm run fs:install)', () => {
     expect(again.out).toMatch(/Nothing to undo/);
   });
 
-  test('refuses a directory that is not a FreeSWITCH configuration, and bad options', () => {
-    expect(run(['--conf', join(root, 'nope')]).code).toBe(1);
-    expect(run(['--conf', join(root, 'nope')]).err).toMatch(/не найден/);
-    expect(run(['--bogus']).code).toBe(2);
-    expect(run(['--conf', conf, '--env', env, '--recordings', '/tmp/x;rm -rf /']).code).toBe(1);
+  test('refuses a directory that is not a FreeSWITCH configuration, saying what is missing and where to look', () => {
+    const nope = join(root, 'nope');
+    const absent = run(['--conf', nope, '--dry-run']);
+    expect(absent.code).toBe(1);
+    expect(absent.err).toContain(`Папки ${nope} нет`);
+    // Never the path that just failed as the advice: the folder with freeswitch.xml, and the usual places.
+    expect(absent.err).toContain('--conf <папка с freeswitch.xml>');
+    expect(absent.err).toContain('/etc/freeswitch');
+    expect(absent.err).toContain('/usr/local/freeswitch/conf');
+    // A folder that exists but holds no freeswitch.xml: said so, not "not found".
+    const empty = join(root, 'empty');
+    mkdirSync(empty, { recursive: true });
+    const noXml = run(['--conf', empty, '--dry-run']);
+    expect(noXml.code).toBe(1);
+    expect(noXml.err).toContain(`В ${empty} нет freeswitch.xml: это не папка конфигурации FreeSWITCH.`);
+    expect(noXml.err).not.toMatch(/не найден/);
+    expect(run(['--conf', empty, '--lang', 'en']).err).toContain(`There is no freeswitch.xml in ${empty}: it is not a FreeSWITCH configuration directory.`);
+    // A typical place that does hold one is named.
+    expect(confProblem(empty, 'ru', [conf])).toContain(`freeswitch.xml найден в ${conf}: --conf ${conf}`);
+    expect(confProblem(conf, 'ru')).toBeNull();
+  });
+
+  test('bad options: an unknown one, a missing value, a bad value (named with what is expected); exit 2, nothing written', () => {
+    const before = snapshot(root);
+    const bogus = run(['--bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.err).toMatch(/^Неизвестный параметр: --bogus\n/);
+    expect(run(['constructor']).err).toMatch(/^Неизвестный параметр: constructor/);
+    const bad: Array<[string[], string]> = [
+      [['--esl-port', 'abc'], '--esl-port: ожидается номер порта 1–65535, получено "abc"'],
+      [['--esl-port', '0'], '--esl-port: ожидается номер порта 1–65535, получено "0"'],
+      [['--esl-port', '70000'], '--esl-port: ожидается номер порта 1–65535, получено "70000"'],
+      [['--esl-port', '80.5'], '--esl-port: ожидается номер порта 1–65535, получено "80.5"'],
+      [['--lang', 'de'], '--lang: ожидается ru или en, получено "de"'],
+      [['--gateway', 'my gw'], '--gateway: ожидается имя шлюза sofia (латинские буквы, цифры, _ . -, до 64 символов), получено "my gw"'],
+      [['--recordings', '/tmp/x;rm -rf /'], '--recordings: ожидается абсолютный путь к папке (/…: латинские буквы, цифры, _ . / -, без ..), получено "/tmp/x;rm -rf /"'],
+      [['--recordings', 'records'], '--recordings: ожидается абсолютный путь к папке'],
+      [['--esl-port'], '--esl-port: не указано значение (например --esl-port 8021)'],
+      [['--conf', '--dry-run'], '--conf: не указано значение (например --conf /etc/freeswitch)'],
+      [['--env', ''], '--env: не указано значение (например --env .env)'],
+    ];
+    for (const [args, msg] of bad) {
+      const r = run(['--conf', conf, '--env', env, ...args]);
+      expect({ args, code: r.code, err: r.err.split('\n')[0] }).toEqual({ args, code: 2, err: expect.stringContaining(msg) });
+      expect(r.err).toContain('Использование: npm run fs:install');
+    }
+    expect(run(['--esl-port', 'abc', '--lang', 'en']).err).toMatch(/^--esl-port: expected a port number 1–65535, got "abc"/);
+    expect(run(['--conf', conf, '--env', env, '--esl-port', '8022', '--gateway', 'sip.carrier-1', '--recordings', '/srv/rec/', '--dry-run']).code).toBe(0);
+    expect(snapshot(root)).toEqual(before);
   });
 
   test('the npm script runs it (English with --lang en)', () => {
