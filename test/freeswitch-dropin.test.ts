@@ -751,7 +751,14 @@ describe('doctor', () => {
     expect(r.checks[0]).toMatchObject({ id: 'esl', status: 'fail' });
     expect(r.checks[0].message).toMatch(/отклонил пароль/);
     expect(r.checks[0].fix).toMatch(/FREESWITCH_ESL_PASSWORD/);
-    expect(r.checks.map((c) => c.id)).toEqual(['esl', 'skipped']);
+    expect(r.checks.map((c) => [c.id, c.status])).toEqual([['esl', 'fail'], ['skipped', 'skip']]);
+    // The summary names the failed check by its title; the skipped ones are no error, and it says why.
+    const text = formatReport(r, 'ru');
+    expect(text).toContain('[ -- ] Пропущены, нет связи с FreeSWITCH: версия FreeSWITCH, модули FreeSWITCH, диалплан telefonist');
+    expect(text).toContain('Есть ошибки: связь с FreeSWITCH (ESL). Исправьте их');
+    expect(text).toContain('Остальные проверки пропущены, потому что нет связи с FreeSWITCH: это не ошибки');
+    expect(text).not.toMatch(/ошибки:[^\n]*skipped|esl,/);
+    expect(formatReport(r, 'en')).toContain('Problems found: connection to FreeSWITCH (ESL). Fix them');
   });
 
   test('nothing listening: a failure naming the address', async () => {
@@ -785,7 +792,8 @@ describe('doctor', () => {
     recordingsInDialplan = '/var/lib/freeswitch/recordings';
     const r2 = await runDoctor(opts({ lang: 'en' }));
     expect(r2.checks.find((c) => c.id === 'recordings-path')).toMatchObject({ status: 'warn', message: `Recordings: the dialplan writes to /var/lib/freeswitch/recordings, Telefonist expects ${recFs}` });
-    expect(formatReport(r, 'en')).toMatch(/Problems found: modules, directory, clock\./);
+    expect(formatReport(r, 'en')).toMatch(/Problems found: FreeSWITCH modules, FreeSWITCH employee directory, clocks\./);
+    expect(formatReport(r, 'ru')).toMatch(/Есть ошибки: модули FreeSWITCH, каталог сотрудников FreeSWITCH, часы\./);
   });
 
   test('recordings: a directory FreeSWITCH cannot write, and one Telefonist sees elsewhere', async () => {

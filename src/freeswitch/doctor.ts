@@ -22,7 +22,8 @@ import { Lang, Msg, say } from './messages';
  */
 
 export type DoctorLang = Lang;
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+/** skip: not run (no connection to FreeSWITCH); neither an error nor a warning. */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
   id: string;
@@ -83,6 +84,28 @@ export const REQUIRED_EXTENSIONS = [
   'telefonist_extension',
   'telefonist_outbound',
 ] as const;
+
+/** Each check's title, as the summary lists it (never the internal id). */
+export const CHECK_TITLES: Record<string, Msg> = {
+  esl: { ru: 'связь с FreeSWITCH (ESL)', en: 'connection to FreeSWITCH (ESL)' },
+  'esl-password': { ru: 'пароль ESL', en: 'ESL password' },
+  version: { ru: 'версия FreeSWITCH', en: 'FreeSWITCH version' },
+  modules: { ru: 'модули FreeSWITCH', en: 'FreeSWITCH modules' },
+  dialplan: { ru: 'диалплан telefonist', en: 'telefonist dialplan' },
+  'recordings-path': { ru: 'путь записей в диалплане', en: 'recordings path in the dialplan' },
+  dids: { ru: 'входящие номера (DID)', en: 'inbound numbers (DIDs)' },
+  'dial-context': { ru: 'контекст набора (TELEFONIST_DIAL_CONTEXT)', en: 'dial context (TELEFONIST_DIAL_CONTEXT)' },
+  directory: { ru: 'каталог сотрудников FreeSWITCH', en: 'FreeSWITCH employee directory' },
+  'recordings-fs': { ru: 'папка записей у FreeSWITCH', en: 'recordings directory on FreeSWITCH' },
+  'recordings-local': { ru: 'папка записей у Telefonist', en: 'recordings directory on Telefonist' },
+  clock: { ru: 'часы', en: 'clocks' },
+  gateway: { ru: 'шлюз оператора', en: 'carrier gateway' },
+};
+
+/** The checks that need a connection: skipped without one. */
+const NEEDS_ESL = ['version', 'modules', 'dialplan', 'dids', 'directory', 'recordings-fs', 'recordings-local', 'clock', 'gateway'];
+
+const title = (id: string, lang: DoctorLang) => (CHECK_TITLES[id] ? say(lang, CHECK_TITLES[id]) : id);
 
 const M = {
   eslOk: { ru: 'ESL: подключение к %s и вход по паролю — в порядке', en: 'ESL: connected to %s and authenticated' },
@@ -158,7 +181,11 @@ const M = {
   },
   gwBad: { ru: 'Оператор: шлюз %s в состоянии %s', en: 'Carrier: gateway %s is %s' },
   gwBadFix: { ru: 'Проверьте адрес, логин и пароль оператора в telefonist-carrier.xml и журнал FreeSWITCH', en: 'Check the carrier\'s address, username and password in telefonist-carrier.xml and FreeSWITCH\'s log' },
-  skipped: { ru: 'Остальные проверки пропущены: нет связи с FreeSWITCH', en: 'Other checks skipped: no connection to FreeSWITCH' },
+  skipped: { ru: 'Пропущены, нет связи с FreeSWITCH: %s', en: 'Skipped, no connection to FreeSWITCH: %s' },
+  summarySkipped: {
+    ru: 'Остальные проверки пропущены, потому что нет связи с FreeSWITCH: это не ошибки, они выполнятся, когда связь будет.',
+    en: 'The other checks were skipped because there is no connection to FreeSWITCH: not errors, they run once it connects.',
+  },
   summaryOk: { ru: 'Всё в порядке.', en: 'All good.' },
   summaryWarn: { ru: 'Работает, но есть предупреждения: %s.', en: 'Working, with warnings: %s.' },
   summaryFail: { ru: 'Есть ошибки: %s. Исправьте их и запустите npm run doctor снова.', en: 'Problems found: %s. Fix them and run npm run doctor again.' },
@@ -215,7 +242,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   if (!c.esl) {
     if (c.error === 'auth') add('esl', 'fail', say(lang, M.eslAuth, where), say(lang, M.eslAuthFix));
     else add('esl', 'fail', say(lang, M.eslDown, where, c.reason ?? ''), say(lang, M.eslDownFix));
-    add('skipped', 'fail', say(lang, M.skipped));
+    add('skipped', 'skip', say(lang, M.skipped, NEEDS_ESL.map((id) => title(id, lang)).join(', ')));
     return { ok: false, checks };
   }
   const esl = c.esl;
@@ -385,11 +412,14 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
 }
 
 export function formatReport(r: DoctorReport, lang: DoctorLang = 'ru'): string {
-  const mark = { ok: '[ OK ]', warn: '[ !! ]', fail: '[FAIL]' } as const;
+  const mark = { ok: '[ OK ]', warn: '[ !! ]', fail: '[FAIL]', skip: '[ -- ]' } as const;
   const arrow = lang === 'en' ? 'fix' : 'что сделать';
   const lines = r.checks.map((c) => `${mark[c.status]} ${c.message}${c.fix ? `\n       ${arrow}: ${c.fix}` : ''}`);
-  const fails = r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
-  const warns = r.checks.filter((c) => c.status === 'warn').map((c) => c.id);
-  const summary = fails.length ? say(lang, M.summaryFail, fails.join(', ')) : warns.length ? say(lang, M.summaryWarn, warns.join(', ')) : say(lang, M.summaryOk);
-  return `${lines.join('\n')}\n\n${summary}\n`;
+  // Each problem once, by its title (a check may report several lines).
+  const titles = (status: CheckStatus) => [...new Set(r.checks.filter((c) => c.status === status).map((c) => title(c.id, lang)))].join(', ');
+  const fails = titles('fail');
+  const warns = titles('warn');
+  const summary = fails ? say(lang, M.summaryFail, fails) : warns ? say(lang, M.summaryWarn, warns) : say(lang, M.summaryOk);
+  const skipped = r.checks.some((c) => c.status === 'skip') ? `\n${say(lang, M.summarySkipped)}` : '';
+  return `${lines.join('\n')}\n\n${summary}${skipped}\n`;
 }
