@@ -268,10 +268,62 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { dotenv?
   }
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    const lines = parsed.error.issues.map((i) => `  ${formatConfigIssue(i, env)}`);
+    throw new ConfigError(`Invalid configuration (ошибка в настройках):\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** Settings whose value is never echoed back (passwords, tokens, keys; URLs and JSON that may hold them). */
+const SECRET_NAME_RE = /PASSWORD|TOKEN|SECRET|KEY|HASH|DATABASE_URL|BOTS|ACCOUNTS|HEADERS/;
+
+/** zod's own wording (English, generic); a message written in this file is kept: it says what is expected. */
+const ZOD_DEFAULT_RE = /^(Expected|Number must|String must|Invalid|Required)/;
+
+/** The variable's schema without default / optional / refinements around it. */
+function fieldSchema(name: string): z.ZodTypeAny | undefined {
+  let o: z.ZodTypeAny = schema;
+  while (o instanceof z.ZodEffects) o = o.innerType();
+  let f: z.ZodTypeAny | undefined = o instanceof z.ZodObject ? (o.shape as Record<string, z.ZodTypeAny>)[name] : undefined;
+  while (f instanceof z.ZodDefault || f instanceof z.ZodOptional || f instanceof z.ZodEffects) {
+    f = f instanceof z.ZodEffects ? f.innerType() : f instanceof z.ZodDefault ? f.removeDefault() : f.unwrap();
+  }
+  return f;
+}
+
+/** What a number setting takes, in Russian: «число (порт 1–65535)», «целое число от 1 до 64», «число не меньше 0». */
+function numberKind(name: string, n: z.ZodNumber): string {
+  const min = n.minValue;
+  const max = n.maxValue;
+  if (/(^|_)PORT$/.test(name)) return `число (порт ${Math.max(1, min ?? 1)}–${max ?? 65535})`;
+  const kind = n.isInt ? 'целое число' : 'число';
+  if (min !== null && max !== null) return `${kind} от ${min} до ${max}`;
+  if (min !== null) return `${kind} не меньше ${min}`;
+  if (max !== null) return `${kind} не больше ${max}`;
+  return kind;
+}
+
+/**
+ * One line per problem, the variable first, in Russian by the kind of setting: `PORT: ожидается число (порт
+ * 1–65535), получено "abc"`; a value list, a missing value, an empty one; the explanations written next to the
+ * settings above are kept. The value is quoted back unless it may be a secret.
+ */
+export function formatConfigIssue(issue: z.ZodIssue, env: NodeJS.ProcessEnv): string {
+  const name = issue.path.map(String).join('.') || 'configuration';
+  const raw = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+  const got = raw !== undefined && !SECRET_NAME_RE.test(name) ? `, получено "${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}"` : '';
+  const own = ZOD_DEFAULT_RE.test(issue.message) ? '' : issue.message;
+  const f = issue.path.length === 1 ? fieldSchema(String(issue.path[0])) : undefined;
+  let what: string;
+  if (issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined') what = 'не задана, а она обязательна';
+  else if (f instanceof z.ZodNumber) what = `ожидается ${numberKind(name, f)}${own ? ` (${own})` : ''}`;
+  else if (issue.code === z.ZodIssueCode.invalid_enum_value) what = `ожидается одно из: ${issue.options.map(String).join(', ')}`;
+  else if (own) return `${name}: ${own}${got}`;
+  else if (issue.code === z.ZodIssueCode.too_small && issue.type === 'string') what = raw === '' ? 'не может быть пустой' : `ожидается не короче ${issue.minimum} символов`;
+  else if (issue.code === z.ZodIssueCode.too_big && issue.type === 'string') what = `ожидается не длиннее ${issue.maximum} символов`;
+  else if (issue.code === z.ZodIssueCode.invalid_type) what = `ожидается ${issue.expected === 'string' ? 'строка' : issue.expected}`;
+  else what = `неверное значение (${issue.message})`;
+  return `${name}: ${what}${got}`;
 }
 
 /** For the entry points: one clear message and exit code 2 on invalid configuration. */

@@ -27,6 +27,32 @@ describe('configuration', () => {
     }
   });
 
+  test('each problem is one Russian line by the kind of setting, the variable first; secrets are not echoed', () => {
+    const lines = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, { dotenv: false });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message.split('\n').slice(1).map((l) => l.trim());
+      }
+      throw new Error('no error');
+    };
+    expect(lines({ PORT: 'abc' })).toEqual(['PORT: ожидается число (порт 1–65535), получено "abc"']);
+    expect(lines({ FREESWITCH_ESL_PORT: '99999' })).toEqual(['FREESWITCH_ESL_PORT: ожидается число (порт 1–65535), получено "99999"']);
+    expect(lines({ FREESWITCH_ESL_PORT: '80.5' })).toEqual(['FREESWITCH_ESL_PORT: ожидается число (порт 1–65535), получено "80.5"']);
+    expect(lines({ WHISPER_THREADS: 'two' })).toEqual(['WHISPER_THREADS: ожидается целое число от 1 до 64, получено "two"']);
+    expect(lines({ TRANSCRIBE_MIN_SECONDS: '-1' })).toEqual(['TRANSCRIBE_MIN_SECONDS: ожидается число не меньше 0, получено "-1"']);
+    expect(lines({ TELEFONIST_DIAL_FORMAT: 'intl' })).toEqual(['TELEFONIST_DIAL_FORMAT: ожидается одно из: e164, national, digits, получено "intl"']);
+    expect(lines({ HOST: '' })).toEqual(['HOST: не может быть пустой, получено ""']);
+    // The explanation written with the setting stays; a secret's value is never printed.
+    expect(lines({ TELEFONIST_ADMIN_TOKEN: 'short-secret' })).toEqual(['TELEFONIST_ADMIN_TOKEN: must be at least 24 characters']);
+    expect(lines({ FREESWITCH_ESL_PASSWORD: '' }).join('\n')).not.toContain('получено');
+    // Never zod's raw English.
+    const all = lines({ PORT: 'abc', FREESWITCH_ESL_PORT: 'x', TELEFONIST_SESSION_HOURS: 'abc', LLM_TIMEOUT_SECONDS: '0', TELEFONIST_COOKIE_SECURE: 'yes' });
+    expect(all).toHaveLength(5);
+    for (const l of all) expect(l).not.toMatch(/Expected|received|Number must|Invalid enum/);
+  });
+
   test('click-to-call caller ids: a DID default and extension=number pairs, nothing else', () => {
     const ok = loadConfig({ TELEFONIST_CALLER_ID_DEFAULT: '+74950000000', TELEFONIST_CALLER_IDS: '1001=+74950001001,1002=74950001002' }, { dotenv: false });
     expect(callerIdMap(ok)).toEqual(new Map([['1001', '+74950001001'], ['1002', '74950001002']]));
@@ -43,12 +69,12 @@ describe('configuration', () => {
 
   test('npm start with a bad setting exits non-zero with one clear message', () => {
     const r = spawnSync(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, '..', 'src', 'main.ts')], {
-      env: { ...process.env, FREESWITCH_ESL_PORT: '99999' },
+      env: { ...process.env, PORT: 'abc', FREESWITCH_ESL_PORT: '99999' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^Invalid configuration:\n\s+FREESWITCH_ESL_PORT: /);
-    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(r.stderr).toMatch(/^Invalid configuration \(ошибка в настройках\):\n\s+PORT: ожидается число \(порт 1–65535\), получено "abc"\n\s+FREESWITCH_ESL_PORT: /);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(3);
   });
 });
