@@ -202,7 +202,15 @@ describe.each(DB_KINDS)('panel sessions (%s)', (kind) => {
     const sameOrigin = await asCookie(stack, '/calls', cookie, { method: 'POST', body, headers: { 'Content-Type': 'application/json', Origin: origin() } });
     expect(sameOrigin.status).toBe(202);
     // A forged sign-in (login CSRF) is refused too; reading needs no header.
-    expect((await login(stack, 'ivanov', 'секрет-пароль-1', { Origin: 'http://evil.example' })).status).toBe(403);
+    const forged = await login(stack, 'ivanov', 'секрет-пароль-1', { Origin: 'http://evil.example' });
+    expect(forged.status).toBe(403);
+    // It says what a sign-in must send (the README's header), not what a signed-in request must.
+    expect(forged.body.error).toMatchObject({ code: 'csrf', field: 'X-Telefonist-CSRF' });
+    expect(forged.body.error.message).toContain('sign-in (POST /session) must send the header X-Telefonist-CSRF: 1');
+    expect(forged.body.error.message).not.toMatch(/signed in by cookie/);
+    const noHeader = await login(stack, 'ivanov', 'секрет-пароль-1', {});
+    expect([noHeader.status, noHeader.body.error.field]).toEqual([403, 'X-Telefonist-CSRF']);
+    expect(noHeader.body.error.message).toContain('X-Telefonist-CSRF: 1');
     expect((await asCookie(stack, '/calls?limit=1', cookie)).status).toBe(200);
     // A bearer token needs no CSRF header (it is not sent by browsers on their own).
     expect((await api(stack, '/calls', send('POST', { employee: '1001', number: '84951234567' }))).status).toBe(202);

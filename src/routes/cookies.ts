@@ -49,7 +49,10 @@ function hostOf(url: string): string | null {
  * one, a `Referer`) naming this server's own host. SameSite=Strict already keeps other sites' requests
  * cookie-less; this also covers sibling hosts of the same site. 403 `csrf` otherwise.
  */
-export function checkCsrf(req: Request): void {
+/** The field a sign-in's 403 `csrf` names: the header it lacks. */
+const CSRF_FIELD = 'X-Telefonist-CSRF';
+
+export function checkCsrf(req: Request, signIn = false): void {
   if (SAFE.has(req.method)) return;
   const custom = req.headers[CSRF_HEADER];
   if (typeof custom === 'string' && custom.length > 0) return;
@@ -57,5 +60,10 @@ export function checkCsrf(req: Request): void {
   const origin = req.headers.origin;
   const from = origin && origin !== 'null' ? hostOf(origin) : !origin && req.headers.referer ? hostOf(req.headers.referer) : null;
   if (host && from === host) return;
+  // The sign-in has no cookie yet: say what it needs, not what a signed-in request does.
+  if (signIn) {
+    throw new ApiError(403, 'csrf', 'the panel\'s sign-in (POST /session) must send the header X-Telefonist-CSRF: 1 (or come from this server\'s own origin); '
+      + 'without it a sign-in is refused, so that another site cannot sign a browser in', CSRF_FIELD);
+  }
   throw new ApiError(403, 'csrf', `a request signed in by cookie must send the ${'X-Telefonist-CSRF'} header or come from this server's own origin`, 'Origin');
 }

@@ -33,7 +33,7 @@ export const sessionSchemas = {
 export const sessionPaths = {
   '/session': {
     post: {
-      summary: 'Sign in to the panel with an employee\'s login and password: sets the session cookie. State-changing requests signed in by the cookie must send `X-Telefonist-CSRF: 1` (or come from this server\'s own Origin); this one too. Wrong credentials count as failed authentications (429 with Retry-After after a burst).',
+      summary: 'Sign in to the panel with an employee\'s login and password: sets the session cookie. State-changing requests signed in by the cookie must send `X-Telefonist-CSRF: 1` (or come from this server\'s own Origin); this one too: without it 403 `csrf` with `field` X-Telefonist-CSRF. Wrong credentials count as failed authentications (429 with Retry-After after a burst).',
       security: [],
       requestBody: { required: true, content: json(ref('SessionLogin')) },
       responses: {

@@ -22,7 +22,7 @@ export function sessionRouter(tokens: TokenService, sessions: PanelSessions): Ro
   const signedIn = requireRole(tokens, ['operator', 'supervisor']);
 
   r.post('/session', route(async (req, res) => {
-    checkCsrf(req);
+    checkCsrf(req, true);
     const client = AuthThrottle.clientKey(req.ip);
     const waitMs = await tokens.throttle.blockedFor(client);
     if (waitMs > 0) {
