@@ -166,6 +166,17 @@ describe('health and OpenAPI', () => {
     expect(r.body).toMatchObject({ status: 'ok', freeswitch: { connected: true, state: 'ready' }, database: { ok: true, kind: 'sqlite' } });
   });
 
+  test('health takes no parameters: an unknown one is a 400 naming it, as on /calls', async () => {
+    for (const qs of ['foo=1', 'foo=', 'verbose']) {
+      const r = await api(stack, `/health?${qs}`, { token: null });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'invalid_parameter', field: qs.replace(/=.*/, '') });
+      expect(r.body.error.message).toMatch(/unknown parameter .*this endpoint takes none/);
+    }
+    const calls = await api(stack, '/calls?foo=');
+    expect(calls.body.error).toMatchObject({ code: 'invalid_parameter', field: 'foo' });
+  });
+
   test('the OpenAPI document matches the implementation', async () => {
     const doc = (await api(stack, '/openapi.json', { token: null })).body;
     expect(doc.openapi).toMatch(/^3\./);

@@ -2,10 +2,15 @@ import { Router } from 'express';
 import { Db } from '../db/database';
 import { CallService } from '../calls/call-service';
 import { route } from './errors';
+import { rejectUnknown } from './query';
+
+/** /health takes no parameters: one it does not know is a 400 naming it, as on /calls (never silently ignored). */
+const NO_PARAMS: ReadonlySet<string> = new Set();
 
 export function healthRouter(db: Db, calls: CallService, startedAt: number): Router {
   const r = Router();
-  r.get('/health', route(async (_req, res) => {
+  r.get('/health', route(async (req, res) => {
+    rejectUnknown(req.query as Record<string, unknown>, NO_PARAMS);
     const dbOk = await db.ping();
     const esl = calls.esl;
     const fsOk = esl.state === 'ready';

@@ -202,9 +202,10 @@ export function openApiDocument(version: string) {
     paths: {
       '/health': {
         get: {
-          summary: 'FreeSWITCH connection and database state (no token needed).',
+          summary: 'FreeSWITCH connection and database state (no token needed). Takes no query parameters: any is a 400 `invalid_parameter` naming it.',
           responses: {
             '200': { description: 'Database reachable.', content: { 'application/json': { schema: ref('Health') } } },
+            ...errorResponses(400),
             '503': { description: 'Database unreachable or journal writes failing.', content: { 'application/json': { schema: ref('Health') } } },
           },
         },

@@ -14,7 +14,7 @@ export function bad(field: string, message: string): ApiError {
 
 export function rejectUnknown(query: Record<string, unknown>, known: ReadonlySet<string>): void {
   for (const k of Object.keys(query)) {
-    if (!known.has(k)) throw bad(k, `unknown parameter ${JSON.stringify(k)}; known: ${[...known].join(', ')}`);
+    if (!known.has(k)) throw bad(k, `unknown parameter ${JSON.stringify(k)}; ${known.size ? `known: ${[...known].join(', ')}` : 'this endpoint takes none'}`);
   }
 }
 
