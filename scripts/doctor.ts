@@ -9,22 +9,54 @@
 import { loadConfig, ConfigError } from '../src/config';
 import { DoctorLang, formatReport, runDoctor } from '../src/freeswitch/doctor';
 
-async function main(argv: string[]): Promise<number> {
-  let lang: DoctorLang = 'ru';
-  let gateway = 'carrier';
-  let timeoutMs = 5000;
-  let json = false;
+/** The options with what a good value looks like; a bad or missing one is named with what it expects (exit 2). */
+const VALUED: Record<string, { ok: (v: string) => boolean; expected: Record<DoctorLang, string> }> = {
+  '--lang': { ok: (v) => v === 'ru' || v === 'en', expected: { ru: 'ru или en', en: 'ru or en' } },
+  '--gateway': {
+    ok: (v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v),
+    expected: { ru: 'имя шлюза sofia (латинские буквы, цифры, _ . -, до 64 символов)', en: 'a sofia gateway name (Latin letters, digits, _ . -, up to 64 characters)' },
+  },
+  '--timeout': { ok: (v) => /^[0-9]+(\.[0-9]+)?$/.test(v) && Number(v) > 0 && Number(v) <= 600, expected: { ru: 'число секунд больше 0 и не больше 600', en: 'a number of seconds above 0, up to 600' } },
+};
+
+export interface DoctorArgs {
+  lang: DoctorLang;
+  gateway: string;
+  timeoutMs: number;
+  json: boolean;
+}
+
+/** npm run doctor's command line, or the message to print (exit 2). */
+export function parseDoctorArgs(argv: string[]): DoctorArgs | { error: string; lang: DoctorLang } {
+  const a: DoctorArgs = { lang: 'ru', gateway: 'carrier', timeoutMs: 5000, json: false };
+  const li = argv.indexOf('--lang');
+  if (li >= 0 && argv[li + 1] === 'en') a.lang = 'en';
+  const en = a.lang === 'en';
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--lang' && (argv[i + 1] === 'ru' || argv[i + 1] === 'en')) lang = argv[++i] as DoctorLang;
-    else if (a === '--gateway' && /^[A-Za-z0-9_.-]{1,64}$/.test(argv[i + 1] ?? '')) gateway = argv[++i];
-    else if (a === '--timeout' && Number(argv[i + 1]) > 0) timeoutMs = Number(argv[++i]) * 1000;
-    else if (a === '--json') json = true;
-    else {
-      process.stderr.write(`${lang === 'en' ? 'Unknown option' : 'Неизвестный параметр'}: ${a}\nnpm run doctor -- [--lang ru|en] [--gateway carrier] [--timeout 5] [--json]\n`);
-      return 2;
+    const k = argv[i];
+    if (k === '--json') {
+      a.json = true;
+      continue;
     }
+    const spec = Object.hasOwn(VALUED, k) ? VALUED[k] : undefined;
+    if (!spec) return { error: `${en ? 'Unknown option' : 'Неизвестный параметр'}: ${k}`, lang: a.lang };
+    const v = argv[i + 1];
+    if (v === undefined || v === '' || v.startsWith('--')) return { error: `${k}: ${en ? 'the value is missing' : 'не указано значение'}`, lang: a.lang };
+    i++;
+    if (!spec.ok(v)) return { error: `${k}: ${en ? 'expected' : 'ожидается'} ${spec.expected[a.lang]}, ${en ? 'got' : 'получено'} "${v}"`, lang: a.lang };
+    if (k === '--gateway') a.gateway = v;
+    else if (k === '--timeout') a.timeoutMs = Number(v) * 1000;
   }
+  return a;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseDoctorArgs(argv);
+  if ('error' in args) {
+    process.stderr.write(`${args.error}\nnpm run doctor -- [--lang ru|en] [--gateway carrier] [--timeout 5] [--json]\n`);
+    return 2;
+  }
+  const { lang, gateway, timeoutMs, json } = args;
   let config;
   try {
     config = loadConfig();
@@ -51,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
+if (require.main === module) main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

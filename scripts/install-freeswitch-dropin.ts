@@ -29,8 +29,8 @@ const MESSAGES = {
     en: 'There is no freeswitch.xml in %s: it is not a FreeSWITCH configuration directory.',
   },
   confHint: {
-    ru: 'Укажите её: --conf <папка с freeswitch.xml>; обычно это /etc/freeswitch (пакеты) или /usr/local/freeswitch/conf (сборка из исходников).',
-    en: 'Name it: --conf <directory with freeswitch.xml>; usually /etc/freeswitch (packages) or /usr/local/freeswitch/conf (built from source).',
+    ru: 'Укажите папку конфигурации: --conf <папка с freeswitch.xml>; обычно это /etc/freeswitch (пакеты) или /usr/local/freeswitch/conf (сборка из исходников).',
+    en: 'Name the configuration directory: --conf <directory with freeswitch.xml>; usually /etc/freeswitch (packages) or /usr/local/freeswitch/conf (built from source).',
   },
   confFound: { ru: 'freeswitch.xml найден в %s: --conf %s', en: 'freeswitch.xml found in %s: --conf %s' },
   dryRun: { ru: 'Пробный запуск: ничего не записано. Вот что изменится:', en: 'Dry run: nothing written. This is what would change:' },

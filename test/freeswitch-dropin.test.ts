@@ -9,6 +9,7 @@ import { unifiedDiff } from '../src/freeswitch/unified-diff';
 import { attachDirectoryWriter, DirectoryEmployee, renderDirectoryXml, writeDirectory } from '../src/freeswitch/directory-writer';
 import { formatReport, REQUIRED_EXTENSIONS, runDoctor } from '../src/freeswitch/doctor';
 import { confProblem, main as installMain } from '../scripts/install-freeswitch-dropin';
+import { parseDoctorArgs } from '../scripts/doctor';
 import { FreeSwitchSimulator } from '../src/esl/simulator';
 import { loadConfig } from '../src/config';
 
@@ -743,6 +744,16 @@ describe('doctor', () => {
     // The probe file is gone.
     expect(readdirSync(recFs)).toEqual([]);
     expect(formatReport(r, 'ru')).toMatch(/Всё в порядке\.\n$/);
+  });
+
+  test('npm run doctor\'s options: a bad value is named with what it expects, an unknown option as unknown', () => {
+    expect(parseDoctorArgs(['--gateway', 'sip.carrier', '--timeout', '2.5', '--json'])).toEqual({ lang: 'ru', gateway: 'sip.carrier', timeoutMs: 2500, json: true });
+    expect(parseDoctorArgs(['--timeout', 'abc'])).toMatchObject({ error: '--timeout: ожидается число секунд больше 0 и не больше 600, получено "abc"' });
+    expect(parseDoctorArgs(['--gateway', 'a b'])).toMatchObject({ error: expect.stringMatching(/^--gateway: ожидается имя шлюза sofia .*получено "a b"$/) });
+    expect(parseDoctorArgs(['--lang', 'de'])).toMatchObject({ error: '--lang: ожидается ru или en, получено "de"' });
+    expect(parseDoctorArgs(['--timeout'])).toMatchObject({ error: '--timeout: не указано значение' });
+    expect(parseDoctorArgs(['--lang', 'en', '--timeout', '0'])).toMatchObject({ error: '--timeout: expected a number of seconds above 0, up to 600, got "0"' });
+    expect(parseDoctorArgs(['--verbose'])).toMatchObject({ error: 'Неизвестный параметр: --verbose' });
   });
 
   test('a wrong password: says so in Russian, what to fix, and stops', async () => {
