@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EslConnection } from '../esl/connection';
 import { DEFAULT_RECORDINGS_DIR, EMPLOYEES_FILE_NAME } from './dropin';
 import { Lang, Msg, say } from './messages';
+import { NEEDS_ESL, title } from './doctor-titles';
 
 /**
  * `npm run doctor`: checks a live FreeSWITCH over the event socket for what Telefonist and its drop-in
@@ -22,8 +23,7 @@ import { Lang, Msg, say } from './messages';
  */
 
 export type DoctorLang = Lang;
-/** skip: not run (no connection to FreeSWITCH); neither an error nor a warning. */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'; // skip: not run (no connection), no error
 
 export interface CheckResult {
   id: string;
@@ -84,28 +84,6 @@ export const REQUIRED_EXTENSIONS = [
   'telefonist_extension',
   'telefonist_outbound',
 ] as const;
-
-/** Each check's title, as the summary lists it (never the internal id). */
-export const CHECK_TITLES: Record<string, Msg> = {
-  esl: { ru: 'связь с FreeSWITCH (ESL)', en: 'connection to FreeSWITCH (ESL)' },
-  'esl-password': { ru: 'пароль ESL', en: 'ESL password' },
-  version: { ru: 'версия FreeSWITCH', en: 'FreeSWITCH version' },
-  modules: { ru: 'модули FreeSWITCH', en: 'FreeSWITCH modules' },
-  dialplan: { ru: 'диалплан telefonist', en: 'telefonist dialplan' },
-  'recordings-path': { ru: 'путь записей в диалплане', en: 'recordings path in the dialplan' },
-  dids: { ru: 'входящие номера (DID)', en: 'inbound numbers (DIDs)' },
-  'dial-context': { ru: 'контекст набора (TELEFONIST_DIAL_CONTEXT)', en: 'dial context (TELEFONIST_DIAL_CONTEXT)' },
-  directory: { ru: 'каталог сотрудников FreeSWITCH', en: 'FreeSWITCH employee directory' },
-  'recordings-fs': { ru: 'папка записей у FreeSWITCH', en: 'recordings directory on FreeSWITCH' },
-  'recordings-local': { ru: 'папка записей у Telefonist', en: 'recordings directory on Telefonist' },
-  clock: { ru: 'часы', en: 'clocks' },
-  gateway: { ru: 'шлюз оператора', en: 'carrier gateway' },
-};
-
-/** The checks that need a connection: skipped without one. */
-const NEEDS_ESL = ['version', 'modules', 'dialplan', 'dids', 'directory', 'recordings-fs', 'recordings-local', 'clock', 'gateway'];
-
-const title = (id: string, lang: DoctorLang) => (CHECK_TITLES[id] ? say(lang, CHECK_TITLES[id]) : id);
 
 const M = {
   eslOk: { ru: 'ESL: подключение к %s и вход по паролю — в порядке', en: 'ESL: connected to %s and authenticated' },
@@ -182,10 +160,7 @@ const M = {
   gwBad: { ru: 'Оператор: шлюз %s в состоянии %s', en: 'Carrier: gateway %s is %s' },
   gwBadFix: { ru: 'Проверьте адрес, логин и пароль оператора в telefonist-carrier.xml и журнал FreeSWITCH', en: 'Check the carrier\'s address, username and password in telefonist-carrier.xml and FreeSWITCH\'s log' },
   skipped: { ru: 'Пропущены, нет связи с FreeSWITCH: %s', en: 'Skipped, no connection to FreeSWITCH: %s' },
-  summarySkipped: {
-    ru: 'Остальные проверки пропущены, потому что нет связи с FreeSWITCH: это не ошибки, они выполнятся, когда связь будет.',
-    en: 'The other checks were skipped because there is no connection to FreeSWITCH: not errors, they run once it connects.',
-  },
+  summarySkipped: { ru: 'Остальные проверки пропущены, потому что нет связи с FreeSWITCH: это не ошибки, они выполнятся, когда связь будет.', en: 'The other checks were skipped because there is no connection to FreeSWITCH: not errors, they run once it connects.' },
   summaryOk: { ru: 'Всё в порядке.', en: 'All good.' },
   summaryWarn: { ru: 'Работает, но есть предупреждения: %s.', en: 'Working, with warnings: %s.' },
   summaryFail: { ru: 'Есть ошибки: %s. Исправьте их и запустите npm run doctor снова.', en: 'Problems found: %s. Fix them and run npm run doctor again.' },
@@ -420,6 +395,5 @@ export function formatReport(r: DoctorReport, lang: DoctorLang = 'ru'): string {
   const fails = titles('fail');
   const warns = titles('warn');
   const summary = fails ? say(lang, M.summaryFail, fails) : warns ? say(lang, M.summaryWarn, warns) : say(lang, M.summaryOk);
-  const skipped = r.checks.some((c) => c.status === 'skip') ? `\n${say(lang, M.summarySkipped)}` : '';
-  return `${lines.join('\n')}\n\n${summary}${skipped}\n`;
+  return `${lines.join('\n')}\n\n${summary}${r.checks.some((c) => c.status === 'skip') ? `\n${say(lang, M.summarySkipped)}` : ''}\n`;
 }
