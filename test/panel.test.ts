@@ -245,7 +245,8 @@ describe('web panel in Chromium (sqlite)', () => {
       expect(new URL(page.url()).pathname).toBe(`/calls/${recordedCall}`);
       const params = await page.getByTestId('call-parameters').innerText();
       expect(params).toContain('+7 916 123-45-67');
-      expect(params).toContain('NORMAL_CLEARING');
+      expect(params).toContain('нормальное завершение');
+      expect(params).not.toContain('NORMAL_CLEARING');
       await page.getByTestId('summary').waitFor();
       expect(await page.getByTestId('summary').innerText()).toContain('Клиент попросил счёт на доставку');
       await page.getByTestId('transcript').waitFor();
@@ -423,6 +424,95 @@ describe('web panel in Chromium (sqlite)', () => {
     await page.getByTestId('dial-result').waitFor();
     await waitFor(() => stack.sim.commands.slice(before).some((c) => c.startsWith('bgapi originate') && /\}user\/1000 \+74951234567 XML /.test(c)), 'the originate');
     await page.keyboard.press('Escape');
+  });
+
+  test('a supervised internal call (capture 06, four employees): the parameters fit the card at 1280 and at 420 px, in words, with the employees\' names', async () => {
+    // Named as in the demo: four employees' tags with long names in one call.
+    const put = (ext: string, name: string) => api(stack, `/employees/${ext}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+    for (const [ext, name] of [['1002', 'Екатерина Длинноименная'], ['1003', 'Пётр Контролёр']]) expect([200, 201]).toContain((await put(ext, name)).status);
+    await playAndSettle(stack, '06_eavesdrop', { rewrite: true });
+    const recent = (await api(stack, '/calls?limit=20')).body.items as Array<{ id: string }>;
+    let call: any = null;
+    for (const c of recent) {
+      const d = (await api(stack, `/calls/${c.id}`)).body;
+      if ((d.employeeDetails?.length ?? 0) >= 4) call = d;
+    }
+    expect(call).not.toBeNull();
+    const { context: ctx, page: sup } = await signedIn(browser, origin, SUPERVISOR.login, SUPERVISOR.password);
+    try {
+      for (const width of [1280, 420]) {
+        await sup.setViewportSize({ width, height: 720 });
+        await sup.goto(`${origin}/calls/${call.id}`);
+        await sup.getByTestId('call-parameters').waitFor();
+        await sup.getByTestId('timeline').waitFor();
+        const m = await sup.getByTestId('call-parameters-card').evaluate((card: any) => {
+          const box = card.getBoundingClientRect();
+          const tall = [...card.querySelectorAll('.tf-params:not(.tf-params-wide) .ant-descriptions-item-content')]
+            .map((el: any) => ({ text: el.innerText as string, h: el.getBoundingClientRect().height, line: parseFloat((globalThis as any).getComputedStyle(el).lineHeight) || 22 }))
+            .filter((x) => x.h > 2.4 * x.line);
+          const out = [...card.querySelectorAll('*')]
+            .map((el: any) => ({ el, r: el.getBoundingClientRect() }))
+            .filter((x) => x.r.width > 0 && (x.r.right > box.right + 1 || x.r.left < box.left - 1))
+            .map((x) => `${x.el.className}: ${(x.el.innerText ?? '').slice(0, 40)} ${Math.round(x.r.left)}..${Math.round(x.r.right)} / ${Math.round(box.left)}..${Math.round(box.right)}`);
+          return { tall, out, overflow: card.scrollWidth - card.clientWidth };
+        });
+        expect({ width, tall: m.tall, out: m.out }).toEqual({ width, tall: [], out: [] });
+        expect(m.overflow).toBeLessThanOrEqual(0);
+        await shot(sup, width === 1280 ? 'call-detail-supervised' : 'call-detail-supervised-narrow');
+      }
+      await sup.setViewportSize({ width: 1280, height: 720 });
+      const params = await sup.getByTestId('call-parameters').innerText();
+      const timeline = await sup.getByTestId('timeline').innerText();
+      const all = `${params}\n${timeline}\n${await sup.getByTestId('call-detail').innerText()}`;
+      // Codes in words (the raw code in a tooltip): the hangup cause, the supervision modes.
+      expect(all).not.toMatch(/NORMAL_CLEARING|\b(listen|whisper|barge|whisper_other)\b/);
+      if (call.hangupCause === 'NORMAL_CLEARING') expect(await sup.getByTestId('detail-cause').innerText()).toBe('нормальное завершение');
+      expect(timeline).toMatch(/прослушивание|суфлирование|вмешательство/);
+      // Employees by the names the panel knows, not FreeSWITCH's caller-id name.
+      for (const e of call.employeeDetails.filter((x: any) => x.name)) expect(all).toContain(e.name);
+      for (const l of call.legs.filter((x: any) => x.employee && x.name)) {
+        const known = call.employeeDetails.find((e: any) => e.extension === l.employee)?.name;
+        if (known && known !== l.name) expect(all).not.toContain(l.name);
+      }
+      // A callee who did not answer was not «принял».
+      for (const tag of await sup.getByTestId('detail-employee').allInnerTexts()) expect(tag).not.toMatch(/принял · не ответил/);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('a bad filter in the address: an impossible date and an unknown status are dropped with a note; a 4xx is the user\'s error, in Russian', async () => {
+    await page.goto(`${origin}/?from=2026-02-30&status=garbage`);
+    const note = page.getByTestId('journal-dropped');
+    await note.waitFor();
+    const text = await note.innerText();
+    expect(text).toContain('«С»: даты 2026-02-30 нет');
+    expect(text).toContain('«Статус»: неизвестное значение «garbage»');
+    expect(await page.getByTestId('journal-error').count()).toBe(0);
+    // Neither rolled over into the date picker nor shown as a status tag.
+    expect(await page.getByTestId('journal-filters').locator('input[value*="03.2026"]').count()).toBe(0);
+    expect(await page.getByTestId('filter-status').innerText()).not.toContain('garbage');
+    await page.locator('tr[data-call-id]').first().waitFor();
+    // A filter the server refuses (400, its field named) is the user's mistake, not «Ошибка сервера».
+    await page.route('**/api/v1/calls?*', (route) => route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ error: { code: 'bad_query', message: 'to must be an existing ISO 8601 date', field: 'to' } }) }));
+    try {
+      await page.goto(`${origin}/?to=2026-03-01`);
+      const err = page.getByTestId('journal-error');
+      await err.waitFor();
+      const said = await err.innerText();
+      expect(said).toContain('Неверный фильтр «По»: такой даты нет');
+      expect(said).not.toContain('Ошибка сервера');
+      expect(await page.getByTestId('journal-error-detail').innerText()).toContain('to must be an existing ISO 8601 date');
+    } finally {
+      await page.unroute('**/api/v1/calls?*');
+    }
+  });
+
+  test('the journal formats national numbers (8 916 …) as it does +7 ones', async () => {
+    await playAndSettle(stack, '02_inbound_call_bridge', { rewrite: true, outside: { extension: '1001', number: '89165554433' } });
+    await page.goto(`${origin}/?number=${encodeURIComponent('89165554433')}`);
+    await page.locator('tr[data-call-id] [data-testid="call-number"]').first().waitFor();
+    expect(await page.locator('tr[data-call-id] [data-testid="call-number"]').first().innerText()).toBe('+7 916 555-44-33');
   });
 
   test('the open call detail shows the transcript and the summary when they finish, without a reload', async () => {

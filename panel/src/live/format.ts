@@ -1,9 +1,7 @@
-/** +79161234567 (or 74950000000, as FreeSWITCH gives a DID) → +7 916 123-45-67 (Russian numbers); anything else as it is. */
-export function formatPhone(n: string | null | undefined): string {
-  if (!n) return '';
-  const m = /^\+?7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(n);
-  return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : n;
-}
+import { phoneText } from '../format';
+
+/** The panel's one phone formatter (../format: +7, 7 and national 8 numbers); '' for none. */
+export const formatPhone = phoneText;
 
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

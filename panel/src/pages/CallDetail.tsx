@@ -9,18 +9,22 @@ import { ArrowLeftOutlined, ArrowRightOutlined, DownloadOutlined, PhoneOutlined,
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, callNumber, type CallDetail as Call, type Party, type Recording, type TimelineEntry } from '../api/client';
 import { Link, useRouter } from '../router';
-import { fmtPhone, fmtSeconds, fmtTime } from '../format';
+import { fmtPhone, fmtSeconds, fmtTime, hangupCauseText, recordCauseText, supervisionModeText } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
 import { useDialer } from '../shell/dialer-context';
 import { isCallEvent, useLiveRefresh } from '../live/events';
 import { SummaryCard, TranscriptCard } from './CallText';
 
-/** `names`: employees' names by extension (the call's `employeeDetails`), for parties that carry only the extension. */
+/**
+ * `names`: employees' names by extension (the call's `employeeDetails`). An employee is named as the panel
+ * knows them, not by the caller-id name FreeSWITCH carried («Alice»); that name only for outside parties.
+ */
 function partyText(p: Party | undefined | null, names?: Map<string, string>): string {
   if (!p) return '—';
-  const name = p.name ?? (p.employee ? names?.get(p.employee) : undefined);
+  const ext = p.employee ?? (p.number && names?.has(p.number) ? p.number : undefined);
+  const name = (ext ? names?.get(ext) : undefined) ?? p.name;
   const who = name && name !== p.number ? `${name} ` : '';
-  const n = p.employee ? p.employee : fmtPhone(p.number);
+  const n = ext ?? fmtPhone(p.number);
   return `${who}${who ? `(${n})` : n}`.trim() || '—';
 }
 
@@ -90,8 +94,21 @@ export default function CallDetail({ params }: { params: Record<string, string> 
   );
 }
 
+/** The call's employees' names by extension. */
+function employeeNames(call: Call): Map<string, string> {
+  return new Map((call.employeeDetails ?? []).filter((e) => e.name).map((e) => [e.extension, e.name!] as [string, string]));
+}
+
+/** What an employee did on the call, in words that agree: a callee who did not answer was called, not «принял». */
+function employeeRole(t: (k: string, o?: Record<string, unknown>) => string, e: { role: string; answered: boolean }): string {
+  if (e.role === 'callee') return e.answered ? t('call.took') : t('call.calledNotAnswered');
+  const role = t(`role.${e.role}`, { defaultValue: e.role });
+  return e.answered ? role : `${role} · ${t('call.notAnswered')}`;
+}
+
 function Parameters({ call, onCreated }: { call: Call; onCreated: () => void }) {
   const { t } = useTranslation();
+  const names = employeeNames(call);
   const dialer = useDialer();
   const number = callNumber(call);
   const who = call.customer ? (
@@ -118,23 +135,32 @@ function Parameters({ call, onCreated }: { call: Call; onCreated: () => void }) 
     { key: 'ring', label: t('call.ring'), children: fmtSeconds(call.ringSeconds) },
     { key: 'talk', label: t('call.talk'), children: fmtSeconds(call.talkSeconds) },
     { key: 'duration', label: t('call.duration'), children: fmtSeconds(call.durationSeconds) },
-    { key: 'caller', label: t('call.caller'), children: `${call.callerName && call.callerName !== call.callerNumber ? `${call.callerName} ` : ''}${fmtPhone(call.callerNumber)}` },
+    { key: 'caller', label: t('call.caller'), children: partyText({ number: call.callerNumber ?? undefined, name: call.callerName ?? undefined }, names) },
     { key: 'destination', label: t('call.destination'), children: fmtPhone(call.destinationNumber) },
+    { key: 'cause', label: t('call.cause'), children: call.hangupCause ? <span title={call.hangupCause} data-testid="detail-cause">{hangupCauseText(t, call.hangupCause)}</span> : '—' },
+    { key: 'identification', label: t('call.identification'), children: t(`identification.${call.identification ?? 'none'}`, { defaultValue: call.identification ?? '—' }) },
+    ...(call.origin ? [{ key: 'origin', label: t('call.origin'), children: `${call.origin.kind}${call.origin.label ? `: ${call.origin.label}` : ''}` }] : []),
+  ];
+  // The employees (several tags) and the id (long) get full-width rows of their own: in a grid cell they
+  // would squeeze the other values until dates and words broke mid-way.
+  const wide = [
     {
       key: 'employees',
       label: t('call.employees'),
-      children: call.employeeDetails?.length
-        ? call.employeeDetails.map((e) => <Tag key={e.extension}>{`${e.name ? `${e.name} ` : ''}${e.extension} · ${t(`role.${e.role}`, { defaultValue: e.role })}${e.answered ? '' : ` · ${t('call.notAnswered')}`}`}</Tag>)
-        : call.employees.join(', ') || '—',
+      children: call.employeeDetails?.length ? (
+        <div className="tf-tags" data-testid="detail-employees">
+          {call.employeeDetails.map((e) => <Tag key={e.extension} data-testid="detail-employee">{`${e.name ? `${e.name} ` : ''}${e.extension} · ${employeeRole(t, e)}`}</Tag>)}
+        </div>
+      ) : call.employees.join(', ') || '—',
     },
-    { key: 'cause', label: t('call.cause'), children: call.hangupCause ?? '—' },
-    { key: 'identification', label: t('call.identification'), children: t(`identification.${call.identification ?? 'none'}`, { defaultValue: call.identification ?? '—' }) },
-    ...(call.origin ? [{ key: 'origin', label: t('call.origin'), children: `${call.origin.kind}${call.origin.label ? `: ${call.origin.label}` : ''}` }] : []),
     { key: 'id', label: 'ID', children: <Typography.Text copyable code style={{ fontSize: 12 }}>{call.id}</Typography.Text> },
   ];
   return (
-    <Card size="small" title={t('call.parameters')}>
-      <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, lg: 3 }} items={items} data-testid="call-parameters" />
+    <Card size="small" title={t('call.parameters')} data-testid="call-parameters-card">
+      <div data-testid="call-parameters">
+        <Descriptions className="tf-params" size="small" column={{ xs: 1, sm: 1, md: 2, lg: 3 }} items={items} />
+        <Descriptions className="tf-params tf-params-wide" size="small" column={1} items={wide} />
+      </div>
     </Card>
   );
 }
@@ -254,7 +280,7 @@ function RouteCard({ call }: { call: Call }) {
   const { t } = useTranslation();
   if (!call.transferRoute?.length) return null;
   const outside = callNumber(call);
-  const names = new Map((call.employeeDetails ?? []).filter((e) => e.name).map((e) => [e.extension, e.name!] as [string, string]));
+  const names = employeeNames(call);
   const hops: Array<{ who: string; how?: string; outside?: boolean }> = [];
   if (outside && call.direction !== 'internal') hops.push({ who: call.customer?.name ?? fmtPhone(outside), outside: true });
   const first = call.transferRoute[0];
@@ -288,18 +314,23 @@ function RouteCard({ call }: { call: Call }) {
 
 function TimelineCard({ call }: { call: Call }) {
   const { t } = useTranslation();
+  const names = employeeNames(call);
   const items = call.timeline.map((e, i) => {
-    const who = e.party ? partyText(e.party) : e.a && e.b ? `${partyText(e.a)} ↔ ${partyText(e.b)}` : '';
-    const extra = [e.cause, e.status && e.kind === 'ended' ? t(`status.${String(e.status)}`, { defaultValue: String(e.status) }) : null, e.destination, e.mode, e.flow, e.state]
+    const party = e.party ?? (e.supervisor as Party | undefined);
+    const who = party ? partyText(party, names) : e.a && e.b ? `${partyText(e.a, names)} ↔ ${partyText(e.b, names)}` : '';
+    const str = (x: unknown) => (typeof x === 'string' && x ? x : null);
+    const cause = str(e.cause) && (e.kind.startsWith('recording') ? recordCauseText(t, str(e.cause)) : hangupCauseText(t, str(e.cause)));
+    const extra = [cause, e.status && e.kind === 'ended' ? t(`status.${String(e.status)}`, { defaultValue: String(e.status) }) : null, str(e.destination), str(e.mode) && supervisionModeText(t, str(e.mode)), str(e.flow), str(e.state)]
       .filter((x) => typeof x === 'string' && x)
       .join(' · ');
+    const raw = [str(e.cause), str(e.mode)].filter(Boolean).join(' · ');
     return {
       key: i,
       color: e.kind === 'transfer' ? 'blue' : e.kind.includes('hangup') || e.kind === 'ended' ? 'gray' : e.kind.startsWith('recording') ? 'red' : 'green',
       children: (
         <span>
           <Typography.Text type="secondary" style={{ fontVariantNumeric: 'tabular-nums' }}>{fmtTime(e.at).slice(11)}</Typography.Text>{' '}
-          <b>{t(`timeline.${e.kind}`, { defaultValue: e.kind })}</b> {who} {extra ? <Typography.Text type="secondary">({extra})</Typography.Text> : null}
+          <b>{t(`timeline.${e.kind}`, { defaultValue: e.kind })}</b> {who} {extra ? <Typography.Text type="secondary" title={raw || undefined}>({extra})</Typography.Text> : null}
         </span>
       ),
     };
@@ -315,6 +346,7 @@ function LegsCard({ call }: { call: Call }) {
   const { t } = useTranslation();
   const { navigate } = useRouter();
   void navigate;
+  const names = employeeNames(call);
   return (
     <Card size="small" title={t('call.legs')}>
       <Table
@@ -324,14 +356,14 @@ function LegsCard({ call }: { call: Call }) {
         dataSource={call.legs}
         scroll={{ x: 700 }}
         columns={[
-          { title: t('call.leg.party'), key: 'party', render: (_: unknown, l) => partyText({ employee: l.employee ?? undefined, number: l.number ?? undefined, name: l.name ?? undefined }) },
+          { title: t('call.leg.party'), key: 'party', render: (_: unknown, l) => partyText({ employee: l.employee ?? undefined, number: l.number ?? undefined, name: l.name ?? undefined }, names) },
           { title: t('call.leg.direction'), dataIndex: 'direction', key: 'direction', render: (d: string) => t(`call.leg.dir_${d}`, { defaultValue: d }) },
           { title: t('call.leg.role'), dataIndex: 'role', key: 'role', render: (r: string) => t(`role.${r}`, { defaultValue: r }) },
           { title: t('call.leg.channel'), dataIndex: 'channel', key: 'channel', render: (c: string) => <Typography.Text code style={{ fontSize: 12 }}>{c}</Typography.Text> },
           { title: t('call.leg.created'), dataIndex: 'createdAt', key: 'createdAt', render: (v: string) => fmtTime(v).slice(11) },
           { title: t('call.leg.answered'), dataIndex: 'answeredAt', key: 'answeredAt', render: (v: string | null) => (v ? fmtTime(v).slice(11) : '—') },
           { title: t('call.leg.ended'), dataIndex: 'endedAt', key: 'endedAt', render: (v: string | null) => (v ? fmtTime(v).slice(11) : '—') },
-          { title: t('call.cause'), dataIndex: 'hangupCause', key: 'cause' },
+          { title: t('call.cause'), dataIndex: 'hangupCause', key: 'cause', render: (c: string | null) => (c ? <span title={c}>{hangupCauseText(t, c)}</span> : '—') },
         ]}
       />
     </Card>

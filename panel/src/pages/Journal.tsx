@@ -8,7 +8,7 @@ import { AudioOutlined, FilterOutlined, PhoneOutlined, ReloadOutlined } from '@a
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, callNumber, DIRECTIONS, STATUSES, type CallPage, type CallSummary, type Query } from '../api/client';
-import { dropPrefetched, FILTER_KEYS, firstPageQuery, PAGE, readFilters, takePrefetched, writeFilters, type Filters } from './journal-data';
+import { dropPrefetched, FILTER_KEYS, firstPageQuery, PAGE, readFilters, readFiltersChecked, takePrefetched, writeFilters, type Filters } from './journal-data';
 import { Link, useRouter } from '../router';
 import { fmtPhone, fmtSeconds, fmtShortTime, fmtTime } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
@@ -19,7 +19,8 @@ import { CustomerFilter, EmployeeFilter } from './JournalPickers';
 export default function Journal() {
   const { t } = useTranslation();
   const { search, pathname, navigate } = useRouter();
-  const filters = useMemo(() => readFilters(search), [search]);
+  const checked = useMemo(() => readFiltersChecked(search), [search]);
+  const filters = checked.filters;
   // The first page the shell fetched while it rendered: when it is already here, the first render has the rows.
   const [early] = useState(() => takePrefetched(readFilters(search)));
   const [items, setItems] = useState<CallSummary[]>(early?.result?.items ?? []);
@@ -27,7 +28,7 @@ export default function Journal() {
   const [loading, setLoading] = useState(!!early && !early.result);
   const skipFirst = useRef(!!early?.result);
   const earlyPending = useRef(early && !early.result ? early.promise : null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ title: string; detail?: string; type: 'user' | 'server' } | null>(null);
   const seq = useRef(0);
   const busy = useRef(false);
   const dialer = useDialer();
@@ -58,7 +59,7 @@ export default function Journal() {
         setCursor(page.nextCursor);
       } catch (e) {
         if (my !== seq.current) return;
-        setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : `${t('errors.api')}: ${e.message}${e.field ? ` (${e.field})` : ''}`) : String(e));
+        setError(describeError(e, t));
         if (!after) setItems([]);
         setCursor(null);
       } finally {
@@ -270,7 +271,27 @@ export default function Journal() {
           {Object.keys(filters).length > 0 && <Button onClick={() => navigate(pathname, { replace: true })}>{t('journal.reset')}</Button>}
         </Space>
       </div>
-      {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} data-testid="journal-error" />}
+      {checked.dropped.length > 0 && (
+        <Alert
+          type="warning"
+          showIcon
+          title={t('journal.dropped.title')}
+          description={checked.dropped.map((d) => <div key={`${d.key}:${d.value}`}>{t(`journal.dropped.${d.why}`, { field: filterLabel(t, d.key), value: d.value })}</div>)}
+          style={{ marginBottom: 12 }}
+          data-testid="journal-dropped"
+        />
+      )}
+      {error && (
+        <Alert
+          type={error.type === 'user' ? 'warning' : 'error'}
+          showIcon
+          title={error.title}
+          description={error.detail ? <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="journal-error-detail">{error.detail}</Typography.Text> : undefined}
+          style={{ marginBottom: 12 }}
+          data-testid="journal-error"
+          data-kind={error.type}
+        />
+      )}
       <Table<CallSummary>
         rowKey="id"
         size="small"
@@ -294,4 +315,28 @@ export default function Journal() {
       </div>
     </div>
   );
+}
+
+type T = (key: string, options?: Record<string, unknown>) => string;
+
+/** A filter's name as its field is labelled («С», «Статус»); the key itself for one without a label. */
+function filterLabel(t: T, key: string): string {
+  const label: Record<string, string> = { recording: 'journal.filter.recording', hasRecording: 'journal.filter.recording' };
+  return t(label[key] ?? `journal.filter.${key}`, { defaultValue: key });
+}
+
+/**
+ * A failed list: a 4xx is the user's mistake (a filter the server refused, named by its label, the server's
+ * own words in small print); only a 5xx or a lost network is the server's error.
+ */
+function describeError(e: unknown, t: T): { title: string; detail?: string; type: 'user' | 'server' } {
+  if (!(e instanceof ApiError)) return { title: t('errors.api'), detail: String(e), type: 'server' };
+  if (e.status === 403) return { title: t('errors.forbidden'), type: 'user' };
+  if (e.status >= 400 && e.status < 500) {
+    const detail = t('errors.serverSaid', { message: e.message });
+    if (!e.field) return { title: t('errors.badRequest', { status: e.status }), detail, type: 'user' };
+    const field = filterLabel(t, e.field);
+    return { title: t(e.field === 'from' || e.field === 'to' ? 'errors.badFilterDate' : 'errors.badFilter', { field }), detail, type: 'user' };
+  }
+  return { title: `${t('errors.api')} (${e.status || '—'})`, detail: e.message, type: 'server' };
 }
