@@ -77,7 +77,7 @@ export async function startStack(
   );
   const boot = async () => {
     const app = await startTelefonist(config, opts.log ?? new Logger('error'), opts.start);
-    if (!opts.password || opts.password === 'ClueCon') await waitFor(() => app.calls.stats.resyncs > 0, 'first resync');
+    if (!opts.password || opts.password === 'ClueCon') await waitFor(() => app.calls.stats.resyncs > 0, 'first resync', 30_000);
     return app;
   };
   let first: Telefonist;
