@@ -303,15 +303,21 @@ function numberKind(name: string, n: z.ZodNumber): string {
   return kind;
 }
 
+/** A value quoted back in an error, with any URL's user:password@ (or token@) replaced by `…@`. */
+function withoutUserinfo(v: string): string {
+  return v.replace(/(\/\/)[^/@\s]*@/g, '$1…@');
+}
+
 /**
  * One line per problem, the variable first, in Russian by the kind of setting: `PORT: ожидается число (порт
  * 1–65535), получено "abc"`; a value list, a missing value, an empty one; the explanations written next to the
- * settings above are kept. The value is quoted back unless it may be a secret.
+ * settings above are kept. The value is quoted back unless it may be a secret, never with a URL's credentials.
  */
 export function formatConfigIssue(issue: z.ZodIssue, env: NodeJS.ProcessEnv): string {
   const name = issue.path.map(String).join('.') || 'configuration';
   const raw = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-  const got = raw !== undefined && !SECRET_NAME_RE.test(name) ? `, получено "${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}"` : '';
+  const shown = raw === undefined || SECRET_NAME_RE.test(name) ? undefined : withoutUserinfo(raw);
+  const got = shown !== undefined ? `, получено "${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}"` : '';
   const own = ZOD_DEFAULT_RE.test(issue.message) ? '' : issue.message;
   const f = issue.path.length === 1 ? fieldSchema(String(issue.path[0])) : undefined;
   let what: string;

@@ -47,6 +47,12 @@ describe('configuration', () => {
     // The explanation written with the setting stays; a secret's value is never printed.
     expect(lines({ TELEFONIST_ADMIN_TOKEN: 'short-secret' })).toEqual(['TELEFONIST_ADMIN_TOKEN: must be at least 24 characters']);
     expect(lines({ FREESWITCH_ESL_PASSWORD: '' }).join('\n')).not.toContain('получено');
+    // A URL's credentials are never quoted back, whatever the variable is called.
+    for (const env of [{ LLM_BASE_URL: 'ftp://llm:s3cr3tpw@gpu.local/v1' }, { TELEFONIST_PUBLIC_URL: 'http://u:s3cr3tpw@' }]) {
+      const out = lines(env).join('\n');
+      expect(out).toContain(`${Object.keys(env)[0]}:`);
+      expect(out).not.toContain('s3cr3tpw');
+    }
     // Never zod's raw English.
     const all = lines({ PORT: 'abc', FREESWITCH_ESL_PORT: 'x', TELEFONIST_SESSION_HOURS: 'abc', LLM_TIMEOUT_SECONDS: '0', TELEFONIST_COOKIE_SECURE: 'yes' });
     expect(all).toHaveLength(5);
