@@ -48,7 +48,7 @@ describe('configuration', () => {
     expect(lines({ TELEFONIST_ADMIN_TOKEN: 'short-secret' })).toEqual(['TELEFONIST_ADMIN_TOKEN: must be at least 24 characters']);
     expect(lines({ FREESWITCH_ESL_PASSWORD: '' }).join('\n')).not.toContain('получено');
     // A URL's credentials are never quoted back, whatever the variable is called.
-    for (const env of [{ LLM_BASE_URL: 'ftp://llm:s3cr3tpw@gpu.local/v1' }, { TELEFONIST_PUBLIC_URL: 'http://u:s3cr3tpw@' }]) {
+    for (const env of [{ LLM_BASE_URL: 'ftp://llm:s3cr3tpw@gpu.local/v1' }, { TELEFONIST_PUBLIC_URL: 'http://u:s3cr3tpw@' }, { DATABASE_URL: 'pg://app:s3cr3tpw@db/telefonist' }] as Array<Record<string, string>>) {
       const out = lines(env).join('\n');
       expect(out).toContain(`${Object.keys(env)[0]}:`);
       expect(out).not.toContain('s3cr3tpw');
