@@ -14,6 +14,7 @@ import { startTelefonist } from '../src/app';
 import { FreeSwitchSimulator } from '../src/esl/simulator';
 import { loadFixtureEvents } from '../src/esl/fixtures';
 import { Logger } from '../src/log';
+import { registrationEvent } from '../src/esl/sim-registrations';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
@@ -38,6 +39,12 @@ export async function actionsBench(): Promise<void> {
   const app = await startTelefonist(config, new Logger('error'), { supervisorRights: () => true });
   const base = `http://127.0.0.1:${app.port}/api/v1`;
   while (app.calls.stats.resyncs === 0) await new Promise((r) => setTimeout(r, 10));
+  // The phones register, as on a real FreeSWITCH (click-to-call and supervision refuse an extension that is
+  // neither a configured employee nor registered).
+  while (app.presence.stats.snapshots === 0) await new Promise((r) => setTimeout(r, 10));
+  const phones = ['1001', '1002', '1003', '1009'];
+  for (const ext of phones) sim.emitEvent(registrationEvent('register', { ext, callId: `desk@${ext}`, expires: 3600 }));
+  while (!phones.every((ext) => app.presence.get(ext).registrations > 0)) await new Promise((r) => setTimeout(r, 10));
   // When each command line reached the simulator.
   const arrived: Array<{ line: string; at: number }> = [];
   const push = sim.commands.push.bind(sim.commands);
