@@ -67,6 +67,8 @@ export async function whatsappBench(): Promise<void> {
       const from = String(79000000000 + (i % PEERS));
       return cloudHook('1000000001', { contacts: [{ wa_id: from, profile: { name: `Клиент ${i % PEERS}` } }], messages: [{ from, id: `wamid.B${i}`, timestamp: String(now), type: 'text', text: { body: `сообщение ${i}` } }] });
     });
+    // Meta knows what it delivered: the fake Graph learns the customers wrote (their 24-hour windows open).
+    for (const raw of cloud) graph.observe(raw);
     await run(stack, 'cloud (HMAC-SHA256 checked)', 'cloud', cloud, (raw) => ({ 'X-Hub-Signature-256': sign(SECRET, raw) }));
     const gwBodies = Array.from({ length: IN }, (_, i) => JSON.stringify({
       typeWebhook: 'incomingMessageReceived', instanceData: { idInstance: 1101 }, timestamp: now, idMessage: `GWB${i}`,
@@ -76,7 +78,9 @@ export async function whatsappBench(): Promise<void> {
     await run(stack, 'gateway (bearer token)', 'gw', gwBodies, () => ({ Authorization: `Bearer ${GW_TOKEN}` }));
 
     // Statuses: one reply per cloud customer, then delivered + read for each.
-    const chats = (await (await fetch(`${stack.base}/chats?accountId=cloud&limit=500`, { headers: auth })).json()) as { items: Array<{ id: string; peerId: string }> };
+    const listed = await fetch(`${stack.base}/chats?accountId=cloud&limit=500`, { headers: auth });
+    const chats = (await listed.json()) as { items: Array<{ id: string; peerId: string }> };
+    if (listed.status !== 200 || !chats.items?.length) throw new Error(`no cloud chats to answer: ${listed.status} ${JSON.stringify(chats).slice(0, 300)}`);
     await pool(chats.items, 16, async (c) => {
       const s = await fetch(`${stack.base}/chats/${c.id}/messages`, { method: 'POST', headers: auth, body: JSON.stringify({ employee: '1000', text: 'ответ' }) });
       if (s.status !== 202) throw new Error(`send ${s.status} ${await s.text()}`);
@@ -84,6 +88,11 @@ export async function whatsappBench(): Promise<void> {
     const t = Date.now();
     while (graph.sent.length < chats.items.length && Date.now() - t < 60_000) await new Promise((res) => setTimeout(res, 20));
     await new Promise((res) => setTimeout(res, 200));
+    if (graph.sent.length < chats.items.length) {
+      const states = await stack.app.db.query<{ state: string; failure: string | null; n: number }>(
+        `SELECT state, failure, COUNT(*) AS n FROM chat_messages WHERE account_id = 'cloud' AND direction <> 'customer' GROUP BY state, failure`);
+      throw new Error(`only ${graph.sent.length} of ${chats.items.length} replies reached the fake Graph: ${JSON.stringify(states)}`);
+    }
     const statuses = graph.sent.flatMap((s) => ['delivered', 'read'].map((st) => cloudHook('1000000001', { statuses: [{ id: s.id, recipient_id: s.to, status: st, timestamp: String(now) }] })));
     const t0 = performance.now();
     await pool(statuses, 32, (raw) => post(stack, 'cloud', raw, { 'X-Hub-Signature-256': sign(SECRET, raw) }));
