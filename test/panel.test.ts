@@ -24,6 +24,20 @@ async function shot(page: Page, name: string): Promise<void> {
   await screenshot(page, join(SHOTS, `${name}.png`));
 }
 
+/** What sticks out of a narrow window: the page's scroll width and every visible element whose right edge is past the viewport. */
+async function overflow(page: Page): Promise<{ scrollWidth: number; innerWidth: number; out: string[] }> {
+  return page.evaluate(() => {
+    const g = globalThis as any;
+    const w = g.innerWidth as number;
+    const out = [...g.document.querySelectorAll('body *')]
+      .filter((el: any) => g.getComputedStyle(el).visibility !== 'hidden')
+      .map((el: any) => ({ el, r: el.getBoundingClientRect() }))
+      .filter((x: any) => x.r.width > 0 && x.r.height > 0 && x.r.right > w + 1)
+      .map((x: any) => `${x.el.tagName.toLowerCase()}.${String(x.el.className?.baseVal ?? x.el.className).split(' ').slice(0, 2).join('.')} «${String(x.el.innerText ?? '').slice(0, 30)}» ${Math.round(x.r.left)}..${Math.round(x.r.right)}`);
+    return { scrollWidth: g.document.scrollingElement.scrollWidth as number, innerWidth: w, out: out.slice(0, 12) };
+  });
+}
+
 /**
  * Whisper over the OpenAI API: the captured call's two sides told apart by their audio. `hold()` keeps its
  * answers back until the function it returns is called (a transcript still pending while a page is open).
@@ -537,5 +551,61 @@ describe('web panel in Chromium (sqlite)', () => {
     } finally {
       release();
     }
+  });
+
+  test('search: a customer\'s history lists calls and chats together (the banner\'s list); at 420 px the search and employees pages fit the window', async () => {
+    // GET /chats answered for this customer (this stack has no messenger): the page shows what the API gives.
+    const chat = { id: 'chat-search-1', customerId: 'c-romashka', messenger: 'telegram', status: 'in_work', responsible: 'Мария Иванова', peerName: 'Анна Заказчикова', createdAt: new Date().toISOString(), lastMessageAt: new Date(Date.now() + 60_000).toISOString() };
+    await page.route('**/api/v1/chats?*', (route) =>
+      new URL(route.request().url()).searchParams.get('customerId') === 'c-romashka'
+        ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items: [chat], nextCursor: null }) })
+        : route.continue());
+    try {
+      for (const width of [1280, 420]) {
+        await page.setViewportSize({ width, height: 720 });
+        await page.goto(`${origin}/search?q=${encodeURIComponent('Ромашка')}`);
+        await page.getByTestId('search-history-open').first().click();
+        const history = page.getByTestId('search-history');
+        await history.locator('[data-testid="live-history-chat"][data-chat-id="chat-search-1"]').waitFor();
+        await history.locator('[data-testid="live-history-call"]').first().waitFor();
+        // One list, newest first: the chat (a minute from now) above the calls.
+        const rows = await history.locator('[data-testid="live-history-chat"], [data-testid="live-history-call"]').evaluateAll((els) => els.map((e: any) => e.getAttribute('data-testid')));
+        expect(rows[0]).toBe('live-history-chat');
+        expect(rows.filter((r) => r === 'live-history-call').length).toBeGreaterThan(0);
+        // The hit's name is there beside its open history, not squeezed out by it.
+        const title = await page.getByTestId('search-hit-title').first().boundingBox();
+        expect(title!.width).toBeGreaterThan(50);
+        expect(await page.getByTestId('search-hit-title').first().innerText()).toBe('ООО «Ромашка»');
+        if (width === 420) {
+          const m = await overflow(page);
+          expect(m.out).toEqual([]);
+          expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth + 1);
+          await shot(page, 'search-narrow');
+        }
+      }
+      await page.goto(`${origin}/employees`);
+      await page.locator('[data-testid="live-employees"] tr[data-ext="1001"]').waitFor();
+      const m = await overflow(page);
+      expect(m.out).toEqual([]);
+      expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth + 1);
+      await shot(page, 'employees-narrow');
+    } finally {
+      await page.unroute('**/api/v1/chats?*');
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+  });
+
+  test('a malformed call id in the address: the call page says so in Russian (and in English), the server\'s words in small print', async () => {
+    // The server's own 400 (not a UUID), not a mocked one.
+    await page.goto(`${origin}/calls/bad%20id`);
+    const err = page.getByTestId('call-error');
+    await err.waitFor();
+    expect(await err.innerText()).toBe('В адресе неверный идентификатор звонка');
+    expect(await err.getAttribute('data-kind')).toBe('user');
+    expect(await page.getByTestId('call-error-detail').innerText()).toBe('Ответ сервера: id must be a FreeSWITCH UUID');
+    await page.getByTestId('lang').getByText('EN').click();
+    await waitFor(async () => (await err.innerText()) === 'The call id in the address is not valid', 'English');
+    await page.getByTestId('lang').getByText('RU').click();
+    await waitFor(async () => (await err.innerText()) === 'В адресе неверный идентификатор звонка', 'Russian again');
   });
 });

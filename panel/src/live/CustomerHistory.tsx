@@ -2,7 +2,7 @@
  * A customer's last interactions, calls and chats in one list, newest first: the banner's "last
  * interactions" and the customer card's history. Calls are GET /customers/{id}/history, chats
  * GET /chats?customerId=… — each answer is what this user may see (the API's rules); a chat links to the
- * chat screen. `live`: fetched again after calls' and chats' events.
+ * chat screen, a call to its detail. `live`: fetched again after calls' and chats' events.
  */
 import { List, Typography } from 'antd';
 import { MessageOutlined } from '@ant-design/icons';
@@ -96,7 +96,7 @@ export function HistoryList({ customerId, limit, excludeCallId, live }: { custom
         ) : (
           <List.Item style={{ padding: '2px 0' }} data-testid="live-history-call" data-call-id={c.id}>
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-              {formatTime(c.at)} · {c.direction === 'inbound' ? '←' : '→'} {t(`status.${c.status}`, { defaultValue: c.status })}
+              <Link to={`/calls/${encodeURIComponent(c.id)}`}>{formatTime(c.at)}</Link> · {c.direction === 'inbound' ? '←' : '→'} {t(`status.${c.status}`, { defaultValue: c.status })}
               {c.talkSeconds ? ` · ${formatDuration(c.talkSeconds * 1000)}` : ''}
               {c.employees.length ? ` · ${c.employees.join(', ')}` : ''}
             </Typography.Text>

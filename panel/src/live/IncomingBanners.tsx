@@ -6,7 +6,8 @@ import { bannerPainted } from './bench';
 import { callsStore, LiveCall, useLiveCalls } from './calls';
 import { HistoryList } from './CustomerHistory';
 import { formatPhone } from './format';
-import { liveApi, LiveApiError } from './http';
+import { liveApi } from './http';
+import { errorLine } from '../api/errors';
 
 function CreateCustomer({ call, onClose }: { call: LiveCall; onClose: () => void }) {
   const { t } = useTranslation();
@@ -72,7 +73,7 @@ function BindNumber({ call, onClose }: { call: LiveCall; onClose: () => void }) 
     const timer = setTimeout(() => {
       liveApi<{ items: Found[] }>(`/directory/search?q=${encodeURIComponent(text)}&limit=20`).then(
         (b) => alive && (setFound(b.items), setError(null), setSearching(false)),
-        (e) => alive && (setFound(null), setError(e instanceof LiveApiError && e.status === 400 ? t('search.tooShort') : String(e.message ?? e)), setSearching(false)),
+        (e) => alive && (setFound(null), setError(errorLine(e, t, { byStatus: { 400: t('search.tooShort') } })), setSearching(false)),
       );
     }, 250);
     return () => {

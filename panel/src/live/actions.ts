@@ -2,12 +2,13 @@ import { message } from 'antd';
 import i18n from 'i18next';
 import { callsStore, LiveSupervision, LiveTransfer } from './calls';
 import { liveApi, LiveApiError } from './http';
+import { errorLine } from '../api/errors';
 
 /** The call-control requests of the live screens (src/routes/control.ts); failures are shown, 403 as such. */
 
 export function showError(e: unknown): void {
   if (e instanceof LiveApiError && e.status === 403) void message.error(i18n.t('live.error.forbidden'));
-  else void message.error(i18n.t('live.error.failed', { message: (e as Error).message }));
+  else void message.error(i18n.t('live.error.failed', { message: errorLine(e, i18n.t.bind(i18n) as never) }));
 }
 
 async function run<T>(fn: () => Promise<T>): Promise<T | undefined> {

@@ -11,6 +11,8 @@ import { api, ApiError, callNumber, type CallDetail as Call, type Party, type Re
 import { Link, useRouter } from '../router';
 import { fmtPhone, fmtSeconds, fmtTime, hangupCauseText, recordCauseText, supervisionModeText } from '../format';
 import { DirectionIcon, StatusTag } from '../shell/CallTags';
+import { ApiErrorAlert, ErrorDetail } from '../shell/ApiErrorAlert';
+import { describeError } from '../api/errors';
 import { useDialer } from '../shell/dialer-context';
 import { isCallEvent, useLiveRefresh } from '../live/events';
 import { SummaryCard, TranscriptCard } from './CallText';
@@ -60,8 +62,21 @@ export default function CallDetail({ params }: { params: Record<string, string> 
   const audios = useRef<Array<HTMLAudioElement | null>>([]);
 
   if (error) {
-    const status = error instanceof ApiError ? error.status : 0;
-    return <Result status={status === 404 ? '404' : status === 403 ? '403' : 'error'} title={status || t('errors.api')} subTitle={status === 403 ? t('errors.forbidden') : status === 404 ? t('call.notFound') : error.message} extra={<Link to="/">{t('call.back')}</Link>} />;
+    const view = describeError(error, t, { byStatus: { 400: t('call.badId'), 404: t('call.notFound') } });
+    const { status } = view;
+    return (
+      <Result
+        status={status === 404 ? '404' : status === 403 ? '403' : view.type === 'user' ? 'warning' : 'error'}
+        title={status || t('errors.api')}
+        subTitle={<span data-testid="call-error" data-kind={view.type}>{view.title}</span>}
+        extra={
+          <div style={{ display: 'flex', flexDirection: 'column', alignItems: 'center', gap: 4 }}>
+            <ErrorDetail view={view} testId="call-error-detail" />
+            <Link to="/">{t('call.back')}</Link>
+          </div>
+        }
+      />
+    );
   }
   if (!call) return <Skeleton active />;
 
@@ -170,7 +185,7 @@ function CreateCustomer({ call, number, onCreated }: { call: Call; number: strin
   const { message } = App.useApp();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [form] = Form.useForm<{ name: string; inn?: string; comment?: string }>();
   const submit = async () => {
     const v = await form.validateFields();
@@ -182,7 +197,7 @@ function CreateCustomer({ call, number, onCreated }: { call: Call; number: strin
       setOpen(false);
       onCreated();
     } catch (e) {
-      setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : `${e.status}: ${e.message}`) : String(e));
+      setError(e);
     } finally {
       setBusy(false);
     }
@@ -205,7 +220,7 @@ function CreateCustomer({ call, number, onCreated }: { call: Call; number: strin
             <Input.TextArea rows={2} />
           </Form.Item>
         </Form>
-        {error && <Alert type="error" showIcon title={error} />}
+        {error != null && <ApiErrorAlert error={error} testId="create-customer-error" />}
       </Modal>
     </>
   );

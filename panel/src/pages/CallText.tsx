@@ -6,7 +6,8 @@
 import { useEffect, useState } from 'react';
 import { Alert, Card, Skeleton, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, type CallDetail as Call, type SummaryAnswer, type SummaryBody, type Transcript } from '../api/client';
+import { ApiErrorAlert } from '../shell/ApiErrorAlert';
+import { api, type CallDetail as Call, type SummaryAnswer, type SummaryBody, type Transcript } from '../api/client';
 import { fmtPhone, fmtSeconds } from '../format';
 import { TitledList } from '../shell/TitledList';
 
@@ -17,7 +18,7 @@ const FRESH_MS = 10 * 60_000;
 /** The API's answer for this call, fetched on `version` and again while `pending(answer)` says so. */
 function usePolled<T extends { status: string }>(call: Call, version: number, fetch: (id: string) => Promise<T>, pending: (a: T) => boolean) {
   const [answer, setAnswer] = useState<T | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const has = !!call.recordings?.length;
   const ended = call.endedAt ? Date.parse(call.endedAt) : null;
   useEffect(() => {
@@ -33,7 +34,7 @@ function usePolled<T extends { status: string }>(call: Call, version: number, fe
           const waiting = pending(a) || (a.status === 'none' && (ended === null || Date.now() - ended < FRESH_MS));
           if (waiting) timer = setTimeout(ask, POLL_MS);
         },
-        (e) => alive && setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))),
+        (e) => alive && setError(e),
       );
     void ask();
     return () => {
@@ -45,8 +46,8 @@ function usePolled<T extends { status: string }>(call: Call, version: number, fe
   return { answer, error, has };
 }
 
-function failure(error: ApiError, t: (k: string) => string) {
-  return <Alert type={error.status === 403 ? 'warning' : 'error'} showIcon title={error.status === 403 ? `403 · ${t('errors.forbidden')}` : error.message} />;
+function failure(error: unknown) {
+  return <ApiErrorAlert error={error} />;
 }
 
 export function TranscriptCard({ call, version, playing, seek }: { call: Call; version: number; playing: { index: number; time: number }; seek: (index: number, s: number) => void }) {
@@ -54,7 +55,7 @@ export function TranscriptCard({ call, version, playing, seek }: { call: Call; v
   const { answer: tr, error, has } = usePolled<Transcript>(call, version, api.calls.transcript, (a) => a.status === 'queued' || a.status === 'running');
   if (!has) return null;
   let body: React.ReactNode;
-  if (error) body = failure(error, t);
+  if (error) body = failure(error);
   else if (!tr) body = <Skeleton active />;
   else if (tr.status === 'disabled') body = <Typography.Text type="secondary">{tr.message ?? t('call.transcriptDisabled')}</Typography.Text>;
   else {
@@ -90,7 +91,7 @@ export function SummaryCard({ call, version }: { call: Call; version: number }) 
   const { answer: s, error, has } = usePolled<SummaryAnswer>(call, version, api.calls.summary, (a) => a.status === 'pending');
   if (!has) return null;
   let body: React.ReactNode;
-  if (error) body = failure(error, t);
+  if (error) body = failure(error);
   else if (!s) body = <Skeleton active />;
   else {
     const sum: SummaryBody | null = typeof s.summary === 'object' && s.summary ? s.summary : typeof s.summary === 'string' ? (s as unknown as SummaryBody) : null;

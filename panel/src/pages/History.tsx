@@ -3,7 +3,8 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, List, Segmented, Space, Typography } from 'antd';
 import { PhoneOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, callNumber, type CallSummary } from '../api/client';
+import { ApiErrorAlert } from '../shell/ApiErrorAlert';
+import { api, callNumber, type CallSummary } from '../api/client';
 import { Link } from '../router';
 import { useSession } from '../shell/session';
 import { useDialer } from '../shell/dialer-context';
@@ -20,7 +21,7 @@ export default function History() {
   const [which, setWhich] = useState<'all' | 'missed'>('all');
   const [items, setItems] = useState<CallSummary[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const seq = useRef(0);
   const shown = useRef(0);
   shown.current = items?.length ?? 0;
@@ -35,7 +36,7 @@ export default function History() {
         setCursor(p.nextCursor);
         setError(null);
       })
-      .catch((e) => my === seq.current && setError(e instanceof ApiError && e.status === 403 ? t('errors.forbidden') : String(e.message ?? e)));
+      .catch((e) => my === seq.current && setError(e));
   };
   useEffect(() => {
     setItems(null);
@@ -50,7 +51,7 @@ export default function History() {
         <Typography.Title level={4} style={{ margin: 0 }}>{t('history.title')}{extension ? ` · ${extension}` : ''}</Typography.Title>
         <Segmented value={which} onChange={(v) => setWhich(v as 'all' | 'missed')} options={[{ value: 'all', label: t('history.all') }, { value: 'missed', label: t('history.missed') }]} />
       </Space>
-      {error && <Alert type="error" showIcon title={error} />}
+      {error != null && <ApiErrorAlert error={error} testId="history-error" />}
       <List
         loading={items === null}
         dataSource={items ?? []}

@@ -7,7 +7,9 @@ import { Alert, Button, DatePicker, Grid, Input, Select, Space, Table, Tooltip, 
 import { AudioOutlined, FilterOutlined, PhoneOutlined, ReloadOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, callNumber, DIRECTIONS, STATUSES, type CallPage, type CallSummary, type Query } from '../api/client';
+import { describeError, type ErrorView } from '../api/errors';
+import { ErrorDetail } from '../shell/ApiErrorAlert';
+import { api, callNumber, DIRECTIONS, STATUSES, type CallPage, type CallSummary, type Query } from '../api/client';
 import { dropPrefetched, FILTER_KEYS, firstPageQuery, PAGE, readFilters, readFiltersChecked, takePrefetched, writeFilters, type Filters } from './journal-data';
 import { Link, useRouter } from '../router';
 import { fmtPhone, fmtSeconds, fmtShortTime, fmtTime } from '../format';
@@ -28,7 +30,7 @@ export default function Journal() {
   const [loading, setLoading] = useState(!!early && !early.result);
   const skipFirst = useRef(!!early?.result);
   const earlyPending = useRef(early && !early.result ? early.promise : null);
-  const [error, setError] = useState<{ title: string; detail?: string; type: 'user' | 'server' } | null>(null);
+  const [error, setError] = useState<ErrorView | null>(null);
   const seq = useRef(0);
   const busy = useRef(false);
   const dialer = useDialer();
@@ -59,7 +61,7 @@ export default function Journal() {
         setCursor(page.nextCursor);
       } catch (e) {
         if (my !== seq.current) return;
-        setError(describeError(e, t));
+        setError(journalError(e, t));
         if (!after) setItems([]);
         setCursor(null);
       } finally {
@@ -286,7 +288,7 @@ export default function Journal() {
           type={error.type === 'user' ? 'warning' : 'error'}
           showIcon
           title={error.title}
-          description={error.detail ? <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="journal-error-detail">{error.detail}</Typography.Text> : undefined}
+          description={error.detail ? <ErrorDetail view={error} testId="journal-error-detail" /> : undefined}
           style={{ marginBottom: 12 }}
           data-testid="journal-error"
           data-kind={error.type}
@@ -326,17 +328,9 @@ function filterLabel(t: T, key: string): string {
 }
 
 /**
- * A failed list: a 4xx is the user's mistake (a filter the server refused, named by its label, the server's
- * own words in small print); only a 5xx or a lost network is the server's error.
+ * A failed list (api/errors.ts): a 4xx is the user's mistake — a filter the server refused is named by its
+ * label, the server's own words in small print; only a 5xx or a lost network is the server's error.
  */
-function describeError(e: unknown, t: T): { title: string; detail?: string; type: 'user' | 'server' } {
-  if (!(e instanceof ApiError)) return { title: t('errors.api'), detail: String(e), type: 'server' };
-  if (e.status === 403) return { title: t('errors.forbidden'), type: 'user' };
-  if (e.status >= 400 && e.status < 500) {
-    const detail = t('errors.serverSaid', { message: e.message });
-    if (!e.field) return { title: t('errors.badRequest', { status: e.status }), detail, type: 'user' };
-    const field = filterLabel(t, e.field);
-    return { title: t(e.field === 'from' || e.field === 'to' ? 'errors.badFilterDate' : 'errors.badFilter', { field }), detail, type: 'user' };
-  }
-  return { title: `${t('errors.api')} (${e.status || '—'})`, detail: e.message, type: 'server' };
+function journalError(e: unknown, t: T): ErrorView {
+  return describeError(e, t, { field: (f) => t(f === 'from' || f === 'to' ? 'errors.badFilterDate' : 'errors.badFilter', { field: filterLabel(t, f) }) });
 }

@@ -4,15 +4,15 @@
  * button per phone and its customer's history; a whole number nobody owns can still be called.
  */
 import { useEffect, useState } from 'react';
-import { Alert, Button, Card, Empty, Input, List, Space, Spin, Tag, Typography } from 'antd';
+import { Button, Card, Empty, Input, List, Space, Spin, Tag, Typography } from 'antd';
 import { PhoneOutlined, HistoryOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, callNumber, looksLikeNumber, type CallSummary, type Customer } from '../api/client';
+import { api, ApiError, looksLikeNumber, type Customer } from '../api/client';
 import { useRouter } from '../router';
 import { useDialer } from '../shell/dialer-context';
-import { fmtPhone, fmtShortTime } from '../format';
-import { StatusTag } from '../shell/CallTags';
-import { useLiveRefresh } from '../live/events';
+import { fmtPhone } from '../format';
+import { ApiErrorAlert } from '../shell/ApiErrorAlert';
+import { HistoryList } from '../live/CustomerHistory';
 
 interface Hit {
   key: string;
@@ -29,7 +29,7 @@ export default function Search() {
   const q = new URLSearchParams(search).get('q') ?? '';
   const [text, setText] = useState(q);
   const [hits, setHits] = useState<Hit[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const dialer = useDialer();
   const [opened, setOpened] = useState<string | null>(null);
@@ -67,8 +67,7 @@ export default function Search() {
     })()
       .catch((e) => {
         if (!live) return;
-        if (e instanceof ApiError && e.status === 400) setError(t('search.tooShort'));
-        else setError(e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : e.message) : String(e));
+        setError(e);
         setHits(null);
       })
       .finally(() => live && setLoading(false));
@@ -92,7 +91,7 @@ export default function Search() {
         data-testid="search-input"
         style={{ maxWidth: 560, marginBottom: 12 }}
       />
-      {error && <Alert type="error" showIcon title={error} />}
+      {error != null && <ApiErrorAlert error={error} options={{ byStatus: { 400: t('search.tooShort') } }} testId="search-error" />}
       {loading ? (
         <Spin />
       ) : hits === null ? (
@@ -103,27 +102,33 @@ export default function Search() {
         <List
           dataSource={hits}
           renderItem={(h) => (
-            <List.Item
-              key={h.key}
-              actions={[
-                ...h.phones.map((p, i) => (
-                  <Button key={`${p}:${i}`} type="primary" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(p, { origin: { kind: 'panel', label: h.title } })} data-testid="search-call">
-                    {fmtPhone(p)}
-                  </Button>
-                )),
-                ...(h.customerId ? [<Button key="h" size="small" icon={<HistoryOutlined />} onClick={() => setOpened(opened === h.customerId ? null : h.customerId!)}>{t('search.history')}</Button>] : []),
-              ]}
-            >
-              <List.Item.Meta
-                title={
-                  <Space>
-                    {h.title}
-                    <Tag>{t(`search.kind.${h.kind}`)}</Tag>
-                  </Space>
-                }
-                description={h.subtitle}
-              />
-              {opened && opened === h.customerId && <CustomerHistory id={h.customerId} />}
+            // The hit's name, then its buttons (wrapping in a narrow window), then the history under both.
+            <List.Item key={h.key} data-testid="search-hit" style={{ display: 'block' }}>
+              <div style={{ display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: 8 }}>
+                <List.Item.Meta
+                  style={{ minWidth: 200, flex: '1 1 200px' }}
+                  title={
+                    <Space wrap size={[8, 0]}>
+                      <span style={{ overflowWrap: 'anywhere' }} data-testid="search-hit-title">{h.title}</span>
+                      <Tag>{t(`search.kind.${h.kind}`)}</Tag>
+                    </Space>
+                  }
+                  description={h.subtitle}
+                />
+                <Space wrap size={8}>
+                  {h.phones.map((p, i) => (
+                    <Button key={`${p}:${i}`} type="primary" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(p, { origin: { kind: 'panel', label: h.title } })} data-testid="search-call">
+                      {fmtPhone(p)}
+                    </Button>
+                  ))}
+                  {h.customerId && (
+                    <Button size="small" icon={<HistoryOutlined />} data-testid="search-history-open" onClick={() => setOpened(opened === h.key ? null : h.key)}>
+                      {t('search.history')}
+                    </Button>
+                  )}
+                </Space>
+              </div>
+              {opened === h.key && h.customerId && <CustomerHistory id={h.customerId} />}
             </List.Item>
           )}
         />
@@ -132,24 +137,25 @@ export default function Search() {
   );
 }
 
-/** The customer's phones, contact persons and calls (T8: call history with call-back). */
+/**
+ * The customer's phones and contact persons, then the last calls and chats together, newest first — the
+ * banner's and the customer card's list (live/CustomerHistory.tsx), live.
+ */
 export function CustomerHistory({ id }: { id: string }) {
-  const { t } = useTranslation();
   const dialer = useDialer();
-  const { navigate } = useRouter();
   const [customer, setCustomer] = useState<Customer | null>(null);
-  const [calls, setCalls] = useState<CallSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-  // Live: a call ending or a customer linked may add to this history.
-  useLiveRefresh(() => setTick((n) => n + 1), (e) => e.type === 'call.ended' || e.type === 'customer.linked');
+  const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    api.customers.get(id).then((c: any) => setCustomer(c.customer ?? c), (e) => setError(String(e.message ?? e)));
-    api.customers.history(id, { limit: 20 }).then((h) => setCalls(h.items), (e) => setError(String(e.message ?? e)));
-  }, [id, tick]);
+    let live = true;
+    setError(null);
+    api.customers.get(id).then((c: any) => live && setCustomer(c.customer ?? c), (e) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [id]);
   return (
-    <Card size="small" style={{ width: '100%', marginTop: 8 }}>
-      {error && <Alert type="error" title={error} />}
+    <Card size="small" style={{ width: '100%', marginTop: 8, minWidth: 0 }} data-testid="search-history">
+      {error != null && <ApiErrorAlert error={error} style={{ marginBottom: 8 }} />}
       {customer && (
         <Space wrap style={{ marginBottom: 8 }}>
           {customer.phones.map((p) => (
@@ -158,13 +164,7 @@ export function CustomerHistory({ id }: { id: string }) {
           {customer.contacts.map((c) => <Tag key={c.id}>{c.name}</Tag>)}
         </Space>
       )}
-      {calls === null ? <Spin size="small" /> : calls.length === 0 ? <Typography.Text type="secondary">{t('search.noCalls')}</Typography.Text> : (
-        <List size="small" dataSource={calls} renderItem={(c) => (
-          <List.Item actions={[<Button key="cb" size="small" icon={<PhoneOutlined />} onClick={() => dialer.open(callNumber(c))}>{t('dial.callBack')}</Button>]}>
-            <a onClick={() => navigate(`/calls/${c.id}`)}>{fmtShortTime(c.startedAt)}</a> <StatusTag status={c.status} /> {fmtPhone(callNumber(c))}
-          </List.Item>
-        )} />
-      )}
+      <HistoryList customerId={id} limit={20} live />
     </Card>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Alert, Button, Card, Form, Input, Segmented, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, type Session } from '../api/client';
+import { errorLine } from '../api/errors';
 import { setLanguage, type Language } from '../i18n';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
@@ -18,7 +19,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
     } catch (e) {
       if (e instanceof ApiError && (e.status === 401 || e.status === 400)) setError(t('signin.wrong'));
       else if (e instanceof ApiError && e.status === 429) setError(t('signin.throttled'));
-      else setError(t('signin.failed', { message: e instanceof Error ? e.message : String(e) }));
+      else setError(t('signin.failed', { message: errorLine(e, t) }));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Form, Input, Modal, Typography, type InputRef } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
+import { describeError, type ErrorView } from '../api/errors';
+import { ErrorDetail } from './ApiErrorAlert';
 import { useSession } from './session';
 
 /** Pasted numbers in any human format (`8 (916) 123-45-67`, `+7 916 123 45 67`, `tel:` links): the server normalises them. */
@@ -15,7 +17,7 @@ export function Dialer(props: { open: boolean; initialNumber: string; autoDial: 
   const [number, setNumber] = useState(props.initialNumber);
   const [employee, setEmployee] = useState(extension ?? '');
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; text: string; view?: ErrorView } | null>(null);
   const input = useRef<InputRef>(null);
 
   const dial = async () => {
@@ -27,8 +29,8 @@ export function Dialer(props: { open: boolean; initialNumber: string; autoDial: 
       const r = await api.calls.dial(employee.trim(), n, props.origin ?? { kind: 'panel' });
       setResult({ ok: true, text: t('dial.placed', { number: r.dial, employee: r.employee }) });
     } catch (e) {
-      const text = e instanceof ApiError ? (e.status === 403 ? t('errors.forbidden') : e.status === 503 ? t('dial.unavailable') : e.code === 'invalid_phone' ? t('dial.invalid') : `${e.status}: ${e.message}`) : String(e);
-      setResult({ ok: false, text });
+      const view = describeError(e, t, { byStatus: { 503: t('dial.unavailable') }, byCode: { invalid_phone: t('dial.invalid') } });
+      setResult({ ok: false, text: view.title, view });
     } finally {
       setBusy(false);
     }
@@ -59,7 +61,7 @@ export function Dialer(props: { open: boolean; initialNumber: string; autoDial: 
           <Input value={employee} onChange={(e) => setEmployee(e.target.value)} onPressEnter={dial} disabled={!!extension} data-testid="dial-employee" />
         </Form.Item>
       </Form>
-      {result && <Alert type={result.ok ? 'success' : 'error'} showIcon title={<Typography.Text data-testid="dial-result">{result.text}</Typography.Text>} />}
+      {result && <Alert type={result.ok ? 'success' : 'error'} showIcon title={<Typography.Text data-testid="dial-result">{result.text}</Typography.Text>} description={result.view?.detail ? <ErrorDetail view={result.view} testId="dial-result-detail" /> : undefined} />}
     </Modal>
   );
 }
