@@ -244,6 +244,7 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   const clickToCall = new ClickToCall(esl, directory, {
     region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT,
     callerIdDefault: config.TELEFONIST_CALLER_ID_DEFAULT, callerIdByEmployee: callerIdMap(config),
+    outsideAllow: config.TELEFONIST_OUTSIDE_ALLOW,
   });
   api.use(callsRouter(tokens, reader, clickToCall, config.TELEFONIST_INTEGRATION_RECORDINGS, transcriber));
   // Call control: transfers, hold / resume / hang-up, supervision (src/control). Supervisor rights: the
@@ -254,7 +255,11 @@ export async function startTelefonist(config: Config, log = new Logger(config.LO
   // without synced employees keep working); anything else is a typo: 422 `unknown_employee`.
   const knownExtension = (ext: string) => employees.get(ext) !== undefined || presence.get(ext).registrations > 0;
   clickToCall.checksEmployees(knownExtension);
-  const transfers = new Transfers(control, { region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT });
+  const transfers = new Transfers(control, {
+    region, format: config.TELEFONIST_DIAL_FORMAT, context: config.TELEFONIST_DIAL_CONTEXT,
+    // The toll-fraud guard: the supervisor right is the employees' (as for supervision).
+    outside: { mode: config.TELEFONIST_TRANSFER_OUTSIDE, allow: config.TELEFONIST_OUTSIDE_ALLOW, isSupervisor: opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)) },
+  });
   const supervisions = new Supervisions(control, opts.supervisorRights ?? ((ext) => employees.isSupervisor(ext)), knownExtension);
   api.use(controlRouter(tokens, control, transfers, supervisions));
   api.use(transcriptsRouter(tokens, reader, transcriber, summaries, config.TELEFONIST_INTEGRATION_RECORDINGS));

@@ -5,6 +5,9 @@ import { isSupportedCountry } from 'libphonenumber-js';
 import { basicPassword, basicUsername, webhookHeaders, webhookUrlProblem } from './events/webhook-input';
 import { parseKey } from './events/secret-box';
 
+/** An E.164 prefix as TELEFONIST_OUTSIDE_ALLOW lists them: + and 1 to 15 digits (src/control/outside-policy.ts). */
+export const OUTSIDE_PREFIX_RE = /^\+[0-9]{1,15}$/;
+
 const telegramBots = z.array(z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
   token: z.string().regex(/^[0-9]+:[A-Za-z0-9_-]+$/, 'must be a bot token from @BotFather (digits:letters)'),
@@ -77,6 +80,27 @@ const schema = z.object({
     .string()
     .regex(/^([0-9]{2,6}=\+?[0-9]{2,20}(,[0-9]{2,6}=\+?[0-9]{2,20})*)?$/, 'must list extension=number pairs, e.g. 1001=+74950000001,1002=74950000002')
     .default(''),
+  /**
+   * Toll-fraud guard (src/control/outside-policy.ts): who may transfer a call to an outside number: all (anyone),
+   * supervisor (admin, integration, employees with the supervisor right), none (nobody). Extensions are never affected.
+   */
+  TELEFONIST_TRANSFER_OUTSIDE: z.enum(['all', 'supervisor', 'none']).default('all'),
+  /**
+   * E.164 prefixes outside numbers must start with, for transfers and click-to-call alike: `+7495,+7916`.
+   * Unset or empty: any number. Checked item by item, each problem named.
+   */
+  TELEFONIST_OUTSIDE_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined || v.trim() === '') return;
+      v.split(',').forEach((item, i) => {
+        const p = item.trim();
+        if (!p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `префикс ${i + 1} пустой (лишняя запятая?); ожидается список префиксов E.164 через запятую, например +7495,+7916` });
+        else if (!OUTSIDE_PREFIX_RE.test(p)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `префикс ${i + 1} "${p.slice(0, 20)}" — ожидается + и от 1 до 15 цифр без пробелов, например +7495` });
+      });
+    })
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.split(',').map((p) => p.trim()))),
   /** This machine's directory with FreeSWITCH's recordings (unset: recordings are listed, not served). */
   TELEFONIST_RECORDINGS_DIR: z.string().min(1).optional(),
   /** The same directory as FreeSWITCH names it in RECORD_START (default: TELEFONIST_RECORDINGS_DIR). */

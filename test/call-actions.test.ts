@@ -455,8 +455,11 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     const call = (await api(stack, `/calls/${c.callId}`)).body;
     const kinds = call.timeline.map((x: any) => x.kind);
     expect(kinds.indexOf('held')).toBeLessThan(kinds.lastIndexOf('resumed'));
-    expect(call.timeline.filter((x: any) => x.kind === 'action').map((x: any) => [x.action, x.by.role])).toEqual([['hold', 'admin'], ['resume', 'admin']]);
-    expect((await eventsOf(stack, after, 'call.action')).map((e) => e.data.action)).toEqual(['hold', 'resume']);
+    // The two 409s are audited too (`refused`), after the action each followed.
+    expect(call.timeline.filter((x: any) => x.kind === 'action').map((x: any) => [x.action, x.by.role, x.refused?.code ?? null])).toEqual([
+      ['hold', 'admin', null], ['hold', 'admin', 'already_held'], ['resume', 'admin', null], ['resume', 'admin', 'not_held'],
+    ]);
+    expect((await eventsOf(stack, after, 'call.action')).map((e) => [e.data.action, e.data.refused?.status ?? null])).toEqual([['hold', null], ['hold', 409], ['resume', null], ['resume', 409]]);
     n = stack.sim.commands.length;
     const hung = await api(stack, `/calls/${c.callId}/hangup`, json({}));
     expect(hung.status).toBe(200);
@@ -635,8 +638,9 @@ describe.each<DbKind>(['sqlite', 'postgres'])('call actions (%s)', (kind) => {
     const created = await api(stack, '/tokens', json({ name: 'op 1002', role: 'operator', employee: '1002' }));
     expect(created.status).toBe(201);
     const tok = created.body.token as string;
+    // Not on the call: it is not theirs to see (404, like hold); on it as another initiator: 403 (test/outside-policy.test.ts).
     const r = await api(stack, '/transfers', { ...json({ callId: c.callId, initiator: '1001', target: '1003' }), token: tok });
-    expect(r.status).toBe(403);
+    expect(r.status).toBe(404);
     expect((await api(stack, `/calls/${c.callId}/hold`, { ...json({}), token: tok })).status).toBe(404);
     expect((await api(stack, '/transfers', json({ callId: '00000000-0000-4000-8000-000000000000', initiator: '1001', target: '1002' }))).status).toBe(404);
     await stack.sim.actions.hangup(c.customer);

@@ -73,6 +73,30 @@ describe('configuration', () => {
     }
   });
 
+  test('the toll-fraud guard: a mode from the list, E.164 prefixes named one by one in Russian', () => {
+    const plain = loadConfig({}, { dotenv: false });
+    expect(plain.TELEFONIST_TRANSFER_OUTSIDE).toBe('all');
+    expect(plain.TELEFONIST_OUTSIDE_ALLOW).toBeUndefined();
+    expect(loadConfig({ TELEFONIST_TRANSFER_OUTSIDE: 'supervisor', TELEFONIST_OUTSIDE_ALLOW: '+7495, +7916' }, { dotenv: false }))
+      .toMatchObject({ TELEFONIST_TRANSFER_OUTSIDE: 'supervisor', TELEFONIST_OUTSIDE_ALLOW: ['+7495', '+7916'] });
+    expect(loadConfig({ TELEFONIST_OUTSIDE_ALLOW: '' }, { dotenv: false }).TELEFONIST_OUTSIDE_ALLOW).toBeUndefined();
+    const lines = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, { dotenv: false });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message.split('\n').slice(1).map((l) => l.trim());
+      }
+      throw new Error('no error');
+    };
+    expect(lines({ TELEFONIST_TRANSFER_OUTSIDE: 'operators' })).toEqual(['TELEFONIST_TRANSFER_OUTSIDE: ожидается одно из: all, supervisor, none, получено "operators"']);
+    expect(lines({ TELEFONIST_OUTSIDE_ALLOW: '+7495,7916,,+7 812' })).toEqual([
+      'TELEFONIST_OUTSIDE_ALLOW: префикс 2 "7916" — ожидается + и от 1 до 15 цифр без пробелов, например +7495, получено "+7495,7916,,+7 812"',
+      'TELEFONIST_OUTSIDE_ALLOW: префикс 3 пустой (лишняя запятая?); ожидается список префиксов E.164 через запятую, например +7495,+7916, получено "+7495,7916,,+7 812"',
+      'TELEFONIST_OUTSIDE_ALLOW: префикс 4 "+7 812" — ожидается + и от 1 до 15 цифр без пробелов, например +7495, получено "+7495,7916,,+7 812"',
+    ]);
+  });
+
   test('npm start with a bad setting exits non-zero with one clear message', () => {
     const r = spawnSync(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, '..', 'src', 'main.ts')], {
       env: { ...process.env, PORT: 'abc', FREESWITCH_ESL_PORT: '99999' },

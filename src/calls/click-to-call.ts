@@ -5,6 +5,7 @@ import { DialFormat, dialNumber, normalizePhone, PhoneError } from '../directory
 import { Directory } from '../directory/directory';
 import { ApiError } from '../api-error';
 import { ValidationError } from '../validation';
+import { checkOutside } from '../control/outside-policy';
 import { EXTENSION_RE, GUID_RE, ORIGIN_KINDS, OriginKind, originate, safeName, Vars } from './commands';
 
 export { EXTENSION_RE, safeName } from './commands';
@@ -79,6 +80,8 @@ export interface ClickToCallOptions {
   /** The DID the customer sees: per employee, else the default (TELEFONIST_CALLER_ID_*); digits / E.164. */
   callerIdDefault?: string;
   callerIdByEmployee?: ReadonlyMap<string, string>;
+  /** TELEFONIST_OUTSIDE_ALLOW: E.164 prefixes an outside number must start with (403 `outside_number_not_allowed` on `number`); absent: any. */
+  outsideAllow?: readonly string[];
 }
 
 /**
@@ -112,7 +115,7 @@ export class ClickToCall {
     this.known = known;
   }
 
-  /** Rings the employee, then dials the number. `by`: who asked (audited on the call). Errors: ValidationError (400), ApiError 422 `unknown_employee`, FreeSwitch*Error (503 / 502 / 504). */
+  /** Rings the employee, then dials the number. `by`: who asked (audited on the call). Errors: ValidationError (400), ApiError 403 `outside_number_not_allowed` (TELEFONIST_OUTSIDE_ALLOW; nothing is sent), 422 `unknown_employee`, FreeSwitch*Error (503 / 502 / 504). */
   async dial(req: ClickToCallRequest, by?: ClickToCallActor): Promise<ClickToCallResult> {
     if (!EXTENSION_RE.test(req.employee)) throw new ValidationError('employee', 'employee must be an extension: 2 to 6 digits');
     const origin = req.origin ? checkOrigin(req.origin) : null;
@@ -135,6 +138,8 @@ export class ClickToCall {
         if (e instanceof PhoneError) throw new ValidationError('number', `number: ${e.message}`, 'invalid_phone');
         throw e;
       }
+      // The toll-fraud guard's allow list (the transfer mode is for transfers only: operators dial customers).
+      await checkOutside({ mode: 'all', allow: this.opts.outsideAllow }, e164, 'number');
       dial = dialNumber(e164, this.opts.format);
       const who = await this.directory.identify(e164);
       if (who.customer) customer = who.customer;

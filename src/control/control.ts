@@ -28,8 +28,23 @@ export function timeoutMessage(e: EslTimeoutError): string {
     + `FreeSWITCH did not answer the command within ${s} s; reconnecting, check the call's state (${e.message})`;
 }
 
-/** An action refused: its HTTP status, a code for 1C, the message and the field it is about. */
-export class ActionError extends ApiError {}
+/**
+ * An action refused: its HTTP status, a code for 1C, the message and the field it is about. `call`: the existing
+ * call it was about when the refusal is known before the live call is (an ended call, an ended transfer), so
+ * the refusal can still be audited there.
+ */
+export class ActionError extends ApiError {
+  declare call?: { id: string; employees: string[] };
+}
+
+/** The refusals audited on the call (rights and policy 403, state 409, FreeSWITCH 502 / 503 / 504). */
+const AUDITED_REFUSALS = new Set([403, 409, 502, 503, 504]);
+
+/** An ActionError tied to an existing call (for the refusal audit). */
+export function onExistingCall(e: ActionError, call: { id: string; employees: string[] }): ActionError {
+  e.call = call;
+  return e;
+}
 
 /** Who asked (from the API token): recorded on every audit entry. */
 export interface Actor {
@@ -63,12 +78,61 @@ export class Control {
       if (!call) {
         const stored = await this.reader.getCall(resolved);
         if (!stored || !maySeeCall(p, stored.employees)) throw new ActionError(404, 'not_found', `no call ${id}`, 'id');
-        throw new ActionError(409, 'call_ended', `call ${id} has ended`, 'id');
+        throw onExistingCall(new ActionError(409, 'call_ended', `call ${id} has ended`, 'id'), { id: stored.id, employees: stored.employees });
       }
     }
-    if (call.endedAt !== undefined) throw new ActionError(409, 'call_ended', `call ${id} has ended`, 'id');
     if (!maySeeCall(p, Object.keys(call.employees))) throw new ActionError(404, 'not_found', `no call ${id}`, 'id');
+    if (call.endedAt !== undefined) throw onExistingCall(new ActionError(409, 'call_ended', `call ${id} has ended`, 'id'), { id: call.id, employees: Object.keys(call.employees) });
     return call;
+  }
+
+  /**
+   * Runs an action on a live call (`liveCall`, then `fn`) and audits its refusal: a 403 (rights, the outside-number
+   * policy), 409 (state; also `call_ended`), 502 / 503 / 504 (FreeSWITCH) is put on the call's timeline (kind
+   * `action`: `{action, refused: {status, code}, by, ...data}`) and published as `call.action` with the same
+   * data, then rethrown unchanged. Requests that name no existing call (404, and 400 validation) are not
+   * audited: there is nothing to attach them to. Like every audit entry it is queued, not awaited; the success
+   * path costs one try/catch.
+   */
+  async onCall<T>(id: string, p: Principal, action: string, fn: (call: CallState) => Promise<T>, data: Record<string, unknown> = {}): Promise<T> {
+    let call: CallState;
+    try {
+      call = await this.liveCall(id, p);
+    } catch (e) {
+      if (e instanceof ActionError && e.call) this.refused(e.call, action, e, p, data);
+      throw e;
+    }
+    try {
+      return await fn(call);
+    } catch (e) {
+      this.refused({ id: call.id, employees: Object.keys(call.employees) }, action, e, p, data);
+      throw e;
+    }
+  }
+
+  /**
+   * `onCall`'s refusal audit for an action on a call found another way (a transfer's, a supervision's id): the
+   * live call by `callId`, else the stored id with `employees` as its audience.
+   */
+  async onCallOf<T>(callId: string, employees: string[], p: Principal, action: string, fn: () => Promise<T>, data: Record<string, unknown> = {}): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.refused(this.callRef(callId, employees), action, e, p, data);
+      throw e;
+    }
+  }
+
+  /** The live call's id and employees, else the stored id with `employees`. */
+  callRef(callId: string, employees: string[]): { id: string; employees: string[] } {
+    const call = this.calls.tracker.liveCall(callId);
+    return call ? { id: call.id, employees: Object.keys(call.employees) } : { id: callId, employees };
+  }
+
+  /** The refusal audit of `onCall` for a call found another way (a transfer's or supervision's call). No-op for anything but an audited ActionError. */
+  refused(call: { id: string; employees: string[] }, action: string, e: unknown, p: Principal, data: Record<string, unknown> = {}): void {
+    if (!(e instanceof ActionError) || !AUDITED_REFUSALS.has(e.status)) return;
+    void this.audit(call, 'action', 'call.action', undefined, { action, ...data, refused: { status: e.status, code: e.code }, by: actorOf(p) }, call.employees);
   }
 
   /** The call's legs that are still up. */
@@ -153,7 +217,10 @@ export class Control {
    * talking to the customer. The tracker puts `held` / `resumed` on the timeline from CHANNEL_HOLD/UNHOLD.
    */
   async hold(callId: string, body: { leg?: string; employee?: string }, p: Principal, off: boolean): Promise<Record<string, unknown>> {
-    const call = await this.liveCall(callId, p);
+    return this.onCall(callId, p, off ? 'resume' : 'hold', (call) => this.holdOn(call, body, p, off));
+  }
+
+  private async holdOn(call: CallState, body: { leg?: string; employee?: string }, p: Principal, off: boolean): Promise<Record<string, unknown>> {
     const leg = this.pickLeg(call, body, p);
     if (!off && leg.held) throw new ActionError(409, 'already_held', `leg ${leg.uuid} is already on hold`, 'leg');
     if (off && !leg.held) throw new ActionError(409, 'not_held', `leg ${leg.uuid} is not on hold`, 'leg');
@@ -165,7 +232,10 @@ export class Control {
 
   /** `uuid_kill <uuid> [cause]` of one leg, or of every live leg of the call (captures 03, 14; `+OK`). */
   async hangup(callId: string, body: { leg?: string; cause?: string }, p: Principal): Promise<Record<string, unknown>> {
-    const call = await this.liveCall(callId, p);
+    return this.onCall(callId, p, 'hangup', (call) => this.hangupOn(call, body, p));
+  }
+
+  private async hangupOn(call: CallState, body: { leg?: string; cause?: string }, p: Principal): Promise<Record<string, unknown>> {
     if (body.cause !== undefined && !(HANGUP_CAUSES as readonly string[]).includes(body.cause)) {
       throw new ActionError(400, 'invalid_parameter', `cause must be one of ${HANGUP_CAUSES.join(', ')}`, 'cause');
     }

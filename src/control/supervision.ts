@@ -77,6 +77,11 @@ export class Supervisions {
     valid.extension('supervisor', body.supervisor);
     if (!(SUPERVISION_MODES as readonly string[]).includes(body.mode)) throw new ActionError(400, 'invalid_parameter', `mode must be one of ${SUPERVISION_MODES.join(', ')}`, 'mode');
     if (body.employee !== undefined) valid.extension('employee', body.employee);
+    // Refusals from here on are about an existing call: audited there (Control.onCall).
+    return this.control.onCall(callId, p, 'supervision', (call) => this.startOn(call, body, p), { supervisor: body.supervisor, mode: body.mode });
+  }
+
+  private async startOn(call: CallState, body: { supervisor: string; mode: SupervisionMode; employee?: string }, p: Principal): Promise<Supervision> {
     if (p.role === 'operator' && body.supervisor !== p.employee) {
       throw new ActionError(403, 'forbidden', `a token bound to extension ${p.employee} supervises only from it`, 'supervisor');
     }
@@ -85,7 +90,6 @@ export class Supervisions {
     if (!(await this.allowed(body.supervisor, p))) {
       throw new ActionError(403, 'not_a_supervisor', `extension ${body.supervisor} does not hold the supervisor right`, 'supervisor');
     }
-    const call = await this.control.liveCall(callId, p);
     if (this.control.liveLegs(call).some((l) => l.employee === body.supervisor && l.role === 'party')) {
       throw new ActionError(409, 'supervisor_on_call', `extension ${body.supervisor} is a party of call ${call.id}`, 'supervisor');
     }
@@ -124,6 +128,10 @@ export class Supervisions {
   async switchMode(callId: string, id: string, mode: SupervisionMode, p: Principal): Promise<Supervision> {
     if (!(SUPERVISION_MODES as readonly string[]).includes(mode)) throw new ActionError(400, 'invalid_parameter', `mode must be one of ${SUPERVISION_MODES.join(', ')}`, 'mode');
     const s = this.get(callId, id, p);
+    return this.control.onCallOf(s.callId, [s.employee, s.supervisor], p, 'supervision_mode', () => this.switchOn(s, id, mode, p), { supervision: s.id, mode });
+  }
+
+  private async switchOn(s: Supervision, id: string, mode: SupervisionMode, p: Principal): Promise<Supervision> {
     const cur = this.live.get(id);
     if (!cur || s.state === 'ended' || s.state === 'failed') throw new ActionError(409, 'supervision_ended', `supervision ${id} is ${s.state}`, 'sid');
     if (cur.state !== 'active') throw new ActionError(409, 'supervision_not_active', `supervision ${id} is ${cur.state}: the supervisor has not answered yet`, 'sid');
@@ -141,6 +149,10 @@ export class Supervisions {
   /** DELETE: the supervisor's leg is hung up. */
   async stop(callId: string, id: string, p: Principal): Promise<Supervision> {
     const s = this.get(callId, id, p);
+    return this.control.onCallOf(s.callId, [s.employee, s.supervisor], p, 'supervision_stop', () => this.stopOn(s, id, p), { supervision: s.id });
+  }
+
+  private async stopOn(s: Supervision, id: string, p: Principal): Promise<Supervision> {
     const cur = this.live.get(id);
     if (!cur) throw new ActionError(409, 'supervision_ended', `supervision ${id} is ${s.state}`, 'sid');
     await this.control.api(uuidKill(cur.leg));

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EslEvent, header } from '../esl/event';
 import { Principal } from '../auth/tokens';
-import { CallState, LegState } from '../calls/types';
+import { CallState } from '../calls/types';
 import { EXTENSION_RE, uuidBroadcastAttXfer, uuidKill, uuidSetvarMulti, uuidTransfer, valid } from '../calls/commands';
 import { ActionError, actorOf, Control } from './control';
 import { blindStep, blindWatch } from './blind-watch';
-import { BRIDGE_WAIT_MS, dialOf, Live, Transfer, TransferOptions, TransferRequest, TransferState } from './transfer-model';
+import { checkOutside, OPEN_OUTSIDE, outsideE164 } from './outside-policy';
+import { BRIDGE_WAIT_MS, dialOf, transferredLeg, Live, Transfer, TransferOptions, TransferRequest, TransferState } from './transfer-model';
 
 export { TRANSFER_STATES } from './transfer-model';
 export type { Transfer, TransferOptions, TransferRequest, TransferState } from './transfer-model';
@@ -24,27 +25,8 @@ export type { Transfer, TransferOptions, TransferRequest, TransferState } from '
  * with nothing decided after max(timeoutSeconds, 60) + 60 s it ends `failed` (the call is free for another
  * transfer; FreeSWITCH is not touched). The journal shows the route (tracker).
  *
- * Attended (`flow: attended`, FreeSWITCH's own att_xfer application run on the operator's leg, capture 05b):
- *  starting   `uuid_setvar_multi` recording_follow_transfer / recording_follow_attxfer on both legs, then
- *             `uuid_broadcast <operator leg> att_xfer::{origination_uuid=<consult>,…,telefonist_transfer=<id>}
- *             user/<colleague> aleg`: the customer waits on soft hold (music), att_xfer dials the colleague
- *             from the operator's leg (the operator hears the ringback);
- *  ringback   the consult leg shows up (CHANNEL_CREATE / PROGRESS with our origination_uuid or
- *             variable_telefonist_transfer): the colleague's phone rings showing the operator's extension;
- *  answered   CHANNEL_ANSWER of that leg (att_xfer bridges it to the operator's leg): operator and colleague talk;
- *  completed  PUT …/complete: `uuid_kill <operator leg>`; att_xfer bridges the customer to the colleague,
- *             confirmed by the CHANNEL_BRIDGE customer↔colleague (capture 05b). The operator hanging up their
- *             own phone while talking to the colleague completes it the same way (that is what att_xfer does).
- *             During ringback it becomes blind: the colleague's ringing leg is cancelled (att_xfer returns the
- *             operator to the customer) and the customer `uuid_transfer`red to them; from then on it goes as a
- *             blind transfer does (ringback → completed | failed | abandoned);
- *  cancelled  DELETE, or the colleague hung up after answering: `uuid_kill <colleague>`; att_xfer returns and
- *             the operator is back with the customer;
- *  abandoned  the customer (or, before the colleague answered, the operator) hung up: the colleague's leg is
- *             cancelled;
- *  failed     FreeSWITCH refused a step, or the colleague did not answer (the consult leg ends USER_BUSY,
- *             NO_ANSWER after `timeoutSeconds`, CALL_REJECTED…; or att_xfer returns without one, its
- *             originate_disposition): att_xfer returns the operator to the customer; `cause` says why.
+ * Attended (`flow: attended`, FreeSWITCH's own att_xfer application run on the operator's leg, capture 05b): its
+ * states and the events that move them are documented at TRANSFER_STATES (src/control/transfer-model.ts).
  * One transfer per call at a time (409 `transfer_in_progress` naming it). Every step tolerates a party that
  * is already gone. Transfers live in memory: a restart forgets unfinished ones (the calls themselves are in
  * the journal and resynced); after an ESL reconnect each is checked against the live legs.
@@ -73,24 +55,35 @@ export class Transfers {
     return { ...t };
   }
 
-  /** POST /transfers. 201 with the transfer (starting, or ringback once the target's phone rings). */
+  /**
+   * POST /transfers. 201 with the transfer (starting, or ringback once the target's phone rings). 400 before the
+   * call is looked up (ids, target, attended to a number); then, on the call: 403 `forbidden` (an operator as
+   * someone else), 403 `outside_transfer_forbidden` / `outside_number_not_allowed` (src/control/outside-policy.ts,
+   * nothing sent), 409s, 502–504 — each audited on the call (Control.onCall).
+   */
   async create(req: TransferRequest, p: Principal): Promise<Transfer> {
     valid.uuid('callId', req.callId);
     valid.extension('initiator', req.initiator);
-    if (p.role === 'operator' && req.initiator !== p.employee) {
-      throw new ActionError(403, 'forbidden', `an operator transfers only as their own extension ${p.employee}`, 'initiator');
-    }
     const dial = dialOf(req.target, this.opts);
     if (req.flow === 'attended' && !EXTENSION_RE.test(dial)) {
       throw new ActionError(400, 'invalid_parameter', 'an attended transfer goes to an extension; use flow "blind" for an outside number', 'target');
     }
-    const call = await this.control.liveCall(req.callId, p);
+    // Refusals from here on are about an existing call: audited there (Control.onCall).
+    return this.control.onCall(req.callId, p, 'transfer', (call) => this.start(call, req, dial, p), { flow: req.flow, initiator: req.initiator, target: req.target });
+  }
+
+  private async start(call: CallState, req: TransferRequest, dial: string, p: Principal): Promise<Transfer> {
+    if (p.role === 'operator' && req.initiator !== p.employee) {
+      throw new ActionError(403, 'forbidden', `an operator transfers only as their own extension ${p.employee}`, 'initiator');
+    }
+    // The toll-fraud guard (TELEFONIST_TRANSFER_OUTSIDE, TELEFONIST_OUTSIDE_ALLOW): before anything reaches FreeSWITCH.
+    await checkOutside(this.opts.outside ?? OPEN_OUTSIDE, outsideE164(req.target, this.opts.region), 'target', p);
     const busy = this.byCall.get(call.id);
     if (busy) throw new ActionError(409, 'transfer_in_progress', `call ${call.id} already has transfer ${busy} in progress; complete or cancel it first`, 'callId');
     const agent = this.control.employeeLeg(call, req.initiator);
     if (!agent) throw new ActionError(409, 'initiator_not_on_call', `extension ${req.initiator} is not on call ${call.id}`, 'initiator');
     if (dial === req.initiator) throw new ActionError(400, 'invalid_parameter', 'the target is the initiator', 'target');
-    const customer = this.transferredLeg(call, agent);
+    const customer = transferredLeg(this.control, call, agent);
     if (!customer) throw new ActionError(409, 'nothing_to_transfer', `extension ${req.initiator} has nobody to transfer on call ${call.id}`, 'initiator');
     if (req.flow === 'attended' && !agent.partner) {
       throw new ActionError(409, 'not_answered', `an attended transfer needs the call answered; use flow "blind" to send a ringing call on`, 'flow');
@@ -152,7 +145,11 @@ export class Transfers {
 
   /** PUT /transfers/{id}/complete. */
   async complete(id: string, p: Principal): Promise<Transfer> {
-    const live = this.active(id, p);
+    const live = this.active(id, p, 'transfer_complete');
+    return this.control.onCallOf(live.t.callId, [live.t.initiator], p, 'transfer_complete', () => this.completeLive(live, id), { transfer: id });
+  }
+
+  private async completeLive(live: Live, id: string): Promise<Transfer> {
     const t = live.t;
     if (live.blind) throw new ActionError(409, 'transfer_handed_over', `transfer ${id} is handed over blind: it completes when the target answers`, 'id');
     if (t.state === 'answered') {
@@ -192,7 +189,11 @@ export class Transfers {
 
   /** DELETE /transfers/{id}: the colleague's leg goes, att_xfer returns the operator to the customer. */
   async cancel(id: string, p: Principal): Promise<Transfer> {
-    const live = this.active(id, p);
+    const live = this.active(id, p, 'transfer_cancel');
+    return this.control.onCallOf(live.t.callId, [live.t.initiator], p, 'transfer_cancel', () => this.cancelLive(live, id), { transfer: id });
+  }
+
+  private async cancelLive(live: Live, id: string): Promise<Transfer> {
     this.control.assertConnected();
     if (live.blind) throw new ActionError(409, 'transfer_handed_over', `transfer ${id} is handed over blind: the customer is no longer with the operator`, 'id');
     if (live.completing) throw new ActionError(409, 'transfer_completing', `transfer ${id} is being completed (the operator's leg is gone)`, 'id');
@@ -336,13 +337,15 @@ export class Transfers {
 
   // ---- state ---------------------------------------------------------------------------------------
 
-  private active(id: string, p: Principal): Live {
+  private active(id: string, p: Principal, action: string): Live {
     valid.uuid('id', id);
     const live = this.byId.get(id);
     if (!live) {
       const ended = this.ended.get(id);
       if (ended && (p.role !== 'operator' || ended.initiator === p.employee)) {
-        throw new ActionError(409, 'transfer_ended', `transfer ${id} is already ${ended.state}`, 'id');
+        const e = new ActionError(409, 'transfer_ended', `transfer ${id} is already ${ended.state}`, 'id');
+        this.control.refused(this.control.callRef(ended.callId, [ended.initiator]), action, e, p, { transfer: id });
+        throw e;
       }
       throw new ActionError(404, 'not_found', `no transfer ${id}`, 'id');
     }
@@ -395,10 +398,4 @@ export class Transfers {
     }, employees);
   }
 
-  private transferredLeg(call: CallState, agent: LegState): LegState | undefined {
-    if (agent.partner) return this.control.leg(agent.partner);
-    // The operator's phone still rings: the leg whose bridge rings it (the caller).
-    const anchor = this.control.leg(call.anchorLeg) ?? this.control.leg(call.firstLeg);
-    return anchor && anchor.uuid !== agent.uuid ? anchor : undefined;
-  }
 }

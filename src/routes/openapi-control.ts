@@ -87,6 +87,24 @@ export const controlSchemas = {
 };
 
 const body = (schema: unknown, required = true) => ({ required, content: json(schema) });
+
+/** Every refused call action on an existing call is audited (Control.onCall); a 404 or a 400 is not. */
+const REFUSALS_AUDITED = ' Refusals on an existing call (403, 409, 502, 503, 504) are audited: `action` on its timeline and a `call.action` event, '
+  + 'both with `refused: {status, code}` and `by`; a 404 or a 400 names no call and is not.';
+
+/** The toll-fraud guard's 403s (src/control/outside-policy.ts), for transfers (`target`) and click-to-call (`number`). */
+export const outsideForbidden = (field: 'target' | 'number') => ({
+  '403': {
+    description: field === 'target'
+      ? 'The token may not do this: `forbidden` (an operator transfers only as itself); `outside_transfer_forbidden` (field `target`): an outside number '
+        + 'while TELEFONIST_TRANSFER_OUTSIDE is `supervisor` and the token is an operator without the supervisor right, or `none` (every role); '
+        + '`outside_number_not_allowed` (field `target`): the number\'s E.164 form starts with none of TELEFONIST_OUTSIDE_ALLOW\'s prefixes (every role). '
+        + 'Extensions are never refused by this; nothing reaches FreeSWITCH.'
+      : 'The token may not do this (an operator dials only from its own extension), or `outside_number_not_allowed` (field `number`): the number\'s E.164 '
+        + 'form starts with none of TELEFONIST_OUTSIDE_ALLOW\'s prefixes (every role; extensions are never refused by it). Nothing reaches FreeSWITCH.',
+    content: json(ref('Error')),
+  },
+});
 /** FreeSWITCH is connected but silent: the command got no reply within the command timeout (10 s). */
 export const TIMEOUT_RESPONSE = {
   '504': {
@@ -112,7 +130,7 @@ export const controlPaths = {
         + 'attended (FreeSWITCH\'s att_xfer, capture 05b): `uuid_broadcast <operator leg> att_xfer::{origination_uuid=<targetLeg>,origination_caller_id_number=<initiator>,'
         + 'telefonist_transfer=<id>,…}user/<target> aleg`: the customer hears hold music, the operator\'s phone rings the colleague and, once answered, '
         + 'the operator and the colleague talk; then complete or cancel. `recording_follow_transfer` is set on the legs, so the recording follows. One transfer per call at a time (409 `transfer_in_progress`). '
-        + 'Transfers live in memory: a restart forgets unfinished ones.',
+        + 'Transfers live in memory: a restart forgets unfinished ones.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       requestBody: body({
         type: 'object',
@@ -129,7 +147,7 @@ export const controlPaths = {
       responses: {
         '201': { description: 'Accepted by FreeSWITCH: starting (or ringback, once the target\'s phone rings); the outcome follows as `transfer.updated` (or GET): '
           + 'blind → completed when the target answers, failed with the cause when busy / not answering.', content: json(ref('Transfer')) },
-        ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE,
+        ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...outsideForbidden('target'), ...TIMEOUT_RESPONSE,
       },
     },
   },
@@ -142,7 +160,7 @@ export const controlPaths = {
     },
     delete: {
       summary: 'Cancel: the colleague\'s leg is hung up (`uuid_kill <targetLeg>`; ORIGINATOR_CANCEL while it rings); att_xfer returns and the operator is back with the customer. '
-        + '409 once ended, while being completed, or once handed over blind (`transfer_handed_over`: the customer is no longer with the operator).',
+        + '409 once ended, while being completed, or once handed over blind (`transfer_handed_over`: the customer is no longer with the operator).' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
       responses: { '200': { description: 'cancelled.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
@@ -153,7 +171,7 @@ export const controlPaths = {
       summary: 'Complete: answered → `uuid_kill <operator leg>`: att_xfer bridges the customer to the colleague (capture 05b); the answer comes once '
         + 'FreeSWITCH reports that bridge (409 `transfer_ended` if a party hung up instead). ringback → blind (the ringing leg is cancelled, the customer '
         + '`uuid_transfer`red to the colleague): answers `ringback` with `blind: true`; completed when the colleague answers, failed with the cause if not. '
-        + '409 while starting, once ended, or once handed over blind (`transfer_handed_over`).',
+        + '409 while starting, once ended, or once handed over blind (`transfer_handed_over`).' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [transferIdParam],
       responses: { '200': { description: 'completed (attended), or ringback handed over blind.', content: json(ref('Transfer')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },
@@ -162,7 +180,7 @@ export const controlPaths = {
   '/calls/{id}/hold': {
     post: {
       summary: 'Put the customer on hold: `uuid_hold <leg>` of the operator\'s leg (FreeSWITCH plays hold music to its partner; captures 05, 14). '
-        + 'No body: the employee talking to the customer. The timeline shows `held`; audited as `action` / `call.action`.',
+        + 'No body: the employee talking to the customer. The timeline shows `held`; audited as `action` / `call.action`.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body(legBody, false),
@@ -171,7 +189,7 @@ export const controlPaths = {
   },
   '/calls/{id}/resume': {
     post: {
-      summary: 'Take the leg off hold: `uuid_hold off <leg>` (capture 14). Same leg choice as hold; 409 `not_held`.',
+      summary: 'Take the leg off hold: `uuid_hold off <leg>` (capture 14). Same leg choice as hold; 409 `not_held`.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body(legBody, false),
@@ -180,7 +198,7 @@ export const controlPaths = {
   },
   '/calls/{id}/hangup': {
     post: {
-      summary: 'Hang up one leg or the whole call: `uuid_kill <uuid> [cause]` per live leg (captures 03, 14). A leg that left meanwhile is skipped.',
+      summary: 'Hang up one leg or the whole call: `uuid_kill <uuid> [cause]` per live leg (captures 03, 14). A leg that left meanwhile is skipped.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body({
@@ -195,7 +213,7 @@ export const controlPaths = {
     post: {
       summary: 'Listen, whisper (only the employee hears the supervisor) or barge: rings the supervisor\'s phone and joins when they answer '
         + '(`bgapi originate {…eavesdrop_whisper_aleg/bleg…}user/<supervisor> &eavesdrop(<employee leg>)`, capture 06). Only extensions with '
-        + 'the supervisor right (403 `not_a_supervisor`); an extension that is neither an employee nor registered is a 422 `unknown_employee`. Audited on the call\'s timeline (`supervision`) and as `supervision.updated`.',
+        + 'the supervisor right (403 `not_a_supervisor`); an extension that is neither an employee nor registered is a 422 `unknown_employee`. Audited on the call\'s timeline (`supervision`) and as `supervision.updated`.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam],
       requestBody: body({
@@ -220,14 +238,14 @@ export const controlPaths = {
     },
     put: {
       summary: 'Switch the mode live, without reconnecting: `uuid_recv_dtmf <supervisor leg> <key>` (0 listen, 2 whisper, 3 barge), read by the '
-        + 'eavesdrop as the phone\'s own mode key (capture 06). 409 until the supervisor answered.',
+        + 'eavesdrop as the phone\'s own mode key (capture 06). 409 until the supervisor answered.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam, sidParam],
       requestBody: body({ type: 'object', required: ['mode'], additionalProperties: false, properties: { mode: { type: 'string', enum: SUPERVISION_MODES } } }),
       responses: { '200': { description: 'The mode now.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 415, 502, 503), ...TIMEOUT_RESPONSE },
     },
     delete: {
-      summary: 'The supervisor leaves: `uuid_kill <supervisor leg>`.',
+      summary: 'The supervisor leaves: `uuid_kill <supervisor leg>`.' + REFUSALS_AUDITED,
       security: [{ bearer: [] }],
       parameters: [callIdParam, sidParam],
       responses: { '200': { description: 'ended.', content: json(ref('Supervision')) }, ...errorResponses(400, 401, 403, 404, 409, 502, 503), ...TIMEOUT_RESPONSE },

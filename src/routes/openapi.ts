@@ -4,7 +4,7 @@ import { CALL_LIST_PARAMS } from './calls-query';
 import { directoryPaths, directorySchemas } from './openapi-directory';
 import { employeePaths, employeeSchemas } from './openapi-employees';
 import { sessionPaths, sessionSchemas } from './openapi-session';
-import { controlPaths, controlSchemas, ORIGIN_SCHEMA, TIMEOUT_RESPONSE } from './openapi-control';
+import { controlPaths, controlSchemas, ORIGIN_SCHEMA, outsideForbidden, TIMEOUT_RESPONSE } from './openapi-control';
 import { chatPaths, chatSchemas } from './openapi-chats';
 import { invoicePaths, invoiceSchemas } from './openapi-invoices';
 import { whatsappPaths, whatsappSchemas } from './openapi-whatsapp';
@@ -261,7 +261,7 @@ export function openApiDocument(version: string) {
                 },
               },
             },
-            ...errorResponses(400, 401, 403, 415, 422, 502, 503), ...TIMEOUT_RESPONSE,
+            ...errorResponses(400, 401, 403, 415, 422, 502, 503), ...outsideForbidden('number'), ...TIMEOUT_RESPONSE,
           },
         },
       },
