@@ -150,6 +150,34 @@ describe('outside numbers: supervisor mode, allow list +7495,+7916; refusals aud
   });
 });
 
+describe('refusals of supervision and of a transfer by id are audited on their call', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('sqlite');
+    for (const ext of ['1001', '1002']) stack.sim.actions.phone(ext, 'auto');
+    await registerPhones(stack, '1001', '1002');
+    expect((await api(stack, '/employees/1008', json({ name: 'Оператор', rights: [] }, 'PUT'))).status).toBe(201);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('403 not_a_supervisor and 409 transfer_handed_over leave `refused` entries; a 404 transfer does not', async () => {
+    const c = await liveCall(stack);
+    expect((await api(stack, `/calls/${c.callId}/supervision`, json({ supervisor: '1008', mode: 'listen' }))).body.error.code).toBe('not_a_supervisor');
+    const t = await api(stack, '/transfers', json({ callId: c.callId, initiator: '1001', target: '1002', flow: 'blind' }));
+    expect(t.status).toBe(201);
+    expect((await api(stack, `/transfers/${t.body.id}`, { method: 'DELETE' })).body.error.code).toBe('transfer_handed_over');
+    expect((await api(stack, '/transfers/00000000-0000-4000-8000-000000000000', { method: 'DELETE' })).status).toBe(404);
+    await quiet(stack);
+    expect((await refusals(stack, c.callId)).map((x) => [x.action, x.refused.code, x.supervisor ?? x.transfer])).toEqual([
+      ['supervision', 'not_a_supervisor', '1008'], ['transfer_cancel', 'transfer_handed_over', t.body.id],
+    ]);
+    await stack.sim.actions.hangup(c.customer);
+    await quiet(stack);
+  });
+});
+
 describe('TELEFONIST_TRANSFER_OUTSIDE=none', () => {
   let stack: Stack;
   beforeAll(async () => {
