@@ -335,13 +335,16 @@ function TimelineCard({ call }: { call: Call }) {
     const who = party ? partyText(party, names) : e.a && e.b ? `${partyText(e.a, names)} ↔ ${partyText(e.b, names)}` : '';
     const str = (x: unknown) => (typeof x === 'string' && x ? x : null);
     const cause = str(e.cause) && (e.kind.startsWith('recording') ? recordCauseText(t, str(e.cause)) : hangupCauseText(t, str(e.cause)));
-    const extra = [cause, e.status && e.kind === 'ended' ? t(`status.${String(e.status)}`, { defaultValue: String(e.status) }) : null, str(e.destination), str(e.mode) && supervisionModeText(t, str(e.mode)), str(e.flow), str(e.state)]
+    // An action names what was asked; a refused one (403/409/502–504 on this call) says so, with the API's code.
+    const action = e.kind === 'action' && str(e.action) ? t(`timeline.actions.${str(e.action)}`, { defaultValue: str(e.action)! }) : null;
+    const refusal = e.refused && typeof e.refused === 'object' ? (e.refused as { status?: number; code?: string }) : null;
+    const extra = [action, refusal ? t('timeline.refused', { code: refusal.code ?? refusal.status }) : null, cause, e.status && e.kind === 'ended' ? t(`status.${String(e.status)}`, { defaultValue: String(e.status) }) : null, str(e.destination), str(e.mode) && supervisionModeText(t, str(e.mode)), str(e.flow), str(e.state)]
       .filter((x) => typeof x === 'string' && x)
       .join(' · ');
     const raw = [str(e.cause), str(e.mode)].filter(Boolean).join(' · ');
     return {
       key: i,
-      color: e.kind === 'transfer' ? 'blue' : e.kind.includes('hangup') || e.kind === 'ended' ? 'gray' : e.kind.startsWith('recording') ? 'red' : 'green',
+      color: refusal ? 'red' : e.kind === 'transfer' ? 'blue' : e.kind.includes('hangup') || e.kind === 'ended' ? 'gray' : e.kind.startsWith('recording') ? 'red' : 'green',
       children: (
         <span>
           <Typography.Text type="secondary" style={{ fontVariantNumeric: 'tabular-nums' }}>{fmtTime(e.at).slice(11)}</Typography.Text>{' '}
