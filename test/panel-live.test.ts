@@ -8,10 +8,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { loadFixtureEvents } from '../src/esl/fixtures';
 import { api, settle, Stack, startStack, waitFor } from './helpers';
 import { buildPanel, launchChromium, Proxy, screenshot, signedIn, startProxy } from './panel-browser';
 import type { InboundSink, MessengerAdapter, ReachabilityResult } from '../src/messengers/adapter';
+import { CAPTURE, liveCall, RINGING, TALKING } from './live-call';
 
 /** A messenger account that reaches any phone (the customer card's chats come from it). */
 class ReachingAdapter implements MessengerAdapter {
@@ -31,9 +31,6 @@ class ReachingAdapter implements MessengerAdapter {
   }
 }
 
-const CAPTURE = '09_did_inbound_answered';
-const events09 = loadFixtureEvents(CAPTURE);
-const TALKING = events09.findIndex((e) => e.event.name === 'CHANNEL_BRIDGE') + 1;
 const SHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const CUSTOMER = 'ООО «Ромашка»';
 const json = (body: unknown, method = 'POST') => ({ method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -47,13 +44,7 @@ describe('panel live screens in Chromium', () => {
   let colleague: Page;
   let chatId = '';
 
-  async function liveCallTalking(): Promise<{ callId: string; agent: string }> {
-    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: TALKING });
-    await settle(stack);
-    const agent = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!;
-    return { callId: agent.originator!, agent: agent.uuid };
-  }
+  const liveCallTalking = () => liveCall(stack, TALKING);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -287,11 +278,7 @@ describe('panel live screens in Chromium', () => {
     const c = await liveCallTalking();
     const win = operator.locator(`[data-testid="live-active-call"][data-call-id="${c.callId}"]`);
     await win.waitFor({ timeout: 10_000 });
-    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
-    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
-    await settle(stack);
-    const second = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const second = (await liveCall(stack, RINGING)).callId;
     const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${second}"]`);
     await banner.waitFor({ timeout: 10_000 });
     expect(await operator.locator('[data-testid="live-banner"]').count()).toBe(1);
@@ -320,10 +307,9 @@ describe('panel live screens in Chromium', () => {
   });
 
   test('two calls ringing at once each get their banner; both go when the callers hang up', async () => {
-    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
     const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: RINGING });
+    await stack.sim.play(CAPTURE, { rewrite: true, limit: RINGING });
     await settle(stack);
     await waitFor(async () => (await operator.locator('[data-testid="live-banner"]').count()) === 2, 'two banners', 10_000);
     const legs = stack.sim.actions.legsOf('1001').filter((l) => !before.has(l.uuid));
@@ -336,11 +322,7 @@ describe('panel live screens in Chromium', () => {
 
   test('an unknown caller: the banner offers "создать клиента"; created, the banner names them and the call is linked', async () => {
     expect((await api(stack, `/customers/c-romashka/phones/${encodeURIComponent('+79161234567')}`, { method: 'DELETE' })).status).toBe(204);
-    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
-    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
-    await settle(stack);
-    const callId = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const callId = (await liveCall(stack, RINGING)).callId;
     const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"]`);
     await banner.waitFor({ timeout: 10_000 });
     expect(await banner.locator('[data-testid="live-banner-name"]').innerText()).toBe('+7 916 123-45-67');
@@ -359,11 +341,7 @@ describe('panel live screens in Chromium', () => {
     expect(sync.status).toBe(200);
     const owner = (await api(stack, `/directory/lookup?number=${encodeURIComponent('+79161234567')}`)).body.customer?.id;
     if (owner) expect((await api(stack, `/customers/${owner}/phones/${encodeURIComponent('+79161234567')}`, { method: 'DELETE' })).status).toBe(204);
-    const ringing = events09.findIndex((e) => e.event.name === 'CHANNEL_ANSWER');
-    const before = new Set(stack.sim.actions.legsOf('1001').map((l) => l.uuid));
-    await stack.sim.play(CAPTURE, { rewrite: true, limit: ringing });
-    await settle(stack);
-    const callId = stack.sim.actions.legsOf('1001').find((l) => !before.has(l.uuid))!.originator!;
+    const callId = (await liveCall(stack, RINGING)).callId;
     const banner = operator.locator(`[data-testid="live-banner"][data-call-id="${callId}"]`);
     await banner.waitFor({ timeout: 10_000 });
     await banner.locator('[data-testid="live-banner-bind"]').click();
