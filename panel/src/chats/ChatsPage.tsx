@@ -63,6 +63,8 @@ export default function ChatsPage() {
   const [error, setError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
 
+  const [refresh, setRefresh] = useState(0);
+
   const go = useCallback(
     (v: ChatView, chat: string | null, replace = false) => navigate(`/chats?view=${v}${chat ? `&chat=${encodeURIComponent(chat)}` : ''}`, { replace }),
     [navigate],
@@ -85,16 +87,7 @@ export default function ChatsPage() {
     return () => {
       live = false;
     };
-  }, [view, tick, t]);
-
-  const [refresh, setRefresh] = useState(0);
-  useEffect(() => {
-    if (!refresh) return;
-    void Promise.all([chatsApi.counts(), chatsApi.list(view)]).then(([c, l]) => {
-      setCounts(c);
-      setItems(l.items);
-    }).catch(() => undefined);
-  }, [refresh, view]);
+  }, [view, tick, refresh, t]);
 
   const tabLabel = (v: ChatView) => {
     const c = counts?.[v];
