@@ -187,13 +187,12 @@ async function inboundMessageLocked(e: ChatEngine, isOnline: (extension: string)
     // Written from the employee's own app: the same rules as a reply through the API.
     await claimOnReply(e, result.chatId, e.actor(fromEmployee), ev.text ?? '');
   }
-  let chat = (await row(e, result.chatId))!;
+  const chat = (await row(e, result.chatId))!;
   let ownerAway = false;
   for (const [type, key, data] of out) {
     if (type === 'chat.message') ownerAway = true;
     else await publish(e, type, key, chat, data);
   }
-  chat = (await row(e, result.chatId))!;
   const msgs = await e.db.query<MessageRow>(`SELECT * FROM chat_messages WHERE id IN (${result.ids.map(() => '?').join(',')}) ORDER BY id`, result.ids);
   for (const m of msgs) await publish(e, 'chat.message', `chat.message:${m.id}`, chat, { message: messageView(m), ...(ownerAway ? { ownerAway: true } : {}) });
 }
