@@ -11,7 +11,7 @@ import { Placeholder, placeholdersOf, renderTemplate } from './templates';
 import { ACTIVE, Actor, ChatError, ChatRow, ChatView, MessageRow, MessageView, messageView, SendInput, StartInput, Viewer } from './types';
 import { publish } from './events';
 import { claimOnReply, tryClaim } from './ownership';
-import { row } from './views';
+import { lastInboundAt, row } from './views';
 import { mayUseAccount, mayWrite } from './visibility';
 
 /** The text to send and, from a template, the values its placeholders got (adapters with their own templates use them). */
@@ -54,8 +54,7 @@ export async function send(e: ChatEngine, chatId: string, a: Actor, input: SendI
   const adapter = e.adapters.get(chat.accountId);
   if (input.internal !== true && adapter?.checkOutbound) {
     // A messenger's own rule (WhatsApp's 24-hour window): refused here, plainly, never failed later.
-    const last = await e.db.query<{ at: number | string | bigint | null }>(`SELECT MAX(created_at) AS at FROM chat_messages WHERE chat_id = ? AND direction = 'in'`, [chatId]);
-    const lastAt = last[0]?.at === null || last[0]?.at === undefined ? null : new Date(Number(last[0].at));
+    const lastAt = await lastInboundAt(e, chatId);
     const refusal = await adapter.checkOutbound({ peerId: chat.peerId, template: input.template, hasText: !!input.text, hasFile: !!input.file, lastInboundAt: lastAt });
     if (refusal) throw new ChatError(422, refusal.code, refusal.message, refusal.field);
   }
