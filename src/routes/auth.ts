@@ -66,12 +66,8 @@ export function requireRole(tokens: TokenService, roles: readonly Role[], opts: 
       throttle.failed(client, message).then(() => next(new ApiError(401, 'unauthorized', message, 'Authorization')));
     (async () => {
       if (!hash || !throttle.knownGood(client, hash)) {
-        const waitMs = await throttle.blockedFor(client);
-        if (waitMs > 0) {
-          const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-          res.set('Retry-After', String(seconds));
-          return next(new ApiError(429, 'too_many_requests', `too many failed authentications from this address; retry in ${seconds} s`, 'Authorization'));
-        }
+        const refused = await throttleRefusal(throttle, client, res, (s) => `too many failed authentications from this address; retry in ${s} s`, 'Authorization');
+        if (refused) return next(refused);
       }
       if (problem || !token || !hash) return fail(problem ?? 'token is empty');
       const p = await tokens.verify(token);
@@ -87,6 +83,22 @@ export function requireRole(tokens: TokenService, roles: readonly Role[], opts: 
 }
 
 /**
+ * The failed-authentication throttle's answer for a client (src/auth/throttle.ts): while the client is
+ * blocked, sets `Retry-After` (whole seconds, at least 1) and returns the 429 `too_many_requests` to send,
+ * its message made from those seconds; undefined when the client may go on. Shared by bearer tokens,
+ * session cookies, the sign-in and the messengers' webhooks.
+ */
+export async function throttleRefusal(
+  throttle: AuthThrottle, client: string, res: Response, message: (seconds: number) => string, field?: string,
+): Promise<ApiError | undefined> {
+  const waitMs = await throttle.blockedFor(client);
+  if (waitMs <= 0) return undefined;
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  res.set('Retry-After', String(seconds));
+  return new ApiError(429, 'too_many_requests', message(seconds), field);
+}
+
+/**
  * requireRole for a session cookie: the same throttle, CSRF check on state-changing methods (see
  * checkCsrf), the session's principal (an operator bound to the employee's extension, or a supervisor),
  * the same role check; the response is held for the session and for the employee's sessions, so logout,
@@ -99,12 +111,8 @@ function sessionAuth(tokens: TokenService, roles: readonly Role[], cookie: strin
     const hash = hashToken(cookie);
     (async () => {
       if (!throttle.knownGood(client, hash)) {
-        const waitMs = await throttle.blockedFor(client);
-        if (waitMs > 0) {
-          const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-          res.set('Retry-After', String(seconds));
-          return next(new ApiError(429, 'too_many_requests', `too many failed authentications from this address; retry in ${seconds} s`, 'Cookie'));
-        }
+        const refused = await throttleRefusal(throttle, client, res, (s) => `too many failed authentications from this address; retry in ${s} s`, 'Cookie');
+        if (refused) return next(refused);
       }
       checkCsrf(req);
       const v = await sessions.verify(cookie);
@@ -118,6 +126,8 @@ function sessionAuth(tokens: TokenService, roles: readonly Role[], cookie: strin
       if (!roles.includes(v.principal.role)) return next(new ApiError(403, 'forbidden', `role ${v.principal.role} may not do this; needs ${roles.join(' or ')}`));
       if (!sessions.stillValid(v)) return next(new ApiError(401, 'unauthorized', 'the session has ended; sign in again', 'Cookie'));
       req.principal = v.principal;
+      // Who is signed in, as GET /session answers it: read here once, not verified a second time there.
+      res.locals.sessionWho = v.who;
       const release = tokens.hold(v.principal.tokenId, () => onRevoked(res));
       const releaseEmployee = tokens.hold(employeeHoldKey(v.principal.employee!), () => onRevoked(res));
       res.once('close', () => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SESSION_COOKIE, PanelSessions } from '../auth/sessions';
 import { AuthThrottle } from '../auth/throttle';
 import { TokenService } from '../auth/tokens';
-import { requireRole } from './auth';
+import { requireRole, throttleRefusal } from './auth';
 import { checkCsrf, clearSessionCookie, readCookie, setSessionCookie } from './cookies';
 import { ApiError, jsonBody, route } from './errors';
 
@@ -24,12 +24,8 @@ export function sessionRouter(tokens: TokenService, sessions: PanelSessions): Ro
   r.post('/session', route(async (req, res) => {
     checkCsrf(req, true);
     const client = AuthThrottle.clientKey(req.ip);
-    const waitMs = await tokens.throttle.blockedFor(client);
-    if (waitMs > 0) {
-      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-      res.set('Retry-After', String(seconds));
-      throw new ApiError(429, 'too_many_requests', `too many failed sign-ins from this address; retry in ${seconds} s`, 'password');
-    }
+    const refused = await throttleRefusal(tokens.throttle, client, res, (s) => `too many failed sign-ins from this address; retry in ${s} s`, 'password');
+    if (refused) throw refused;
     const body = jsonBody(req, loginBody);
     const out = await sessions.login(body.login, body.password);
     if (!out) {
@@ -49,11 +45,9 @@ export function sessionRouter(tokens: TokenService, sessions: PanelSessions): Ro
     }
     next();
   }, signedIn, route(async (req, res) => {
-    const p = req.principal!;
-    const id = readCookie(req, SESSION_COOKIE)!;
-    const v = await sessions.verify(id);
-    if (!v || !p.session) throw new ApiError(401, 'unauthorized', 'the session has ended; sign in again', 'Cookie');
-    res.json(v.who);
+    const who = res.locals.sessionWho;
+    if (!who || !req.principal!.session) throw new ApiError(401, 'unauthorized', 'the session has ended; sign in again', 'Cookie');
+    res.json(who);
   }));
 
   r.delete('/session', route(async (req, res) => {

@@ -7,7 +7,7 @@ import { PLACEHOLDERS } from '../chats/templates';
 import { WhatsappCloudAdapter } from '../messengers/whatsapp-cloud';
 import { WhatsappGatewayAdapter } from '../messengers/whatsapp-gateway';
 import { MappingError, WhatsappTemplates } from '../messengers/whatsapp-templates';
-import { requireRole } from './auth';
+import { requireRole, throttleRefusal } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 import { rejectUnknown } from './query';
 
@@ -61,11 +61,8 @@ export function whatsappRouter(tokens: TokenService, engine: ChatEngine, templat
   r.post('/messengers/whatsapp/:accountId/webhook', raw, waRoute(async (req, res) => {
     const a = account(req.params.accountId);
     const client = AuthThrottle.clientKey(req.ip);
-    const waitMs = await tokens.throttle.blockedFor(client);
-    if (waitMs > 0) {
-      res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
-      throw new ApiError(429, 'too_many_requests', 'too many unauthenticated webhook requests from this address');
-    }
+    const refused = await throttleRefusal(tokens.throttle, client, res, () => 'too many unauthenticated webhook requests from this address');
+    if (refused) throw refused;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ok = a instanceof WhatsappCloudAdapter ? a.checkSignature(body, req.get('X-Hub-Signature-256')) : a.checkAuth(req.get('Authorization'));
     if (!ok) {
