@@ -2,21 +2,22 @@
  * The chat model: the types the engine and its parts share (views, rows, inputs, rules), the one error a
  * chat rule throws, and the row → view mappers. `engine.ts` re-exports the public ones.
  */
+import { ApiError } from '../api-error';
 import type { OutboxOptions } from './outbox';
 import type { Placeholder } from './templates';
 
 export type ChatStatus = 'queue' | 'in_work' | 'closed';
 export type DeliveryState = 'received' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'note';
 
-/** A chat rule refused the request: the route maps `status` to the HTTP answer. */
-export class ChatError extends Error {
+/** A chat rule refused the request: an ApiError (src/api-error.ts) the API sends as it is. */
+export class ChatError extends ApiError {
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 422,
-    readonly code: string,
+    override readonly status: 400 | 403 | 404 | 409 | 422,
+    code: string,
     message: string,
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    super(status, code, message, field);
   }
 }
 

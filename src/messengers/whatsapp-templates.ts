@@ -1,3 +1,4 @@
+import { ApiError } from '../api-error';
 import { Db } from '../db/database';
 import { PLACEHOLDERS } from '../chats/templates';
 
@@ -29,14 +30,15 @@ export interface WhatsappTemplateMapping {
   updatedAt: string;
 }
 
-export class MappingError extends Error {
+/** A template mapping refused: an ApiError (src/api-error.ts) the API sends as it is. */
+export class MappingError extends ApiError {
   constructor(
-    readonly status: 400 | 404 | 422,
-    readonly code: string,
+    override readonly status: 400 | 404 | 422,
+    code: string,
     message: string,
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    super(status, code, message, field);
   }
 }
 

@@ -6,7 +6,7 @@ import { ChatEngine } from '../chats/engine';
 import { PLACEHOLDERS } from '../chats/templates';
 import { WhatsappCloudAdapter } from '../messengers/whatsapp-cloud';
 import { WhatsappGatewayAdapter } from '../messengers/whatsapp-gateway';
-import { MappingError, WhatsappTemplates } from '../messengers/whatsapp-templates';
+import { WhatsappTemplates } from '../messengers/whatsapp-templates';
 import { requireRole, throttleRefusal } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 import { rejectUnknown } from './query';
@@ -25,11 +25,6 @@ const mappingBody = z.object({
 
 type WaAdapter = WhatsappCloudAdapter | WhatsappGatewayAdapter;
 
-function mapErrors(e: unknown): never {
-  if (e instanceof MappingError) throw new ApiError(e.status, e.code, e.message, e.field);
-  throw e;
-}
-const waRoute = (fn: Parameters<typeof route>[0]) => route((req, res, next) => fn(req, res, next).catch(mapErrors));
 
 /**
  * WhatsApp (issue 14): the Cloud API's and the gateway's webhooks, each account's template catalogue and
@@ -46,7 +41,7 @@ export function whatsappRouter(tokens: TokenService, engine: ChatEngine, templat
   };
 
   // Meta's verification of the webhook URL: the challenge back as plain text when the verify token matches.
-  r.get('/messengers/whatsapp/:accountId/webhook', waRoute(async (req, res) => {
+  r.get('/messengers/whatsapp/:accountId/webhook', route(async (req, res) => {
     const a = account(req.params.accountId);
     if (!(a instanceof WhatsappCloudAdapter)) throw new ApiError(404, 'not_found', `WhatsApp account ${a.accountId} is a gateway: no GET verification`);
     const q = req.query as Record<string, unknown>;
@@ -58,7 +53,7 @@ export function whatsappRouter(tokens: TokenService, engine: ChatEngine, templat
   // Every POST is authenticated before anything is parsed or stored: the Cloud API's HMAC signature of the
   // raw body, the gateway's bearer token. A wrong one is a 401 and throttled per client like bad tokens.
   const raw = express.raw({ type: () => true, limit: '4mb' });
-  r.post('/messengers/whatsapp/:accountId/webhook', raw, waRoute(async (req, res) => {
+  r.post('/messengers/whatsapp/:accountId/webhook', raw, route(async (req, res) => {
     const a = account(req.params.accountId);
     const client = AuthThrottle.clientKey(req.ip);
     const refused = await throttleRefusal(tokens.throttle, client, res, () => 'too many unauthenticated webhook requests from this address');
@@ -81,11 +76,11 @@ export function whatsappRouter(tokens: TokenService, engine: ChatEngine, templat
     res.json({ ok: true });
   }));
 
-  r.get('/messengers/whatsapp/:accountId/templates', all, waRoute(async (req, res) => {
+  r.get('/messengers/whatsapp/:accountId/templates', all, route(async (req, res) => {
     const a = account(req.params.accountId);
     res.json({ accountId: a.accountId, kind: a instanceof WhatsappCloudAdapter ? 'cloud' : 'gateway', items: await templates.catalogue(a.accountId) });
   }));
-  r.post('/messengers/whatsapp/:accountId/templates/sync', manage, waRoute(async (req, res) => {
+  r.post('/messengers/whatsapp/:accountId/templates/sync', manage, route(async (req, res) => {
     const a = account(req.params.accountId);
     try {
       await a.syncTemplates();
@@ -95,17 +90,17 @@ export function whatsappRouter(tokens: TokenService, engine: ChatEngine, templat
     res.json({ accountId: a.accountId, items: await templates.catalogue(a.accountId) });
   }));
 
-  r.get('/chat-templates/:name/whatsapp', all, waRoute(async (req, res) => {
+  r.get('/chat-templates/:name/whatsapp', all, route(async (req, res) => {
     rejectUnknown(req.query as Record<string, unknown>, new Set());
     res.json({ template: req.params.name, items: await templates.mappings(req.params.name) });
   }));
-  r.put('/chat-templates/:name/whatsapp/:accountId', manage, waRoute(async (req, res) => {
+  r.put('/chat-templates/:name/whatsapp/:accountId', manage, route(async (req, res) => {
     const a = account(req.params.accountId);
     const body = jsonBody(req, mappingBody);
     const out = await templates.putMapping(req.params.name, a.accountId, body);
     res.status(out.created ? 201 : 200).json(out.mapping);
   }));
-  r.delete('/chat-templates/:name/whatsapp/:accountId', manage, waRoute(async (req, res) => {
+  r.delete('/chat-templates/:name/whatsapp/:accountId', manage, route(async (req, res) => {
     if (!(await templates.deleteMapping(req.params.name, req.params.accountId))) throw new ApiError(404, 'not_found', `template ${req.params.name} has no mapping for ${req.params.accountId}`);
     res.status(204).end();
   }));
