@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Telegraf, Input, TelegramError } from 'telegraf';
 import type { Update, Message } from 'telegraf/types';
 import {
   InboundFileRef, InboundSink, MessengerAdapter, MessengerError, MessengerFile, OutboundMessage, RateLimits, ReachabilityResult, SendResult,
 } from './adapter';
+import { sameSecret } from './secret';
 
 export interface TelegramBotAccount {
   /** Our account id (path segment of the webhook). */
@@ -119,9 +119,7 @@ export class TelegramBotAdapter implements MessengerAdapter {
   /** Whether a webhook request carries our secret (constant time). */
   checkSecret(header: string | undefined): boolean {
     if (!this.account.secret || typeof header !== 'string') return false;
-    const a = createHash('sha256').update(header).digest();
-    const b = createHash('sha256').update(this.account.secret).digest();
-    return timingSafeEqual(a, b);
+    return sameSecret(header, this.account.secret);
   }
 
   /** One webhook update: resolves once the engine stored it (so a failure makes Telegram retry). */

@@ -1,8 +1,9 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   InboundFileRef, InboundSink, MessengerAdapter, MessengerError, MessengerFile, OutboundCheck, OutboundMessage, OutboundRefusal,
   RateLimits, ReachabilityResult, SendResult, UploadedFile,
 } from './adapter';
+import { sameSecret } from './secret';
 import { countParams, WhatsappTemplate, WhatsappTemplateMapping, WhatsappTemplates } from './whatsapp-templates';
 
 export interface WhatsappCloudAccount {
@@ -396,7 +397,4 @@ interface CloudValue {
   statuses?: CloudStatus[];
 }
 
-/** Constant-time comparison of two secrets of any length. */
-export function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
+export { sameSecret };
