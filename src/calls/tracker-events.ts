@@ -53,16 +53,21 @@ export class EventTracker extends LegEventTracker {
 
   /** Applies one event; returns the journal changes it caused (empty when the event changes nothing). */
   apply(ev: EslEvent): JournalBatch {
+    const ts = eventTimestamp(ev);
+    // Before the duplicate check: a repeated event is still a frame of the link (as it always was).
+    if (ts !== undefined) this.observeFrame(ts);
     const eventKey = this.eventKey(ev);
     if (eventKey) {
       if (this.seen.has(eventKey)) return this.flush();
       this.remember(eventKey);
     }
-    const ts = eventTimestamp(ev);
     if (ts !== undefined) this.clock.observe(ts);
     this.dispatch(ev, eventKey ?? `${ev.name}:${header(ev, 'Unique-ID') ?? ''}:${ts ?? this.clock.now()}`);
     return this.flush();
   }
+
+  /** Every event's timestamp (ms, FreeSWITCH clock), duplicates included: a frame of the link. */
+  protected observeFrame(_fsMs: number): void {}
 
   private eventKey(ev: EslEvent): string | undefined {
     const core = header(ev, 'Core-UUID');

@@ -1,6 +1,6 @@
 import { EslEvent, header } from '../esl/event';
 import { employeeFromChannelRow } from './party';
-import { eventTimestamp, microsToMs } from './fs-clock';
+import { microsToMs } from './fs-clock';
 import { LinkAlive } from './link-alive';
 import { SHORT_EXTENSION_RE } from './tracker-core';
 import { EventTracker } from './tracker-events';
@@ -74,10 +74,9 @@ export class CallTracker extends EventTracker {
     this.alive.restored(aliveMark, seen, legs.length > 0);
   }
 
-  override apply(ev: EslEvent): JournalBatch {
-    const ts = eventTimestamp(ev);
-    if (ts !== undefined) this.alive.saw(ts);
-    return super.apply(ev);
+  /** An event's timestamp: a frame of the link (src/calls/link-alive.ts). */
+  protected override observeFrame(fsMs: number): void {
+    this.alive.saw(fsMs);
   }
 
   /** A HEARTBEAT at `fsMs` (its Event-Date-Timestamp, ms, FreeSWITCH clock): a frame like any event. */
