@@ -3,6 +3,7 @@
  * its views and filters (the scope rule as SQL), the counts, a chat's messages, and reads.
  */
 import type { SqlValue, Tx } from '../db/database';
+import { likeEscape } from '../db/sql';
 import type { ChatEngine } from './engine';
 import { MessengerAdapter, MessengerError } from '../messengers/adapter';
 import { Actor, ChatError, ChatRow, ChatStatus, ChatView, iso, MessageRow, MessageView, messageView, Viewer } from './types';
@@ -151,7 +152,7 @@ export async function listChats(e: ChatEngine, v: Viewer, f: ChatListFilter): Pr
   if (f.q) {
     // SQLite's LOWER() folds ASCII only: the variants a person types (Схема, схема, СХЕМА) are matched as such.
     const variants = [...new Set([f.q, f.q.toLowerCase(), f.q.toUpperCase(), f.q.charAt(0).toUpperCase() + f.q.slice(1).toLowerCase()])]
-      .map((v) => `%${v.replace(/[%_\\]/g, (m) => `\\${m}`)}%`);
+      .map((v) => `%${likeEscape(v)}%`);
     const one = `(COALESCE(c.peer_name,'') LIKE ? ESCAPE '\\' OR COALESCE(c.phone,'') LIKE ? ESCAPE '\\' OR COALESCE(c.peer_username,'') LIKE ? ESCAPE '\\'
       OR EXISTS (SELECT 1 FROM chat_messages mq WHERE mq.chat_id = c.id AND mq.text LIKE ? ESCAPE '\\'))`;
     where.push(`(${variants.map(() => one).join(' OR ')})`);

@@ -4,6 +4,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { Db } from '../db/database';
+import { likeEscape } from '../db/sql';
 import type { PhoneView } from './directory';
 import { lookupKey, PHONE_QUERY_RE, wholePhoneDigits } from './phone';
 
@@ -134,10 +135,6 @@ export async function searchDirectory(db: Db, region: CountryCode, typed: string
 /** An FTS5 trigram phrase: the text as a substring, quotes doubled. */
 function phrase(text: string): string {
   return `"${text.replace(/"/g, '""')}"`;
-}
-
-function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (m) => `\\${m}`);
 }
 
 function uniq(items: string[]): string[] {

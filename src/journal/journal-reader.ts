@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
+import { likeEscape } from '../db/sql';
 import { DEFAULT_PHONE_REGION, PHONE_QUERY_RE, phoneQueryDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
 import { ALIVE_MARK } from './journal-writer';
@@ -98,9 +99,6 @@ function bool(v: unknown): boolean {
 }
 function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
-}
-function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export function summaryFromRow(r: Row): CallSummary {
