@@ -9,14 +9,14 @@ import { MessageOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
 import { useRouter } from '../router';
-import { useLiveEvents } from '../live/events';
+import { LIVE_EVENT_TYPES, useLiveEvents } from '../live/events';
 import { Chat, CHAT_VIEWS, ChatView, chatsApi, Counts } from './api';
 import { ChatWindow } from './ChatWindow';
 import { StartChat } from './StartChat';
 import { fmtShortTime } from '../format';
 import { useSession } from '../shell/session';
 
-export const CHAT_EVENT_TYPES = ['chat.created', 'chat.message', 'chat.message_updated', 'chat.delivery', 'chat.assigned', 'chat.observer_added', 'chat.handed_over', 'chat.closed'] as const;
+export const CHAT_EVENT_TYPES = LIVE_EVENT_TYPES.filter((x) => x.startsWith('chat.'));
 
 /** A counter that goes up on every chat.* event (coalesced): lists, counts and the open chat refetch on it. */
 export function useChatTick(pollMs = 20_000): number {

@@ -75,7 +75,6 @@ function older(a: { updatedAt?: string }, b: { updatedAt?: string }): boolean {
   return !!a.updatedAt && !!b.updatedAt && a.updatedAt < b.updatedAt;
 }
 
-const FINAL_TRANSFER = new Set(['completed', 'cancelled', 'abandoned', 'failed']);
 const KEEP = 50;
 
 function ms(iso: unknown): number {
@@ -159,10 +158,6 @@ export class CallsStore {
   /** Calls I supervise: my supervision leg on them is no call of mine (no banner, no call window). */
   private supervisedCalls = new Set<string>();
   private endedSupervisions = new Set<string>();
-
-  isSupervised(callId: string): boolean {
-    return this.supervisedCalls.has(callId);
-  }
 
   /**
    * After a full reload the stream resumes after the last event seen, so calls that were already ringing or
@@ -326,7 +321,7 @@ export class CallsStore {
       case 'transfer.updated': {
         const t = e.data.transfer as LiveTransfer | undefined;
         if (!t || !prev) return;
-        this.setTransfer(FINAL_TRANSFER.has(t.state) && t.state !== 'completed' ? { ...t } : t, t.callId);
+        this.setTransfer(t, t.callId);
         return;
       }
       case 'supervision.updated': {

@@ -87,17 +87,6 @@ export class LiveStream {
     this.closeSource();
   }
 
-  private onMessage: ((m: MessageEvent) => void) | null = null;
-
-  /** Event types a newer server sends that this list lacks: listened to from now on (and on every reopen). */
-  addTypes(types: readonly string[]): void {
-    for (const t of types) {
-      if (this.types.has(t)) continue;
-      this.types.add(t);
-      if (this.es && this.onMessage) this.es.addEventListener(t, this.onMessage as EventListener);
-    }
-  }
-
   subscribe(fn: (e: LiveEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -145,7 +134,6 @@ export class LiveStream {
       if (es.readyState === EventSource.CLOSED) this.scheduleReopen();
     };
     const onMessage = (m: MessageEvent) => this.deliver(m);
-    this.onMessage = onMessage;
     for (const t of this.types) es.addEventListener(t, onMessage as EventListener);
     es.onmessage = onMessage;
   }
@@ -255,15 +243,6 @@ declare global {
   }
 }
 if (typeof window !== 'undefined') window.__telefonistLive = liveStream;
-
-/** Keeps the stream open while a component using it is mounted. */
-export function useLiveStream(): LiveStream {
-  useEffect(() => {
-    liveStream.start();
-    return () => liveStream.stop();
-  }, []);
-  return liveStream;
-}
 
 export function useLinkStatus(): LinkStatus {
   return useSyncExternalStore(liveStream.onStatus, liveStream.getStatus);

@@ -362,8 +362,6 @@ function TimelineCard({ call }: { call: Call }) {
 
 function LegsCard({ call }: { call: Call }) {
   const { t } = useTranslation();
-  const { navigate } = useRouter();
-  void navigate;
   const names = employeeNames(call);
   return (
     <Card size="small" title={t('call.legs')}>

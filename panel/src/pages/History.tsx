@@ -1,6 +1,6 @@
 /** Call history with call-back (T8): the signed-in employee's calls (all calls for a user without an extension). */
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Button, List, Segmented, Space, Typography } from 'antd';
+import { Button, List, Segmented, Space, Typography } from 'antd';
 import { PhoneOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ApiErrorAlert } from '../shell/ApiErrorAlert';
