@@ -7,8 +7,8 @@ import { Alert, Button, DatePicker, Grid, Input, Select, Space, Table, Tooltip, 
 import { AudioOutlined, FilterOutlined, PhoneOutlined, ReloadOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
-import { describeError, type ErrorView } from '../api/errors';
-import { ErrorDetail } from '../shell/ApiErrorAlert';
+import type { DescribeOptions } from '../api/errors';
+import { ApiErrorAlert } from '../shell/ApiErrorAlert';
 import { api, callNumber, DIRECTIONS, STATUSES, type CallPage, type CallSummary, type Query } from '../api/client';
 import { dropPrefetched, FILTER_KEYS, firstPageQuery, PAGE, readFilters, readFiltersChecked, takePrefetched, writeFilters, type Filters } from './journal-data';
 import { Link, useRouter } from '../router';
@@ -30,7 +30,7 @@ export default function Journal() {
   const [loading, setLoading] = useState(!!early && !early.result);
   const skipFirst = useRef(!!early?.result);
   const earlyPending = useRef(early && !early.result ? early.promise : null);
-  const [error, setError] = useState<ErrorView | null>(null);
+  const [error, setError] = useState<{ cause: unknown } | null>(null);
   const seq = useRef(0);
   const busy = useRef(false);
   const dialer = useDialer();
@@ -61,7 +61,7 @@ export default function Journal() {
         setCursor(page.nextCursor);
       } catch (e) {
         if (my !== seq.current) return;
-        setError(journalError(e, t));
+        setError({ cause: e });
         if (!after) setItems([]);
         setCursor(null);
       } finally {
@@ -283,17 +283,7 @@ export default function Journal() {
           data-testid="journal-dropped"
         />
       )}
-      {error && (
-        <Alert
-          type={error.type === 'user' ? 'warning' : 'error'}
-          showIcon
-          title={error.title}
-          description={error.detail ? <ErrorDetail view={error} testId="journal-error-detail" /> : undefined}
-          style={{ marginBottom: 12 }}
-          data-testid="journal-error"
-          data-kind={error.type}
-        />
-      )}
+      {error && <ApiErrorAlert error={error.cause} options={journalErrorOptions(t)} style={{ marginBottom: 12 }} testId="journal-error" />}
       <Table<CallSummary>
         rowKey="id"
         size="small"
@@ -331,6 +321,6 @@ function filterLabel(t: T, key: string): string {
  * A failed list (api/errors.ts): a 4xx is the user's mistake — a filter the server refused is named by its
  * label, the server's own words in small print; only a 5xx or a lost network is the server's error.
  */
-function journalError(e: unknown, t: T): ErrorView {
-  return describeError(e, t, { field: (f) => t(f === 'from' || f === 'to' ? 'errors.badFilterDate' : 'errors.badFilter', { field: filterLabel(t, f) }) });
+function journalErrorOptions(t: T): DescribeOptions {
+  return { field: (f) => t(f === 'from' || f === 'to' ? 'errors.badFilterDate' : 'errors.badFilter', { field: filterLabel(t, f) }) };
 }
