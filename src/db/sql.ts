@@ -2,3 +2,8 @@
 export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (m) => `\\${m}`);
 }
+
+/** One ? per item, comma-separated: the placeholders of an IN (…) list. */
+export function marks(items: unknown[]): string {
+  return items.map(() => '?').join(', ');
+}

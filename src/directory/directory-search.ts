@@ -4,7 +4,7 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { Db } from '../db/database';
-import { likeEscape } from '../db/sql';
+import { likeEscape, marks } from '../db/sql';
 import type { PhoneView } from './directory';
 import { lookupKey, PHONE_QUERY_RE, wholePhoneDigits } from './phone';
 
@@ -96,14 +96,16 @@ export async function searchDirectory(db: Db, region: CountryCode, typed: string
     customerIds.push(...customers.sort(order).map((r) => r.id));
     contactIds.push(...contacts.sort(order).map((r) => r.id));
   }
+  const customerUniq = uniq(customerIds);
+  const contactUniq = uniq(contactIds);
   const cs = customerIds.length
-    ? await db.query<{ id: string; name: string; inn: string | null }>(`SELECT id, name, inn FROM customers WHERE id IN (${marks(uniq(customerIds))})`, uniq(customerIds))
+    ? await db.query<{ id: string; name: string; inn: string | null }>(`SELECT id, name, inn FROM customers WHERE id IN (${marks(customerUniq)})`, customerUniq)
     : [];
   const ks = contactIds.length
     ? await db.query<{ id: string; name: string; position: string | null; customer_id: string; customer_name: string }>(
         `SELECT k.id, k.name, k.position, k.customer_id, c.name AS customer_name FROM contact_persons k JOIN customers c ON c.id = k.customer_id
-          WHERE k.id IN (${marks(uniq(contactIds))})`,
-        uniq(contactIds),
+          WHERE k.id IN (${marks(contactUniq)})`,
+        contactUniq,
       )
     : [];
   const byCustomer = new Map(cs.map((c) => [c.id, c]));
@@ -139,8 +141,4 @@ function phrase(text: string): string {
 
 function uniq(items: string[]): string[] {
   return [...new Set(items)];
-}
-
-function marks(items: unknown[]): string {
-  return items.map(() => '?').join(', ');
 }

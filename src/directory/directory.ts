@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue, Tx } from '../db/database';
+import { marks } from '../db/sql';
 import { ValidationError } from '../validation';
 import { CallerIdentity, IdentityCache } from './identity-cache';
 import { CustomerFields, PreparedCustomer, PreparedPhone, prepareCustomer, preparePhone } from './customer-input';
 import { SearchItem, searchDirectory } from './directory-search';
 
-export { SEARCH_MAX, searchQueryError } from './directory-search';
+export { searchQueryError } from './directory-search';
 export type { SearchItem } from './directory-search';
 
 export interface CustomerView {
@@ -370,11 +371,3 @@ export class Directory extends EventEmitter {
 
 /** Rows per multi-row INSERT in bulk sync (8 columns × 1,000 stays far below both databases' parameter limits). */
 const BULK_ROWS = 1000;
-
-function uniq(items: string[]): string[] {
-  return [...new Set(items)];
-}
-
-function marks(items: unknown[]): string {
-  return items.map(() => '?').join(', ');
-}
