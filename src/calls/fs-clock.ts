@@ -1,5 +1,3 @@
-import { EslEvent, header } from '../esl/event';
-
 /**
  * FreeSWITCH's clock as seen from here. Every time in a call comes from FreeSWITCH
  * (`Event-Date-Timestamp`, `Caller-Channel-*-Time`, µs since the epoch); a time we have to make up (a leg
@@ -47,11 +45,8 @@ export class FsClock {
   }
 }
 
-/** An event's time in ms on FreeSWITCH's clock (`Event-Date-Timestamp` is µs); undefined when absent. */
-export function eventTimestamp(ev: EslEvent): number | undefined {
-  const ts = header(ev, 'Event-Date-Timestamp');
-  return ts && /^\d+$/.test(ts) ? Math.floor(Number(ts) / 1000) : undefined;
-}
+/** An event's time in ms on FreeSWITCH's clock: src/esl/event.ts (the link watch reads heartbeats with it too). */
+export { eventTimestamp } from '../esl/event';
 
 /** A FreeSWITCH µs time (`Caller-Channel-Answered-Time`, `variable_answer_uepoch`) in ms; 0 or junk → undefined. */
 export function microsToMs(v: string | undefined): number | undefined {

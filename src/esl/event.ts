@@ -133,3 +133,9 @@ export function encodePlainEventBody(ev: EslEvent): string {
 }
 
 export { safeDecode };
+
+/** An event's time in ms on FreeSWITCH's clock (`Event-Date-Timestamp` is µs); undefined when absent. */
+export function eventTimestamp(ev: EslEvent): number | undefined {
+  const ts = header(ev, 'Event-Date-Timestamp');
+  return ts && /^\d+$/.test(ts) ? Math.floor(Number(ts) / 1000) : undefined;
+}

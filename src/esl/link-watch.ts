@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { EslFrame } from './frame';
-import { EslEvent, header } from './event';
+import { EslEvent, eventTimestamp } from './event';
 import type { EslConnectionOptions, EslState } from './connection';
 
 /**
@@ -124,8 +124,8 @@ export abstract class EslLinkWatch extends EventEmitter {
   protected noteHeartbeat(ev: EslEvent): void {
     this.stats.heartbeats++;
     this.stats.lastHeartbeatAt = this.stats.lastFrameAt;
-    const ts = header(ev, 'Event-Date-Timestamp'); // µs
-    if (ts && /^\d+$/.test(ts)) this.emit('heartbeat', Math.floor(Number(ts) / 1000));
+    const ts = eventTimestamp(ev);
+    if (ts !== undefined) this.emit('heartbeat', ts);
   }
 
   protected updateLink(): void {
