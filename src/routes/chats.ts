@@ -167,7 +167,8 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
     if (ids && (ids.length > 20 || ids.some((i) => !/^[0-9A-Za-z_.:-]{1,100}$/.test(i)))) {
       throw new ApiError(400, 'invalid_parameter', 'accountId: up to 20 account ids (letters, digits, _.:-)', 'accountId');
     }
-    res.json({ phone: phoneOf(raw, region), items: await engine.reachability(viewerOf(req, engine, single(query, 'employee')), phoneOf(raw, region), ids) });
+    const phone = phoneOf(raw, region);
+    res.json({ phone, items: await engine.reachability(viewerOf(req, engine, single(query, 'employee')), phone, ids) });
   }));
 
   r.get('/chats/:id', all, chatRoute(async (req, res) => {
