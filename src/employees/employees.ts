@@ -3,6 +3,7 @@ import { Db, SqlValue } from '../db/database';
 import { PreparedEmployee, PreparedGroup, Right } from './employee-input';
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { ValidationError } from '../validation';
+import { marks } from '../db/sql';
 
 export interface Employee {
   extension: string;
@@ -74,10 +75,6 @@ function jsonList<T>(s: string): T[] {
 }
 
 const BULK_ROWS = 500;
-
-function marks(items: unknown[]): string {
-  return items.map(() => '?').join(', ');
-}
 
 /**
  * The employees 1C syncs (extension, full name, 1C user, groups, rights) and their groups. Kept in memory

@@ -4,14 +4,14 @@ import type { CountryCode } from 'libphonenumber-js';
 import { TokenService } from '../auth/tokens';
 import { AuthThrottle } from '../auth/throttle';
 import { employeeScope, ForbiddenError } from '../auth/scope';
-import { Actor, ChatEngine, ChatError, ChatStatus, Viewer } from '../chats/engine';
+import { Actor, ChatEngine, ChatStatus, Viewer } from '../chats/engine';
 import { FileRejected } from '../chats/files';
 import { mayUseAccount } from '../chats/visibility';
 import { PLACEHOLDERS } from '../chats/templates';
 import { normalizePhone } from '../directory/phone';
 import { EMPLOYEE_EXTENSION_RE } from '../employees/employee-input';
 import { TelegramBotAdapter } from '../messengers/telegram-bot';
-import { requireRole } from './auth';
+import { requireRole, throttleRefusal } from './auth';
 import { ApiError, jsonBody, route } from './errors';
 import { bad, dateParam, intParam, list, rejectUnknown, single } from './query';
 
@@ -93,7 +93,6 @@ export function viewerOf(req: Request, engine: ChatEngine, named: string | undef
 }
 
 export function mapErrors(e: unknown): never {
-  if (e instanceof ChatError) throw new ApiError(e.status, e.code, e.message, e.field);
   if (e instanceof FileRejected) throw new ApiError(e.status, e.status === 413 ? 'file_too_large' : 'unsupported_file_type', e.message, 'body');
   throw e;
 }
@@ -292,11 +291,8 @@ export function chatsRouter(tokens: TokenService, engine: ChatEngine, region: Co
     if (!(a instanceof TelegramBotAdapter) || a.mode !== 'webhook') throw new ApiError(404, 'not_found', `no Telegram bot ${req.params.accountId} taking webhooks`);
     // Guessing the secret is throttled like bad tokens (per client address).
     const client = AuthThrottle.clientKey(req.ip);
-    const waitMs = await tokens.throttle.blockedFor(client);
-    if (waitMs > 0) {
-      res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
-      throw new ApiError(429, 'too_many_requests', 'too many wrong webhook secrets from this address', 'X-Telegram-Bot-Api-Secret-Token');
-    }
+    const refused = await throttleRefusal(tokens.throttle, client, res, () => 'too many wrong webhook secrets from this address', 'X-Telegram-Bot-Api-Secret-Token');
+    if (refused) throw refused;
     if (!a.checkSecret(req.get('X-Telegram-Bot-Api-Secret-Token'))) {
       await tokens.throttle.failed(client, 'wrong Telegram webhook secret');
       throw new ApiError(401, 'unauthorized', 'wrong or missing X-Telegram-Bot-Api-Secret-Token', 'X-Telegram-Bot-Api-Secret-Token');
