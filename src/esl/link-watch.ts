@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { EslFrame } from './frame';
 import { EslEvent, eventTimestamp } from './event';
+import { EslTimeoutError } from './command-errors';
 import type { EslConnectionOptions, EslState } from './connection';
 
 /**
@@ -108,7 +109,7 @@ export abstract class EslLinkWatch extends EventEmitter {
       (e: Error) => {
         // No reply in time: send() has already dropped the connection, and its close reconnects with backoff.
         // Any other rejection (connection lost, closed) has its own reason already.
-        if (!e.message.startsWith('no reply')) return;
+        if (!(e instanceof EslTimeoutError)) return;
         this.stats.probeFailures++;
         this.stats.lastError = `link dead: ${e.message} (probe sent after ${quietS} s of silence)`;
       },
