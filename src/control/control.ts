@@ -41,7 +41,7 @@ export class ActionError extends ApiError {
 const AUDITED_REFUSALS = new Set([403, 409, 502, 503, 504]);
 
 /** An ActionError tied to an existing call (for the refusal audit). */
-export function onExistingCall(e: ActionError, call: { id: string; employees: string[] }): ActionError {
+function onExistingCall(e: ActionError, call: { id: string; employees: string[] }): ActionError {
   e.call = call;
   return e;
 }
@@ -102,12 +102,7 @@ export class Control {
       if (e instanceof ActionError && e.call) this.refused(e.call, action, e, p, data);
       throw e;
     }
-    try {
-      return await fn(call);
-    } catch (e) {
-      this.refused({ id: call.id, employees: Object.keys(call.employees) }, action, e, p, data);
-      throw e;
-    }
+    return this.audited(() => ({ id: call.id, employees: Object.keys(call.employees) }), p, action, () => fn(call), data);
   }
 
   /**
@@ -115,10 +110,15 @@ export class Control {
    * live call by `callId`, else the stored id with `employees` as its audience.
    */
   async onCallOf<T>(callId: string, employees: string[], p: Principal, action: string, fn: () => Promise<T>, data: Record<string, unknown> = {}): Promise<T> {
+    return this.audited(() => this.callRef(callId, employees), p, action, fn, data);
+  }
+
+  /** Runs `fn`; a refusal is audited on the call `ref()` names when it comes (see onCall), then rethrown. */
+  private async audited<T>(ref: () => { id: string; employees: string[] }, p: Principal, action: string, fn: () => Promise<T>, data: Record<string, unknown>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      this.refused(this.callRef(callId, employees), action, e, p, data);
+      this.refused(ref(), action, e, p, data);
       throw e;
     }
   }

@@ -34,8 +34,6 @@ export interface OutsidePolicy {
 /** No restriction (today's behaviour): the default when nothing is configured. */
 export const OPEN_OUTSIDE: OutsidePolicy = { mode: 'all' };
 
-export { OUTSIDE_PREFIX_RE } from '../config';
-
 /** A target's E.164 form, or null for an extension (internal). The target has already passed validation. */
 export function outsideE164(target: string, region: CountryCode): string | null {
   if (EXTENSION_RE.test(target)) return null;
