@@ -6,7 +6,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { Db } from '../db/database';
 import { likeEscape, marks } from '../db/sql';
 import type { PhoneView } from './directory';
-import { lookupKey, PHONE_QUERY_RE, wholePhoneDigits } from './phone';
+import { isPhoneQuery, lookupKey, PHONE_QUERY_RE, wholePhoneDigits } from './phone';
 
 /** One answer of GET /directory/search. */
 export interface SearchItem {
@@ -27,7 +27,7 @@ export interface SearchItem {
 export function searchQueryError(typed: string): string | undefined {
   const q = typed.trim();
   if (q.length > SEARCH_MAX) return `q must be at most ${SEARCH_MAX} characters`;
-  if (PHONE_QUERY_RE.test(q) && /\d/.test(q)) {
+  if (isPhoneQuery(q)) {
     if (q.replace(/\D/g, '').length < 4) return 'q: a number needs at least 4 digits';
     return undefined;
   }

@@ -115,6 +115,11 @@ export function withoutContained(texts: Array<string | undefined>): string[] {
 /** What a person types to search numbers: digits, spaces and + ( ) - . only. */
 export const PHONE_QUERY_RE = /^[\d\s()+\-.]+$/;
 
+/** A search text that is a number being typed: PHONE_QUERY_RE's characters only, with at least one digit. */
+export function isPhoneQuery(q: string): boolean {
+  return PHONE_QUERY_RE.test(q) && /\d/.test(q);
+}
+
 /**
  * The digits to look for inside stored number forms (phoneForms) when a person typed a whole number in
  * any notation (+7 916 123-45-67, 79161234567, 8 (916) 123-45-67, 916 123 45 67): its E.164 digits, which

@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { Db, SqlValue } from '../db/database';
 import { likeEscape } from '../db/sql';
-import { DEFAULT_PHONE_REGION, PHONE_QUERY_RE, phoneQueryDigits } from '../directory/phone';
+import { DEFAULT_PHONE_REGION, isPhoneQuery, phoneQueryDigits } from '../directory/phone';
 import { CallDirection, CallState, CallStatus, LegState } from '../calls/types';
 import { ALIVE_MARK } from './journal-writer';
 
@@ -201,7 +201,7 @@ export class JournalReader {
       // "4567" often enough to put strangers' calls in the list). Any other text (names, causes, call-id
       // fragments such as "8cec2049") is searched as typed, the id included. The search text starts
       // with the id and a space (searchText in journal-writer.ts).
-      const phoneLike = PHONE_QUERY_RE.test(filter.q) && /\d/.test(filter.q);
+      const phoneLike = isPhoneQuery(filter.q);
       const q = phoneLike ? phoneQueryDigits(filter.q, this.region)! : filter.q.toLowerCase();
       const fts = sqlite && q.length >= 3 && !/[%_\\]/.test(q);
       if (fts) {
