@@ -150,8 +150,7 @@ export class CallService extends EventEmitter {
     this.alivePersisted = mark;
     this.alivePersistedAt = now;
     const write = () => void this.writer.markAlive(mark).catch(() => undefined); // the writer retries
-    if (this.chain) this.follow(this.chain.then(write));
-    else write();
+    if (!this.enqueue(write)) write();
   }
 
   /** Resolves when every batch handed over so far has reached the journal writer and the event log. */
@@ -162,12 +161,16 @@ export class CallService extends EventEmitter {
   private handle(batch: JournalBatch): void {
     // Per-call state changes for whoever follows live legs (presence); emitted as the tracker made them.
     if (batch.legs.length || batch.calls.length) this.emit('batch', batch);
-    if (this.chain) {
-      this.follow(this.chain.then(() => this.process(batch)));
-      return;
-    }
+    if (this.enqueue(() => this.process(batch))) return;
     const r = this.process(batch);
     if (r) this.follow(r);
+  }
+
+  /** Runs `then` behind the batches already handed over, when any are in flight (true); false: the caller runs it now, its own way. */
+  private enqueue(then: () => void | Promise<void>): boolean {
+    if (!this.chain) return false;
+    this.follow(this.chain.then(then));
+    return true;
   }
 
   private follow(p: Promise<void>): void {
@@ -247,8 +250,7 @@ export class CallService extends EventEmitter {
         }
       }
     };
-    if (this.chain) this.follow(this.chain.then(task));
-    else this.follow(task());
+    if (!this.enqueue(task)) this.follow(task());
   }
 
   /**
